@@ -1,0 +1,1 @@
+//! STUB: app, being written.

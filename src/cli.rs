@@ -1,0 +1,1 @@
+//! STUB: cli, being written.

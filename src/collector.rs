@@ -1,0 +1,1 @@
+//! STUB: collector, being written.

@@ -1,0 +1,1 @@
+//! STUB: exposition writers, being written.

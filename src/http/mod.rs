@@ -1,0 +1,148 @@
+//! A small hyper 1 server loop shared by the exporter and the simulator.
+//!
+//! It owns the parts every listener here needs and that hyper leaves to the
+//! caller: a cap on concurrent connections, a header read timeout (so a slow
+//! client cannot hold a connection forever), bounded request bodies, and a
+//! graceful shutdown that lets in-flight requests finish.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::shutdown::Shutdown;
+
+/// The request type handlers receive.
+pub type Request = hyper::Request<Incoming>;
+/// The response type handlers return: the whole body in one buffer.
+pub type Response = hyper::Response<Full<Bytes>>;
+
+/// Limits applied to every connection.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// Time a client has to send a complete request head.
+    pub header_read_timeout: Duration,
+    /// How long shutdown waits for in-flight requests before dropping them.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 256,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why reading a request body failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The body was larger than allowed.
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    /// The client did not send the body in time.
+    #[error("request body not received within {0:?}")]
+    Timeout(Duration),
+    /// The connection failed while reading.
+    #[error("reading request body: {0}")]
+    Read(String),
+}
+
+/// Reads a request body of at most `limit` bytes within `timeout`.
+pub async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Bytes, BodyError> {
+    let body = Limited::new(req.into_body(), limit);
+    match tokio::time::timeout(timeout, body.collect()).await {
+        Err(_) => Err(BodyError::Timeout(timeout)),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                Err(BodyError::TooLarge(limit))
+            } else {
+                Err(BodyError::Read(e.to_string()))
+            }
+        }
+    }
+}
+
+/// Builds a response with a body and content type.
+pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response {
+    let mut resp = hyper::Response::new(Full::new(body.into()));
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    resp
+}
+
+/// Serves `handler` on `listener` until `shutdown` fires, then waits up to
+/// `opts.shutdown_grace` for in-flight requests to finish.
+pub async fn serve<H, F>(listener: TcpListener, opts: ServeOptions, shutdown: Shutdown, handler: H)
+where
+    H: Fn(Request) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(opts.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(opts.header_read_timeout)
+        .max_buf_size(64 * 1024);
+    loop {
+        // Take a permit before accepting so that, at the cap, new clients
+        // wait in the kernel backlog instead of being accepted and starved.
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            () = shutdown.wait() => break,
+        };
+        let (stream, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                Err(e) => {
+                    // EMFILE and friends: back off briefly rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.wait() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let h = handler.clone();
+        let svc = service_fn(move |req| {
+            let h = h.clone();
+            async move { Ok::<_, Infallible>(h(req).await) }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // Client errors (resets, header timeouts) are routine here.
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(opts.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(grace = ?opts.shutdown_grace, "in-flight requests did not finish before the shutdown grace period");
+    }
+}

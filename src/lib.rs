@@ -1,0 +1,41 @@
+//! PingOne provisioning sync exporter.
+//!
+//! A daemon that polls the PingOne Platform API for the provisioning
+//! ("identity propagation") sync status of every rule in one or more
+//! environments, keeps the latest snapshot in memory and serves it to
+//! Prometheus. The binary in `main.rs` is a thin shell over this crate so
+//! that tests and benchmarks can reach every part.
+//!
+//! Module map (data flows top to bottom):
+//! - [`config`]: the YAML configuration, its validation and its error messages.
+//! - [`pingone`]: the HTTP client for the documented PingOne API.
+//! - [`mapping`]: the fixed mapping from API objects to per-rule summaries.
+//! - [`poller`]: per-environment polling on a schedule, swapping snapshots.
+//! - [`snapshot`]: the immutable per-environment poll result.
+//! - [`selfmetrics`]: the exporter's own counters and gauges.
+//! - [`exposition`]: Prometheus text and OpenMetrics writers.
+//! - [`collector`]: turns snapshots and self-metrics into an exposition.
+//! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, ...).
+//! - [`simulator`]: a PingOne tenant simulator serving the documented API.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod collector;
+pub mod config;
+pub mod exposition;
+pub mod http;
+pub mod logging;
+pub mod mapping;
+pub mod pingone;
+pub mod poller;
+pub mod secret;
+pub mod selfmetrics;
+pub mod server;
+pub mod shutdown;
+pub mod simulator;
+pub mod snapshot;
+pub mod timefmt;
+
+/// The crate version, as built.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

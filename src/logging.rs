@@ -1,0 +1,1 @@
+//! STUB: logging, being written.

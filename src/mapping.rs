@@ -1,0 +1,1 @@
+//! STUB: mapping, being written.

@@ -1,0 +1,1 @@
+//! STUB: PingOne API client, being written.

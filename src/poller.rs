@@ -1,0 +1,1 @@
+//! STUB: poller, being written.

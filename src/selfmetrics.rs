@@ -1,0 +1,1 @@
+//! STUB: selfmetrics, being written.

@@ -1,0 +1,1 @@
+//! STUB: simulator, being written.

@@ -1,0 +1,1 @@
+//! STUB: snapshot, being written.

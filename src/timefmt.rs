@@ -1,0 +1,1 @@
+//! STUB: timefmt, being written.
