@@ -1,14 +1,44 @@
 //! The YAML configuration file: its resolved model, loading and validation.
 //!
-//! STUB: the loader and validator are being written; the resolved model
-//! below is the interface the rest of the crate uses.
+//! [`load`] reads the file, validates every field and returns the resolved
+//! [`Config`] (defaults filled in, region URLs resolved, secrets read), or a
+//! [`ConfigError`] listing every problem in file order, each as
+//! `FILE:LINE:COL: PATH: MESSAGE`. `docs/configuration.md` describes the
+//! format and every rule.
+//!
+//! Layout:
+//! - `yaml`: parsing entry points and error wording (the simulator uses it
+//!   for its scenario files too);
+//! - `tree`, `positions`: the span tree of a document and its field path →
+//!   line and column index;
+//! - `raw`: the file as written (serde structs);
+//! - `load`: the entry points;
+//! - `validate`, `context`, `environment`, `secrets`, `checks`: resolution
+//!   of `raw` into this model, collecting every problem;
+//! - `duration` (Prometheus durations), `problem` (the error types),
+//!   `summary` ([`Config::summary`]).
 
+pub mod duration;
 pub mod yaml;
 
-use std::path::Path;
+mod checks;
+mod context;
+mod environment;
+mod load;
+mod positions;
+mod problem;
+mod raw;
+mod secrets;
+mod summary;
+mod tree;
+mod validate;
+
 use std::time::Duration;
 
 use crate::secret::Secret;
+
+pub use load::{load, load_str, load_with};
+pub use problem::{ConfigError, Problem};
 
 /// The validated, resolved configuration. Defaults are filled in and every
 /// URL is resolved, so consumers never re-derive anything.
@@ -20,39 +50,68 @@ pub struct Config {
     pub environments: Vec<Environment>,
     /// The built-in alert sender, when configured.
     pub alerting: Option<Alerting>,
+    /// Things that are accepted but discouraged (e.g. an inline client
+    /// secret), in file order. The caller logs them; they never contain a
+    /// secret. Empty for a config built in code.
+    pub warnings: Vec<Problem>,
 }
 
 /// `global:` settings.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Global {
-    /// Default time between two polls of one environment (>= 10 s).
+    /// Default time between two polls of one environment (>= 10 s,
+    /// > `request_timeout`). Default 60 s.
     pub poll_interval: Duration,
-    /// Timeout of one HTTP request to PingOne, connect to last body byte.
+    /// Timeout of one HTTP request to PingOne, connect to last body byte
+    /// (> 0, < `poll_interval`). Default 10 s.
     pub request_timeout: Duration,
-    /// Client-side request budget shared by all environments (requests/s, > 0).
+    /// Client-side request budget shared by all environments (requests per
+    /// second, finite, > 0; fractions allowed). Default 10.
     pub max_requests_per_second: f64,
-    /// Requests in flight at once across all environments (>= 1).
+    /// Requests in flight at once across all environments (>= 1). Default 4.
     pub max_concurrent_requests: usize,
+}
+
+impl Global {
+    /// The smallest accepted poll interval, global or per environment.
+    pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
+}
+
+impl Default for Global {
+    /// The defaults used for keys the file leaves out.
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+            max_requests_per_second: 10.0,
+            max_concurrent_requests: 4,
+        }
+    }
 }
 
 /// One monitored PingOne environment.
 #[derive(Clone, Debug)]
 pub struct Environment {
-    /// Friendly name, the `environment_name` label. Unique.
+    /// Friendly name, the `environment_name` label. Unique, non-empty, no
+    /// control characters.
     pub name: String,
-    /// The monitored environment's id, the `environment_id` label. Unique.
+    /// The monitored environment's id, the `environment_id` label: a UUID
+    /// in lower case. Unique.
     pub id: String,
     /// The region the environment lives in.
     pub region: Region,
-    /// API base, e.g. `https://api.pingone.eu/v1`; no trailing slash.
+    /// API base, e.g. `https://api.pingone.eu/v1`: `api_url` from the file
+    /// or the region's default; http(s), no trailing slash.
     pub api_url: String,
-    /// Auth base, e.g. `https://auth.pingone.eu`; no trailing slash.
+    /// Auth base, e.g. `https://auth.pingone.eu`: `auth_url` from the file
+    /// or the region's default; http(s), no trailing slash.
     pub auth_url: String,
     /// Worker-app credentials.
     pub credentials: Credentials,
     /// Which rules to export, by name.
     pub rules: RuleFilter,
-    /// Time between two polls of this environment (global default or override).
+    /// Time between two polls of this environment (the environment's
+    /// `poll_interval` or the global one; >= 10 s).
     pub poll_interval: Duration,
 }
 
@@ -117,19 +176,21 @@ impl Region {
 pub struct Credentials {
     /// The worker app's client id (not a secret).
     pub client_id: String,
-    /// The client secret, read from its one configured source.
+    /// The client secret, read from its one configured source at load
+    /// time, surrounding whitespace trimmed; never empty.
     pub client_secret: Secret,
     /// Where the secret came from, for messages that must not show it.
     pub secret_source: SecretSource,
-    /// Environment the worker app lives in: the token path uses it.
-    /// Defaults to the monitored environment's id.
+    /// Environment the worker app lives in (a lower-case UUID): the token
+    /// path uses it. Defaults to the monitored environment's id.
     pub worker_environment_id: String,
 }
 
 /// The one configured source of a client secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SecretSource {
-    /// `client_secret_file: PATH`.
+    /// `client_secret_file: PATH`, the path as read (relative paths joined
+    /// to the config file's directory).
     File(std::path::PathBuf),
     /// `client_secret_env: VAR`.
     Env(String),
@@ -156,55 +217,9 @@ impl RuleFilter {
 }
 
 /// `alerting:` settings (built-in alert sender).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Alerting {
-    /// Alertmanager base URLs.
+    /// Alertmanager base URLs (at least one; http(s), unique, no trailing
+    /// slash), e.g. `http://127.0.0.1:9093`.
     pub alertmanager_urls: Vec<String>,
-}
-
-/// A configuration error: every problem found, each with its place.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", .problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-pub struct ConfigError {
-    /// The problems, in file order.
-    pub problems: Vec<Problem>,
-}
-
-/// One problem in a config file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The file as given on the command line.
-    pub file: String,
-    /// 1-based line and column, when known.
-    pub position: Option<(usize, usize)>,
-    /// Field path such as `environments[1].region`; empty for the whole file.
-    pub path: String,
-    /// What is wrong and what would be accepted.
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some((l, c)) = self.position {
-            write!(f, ":{l}:{c}")?;
-        }
-        if !self.path.is_empty() {
-            write!(f, ": {}", self.path)?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-/// Loads and validates a config file.
-pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let file = path.display().to_string();
-    Err(ConfigError {
-        problems: vec![Problem {
-            file,
-            position: None,
-            path: String::new(),
-            message: "config loading not implemented yet".into(),
-        }],
-    })
 }

@@ -1,0 +1,183 @@
+//! One `environments[i]` item: name, id, region, URLs, poll interval,
+//! credentials and rule filters, plus the uniqueness of names and ids.
+
+use std::collections::HashMap;
+
+use super::context::Context;
+use super::positions::join;
+use super::problem::quote;
+use super::raw::{RawEnvironment, RawRules};
+use super::{Environment, Global, Region, RuleFilter, checks, duration, secrets};
+
+/// Names and ids already used, with the index of the environment using them.
+#[derive(Default)]
+pub(crate) struct Seen {
+    names: HashMap<String, usize>,
+    ids: HashMap<String, usize>,
+}
+
+/// Reports `value` at `path` when an earlier environment already has it.
+fn unique(
+    ctx: &mut Context<'_>,
+    seen: &mut HashMap<String, usize>,
+    value: &str,
+    i: usize,
+    path: &str,
+    what: &str,
+) {
+    match seen.get(value) {
+        Some(first) => ctx.problem(
+            path,
+            format!("duplicate {what} {}; environments[{first}] already uses it; each environment needs its own", quote(value)),
+        ),
+        None => {
+            seen.insert(value.to_string(), i);
+        }
+    }
+}
+
+/// Resolves `environments[i]`, reporting every problem; `None` when there
+/// was one.
+pub(crate) fn environment(
+    i: usize,
+    raw: RawEnvironment,
+    global: Option<&Global>,
+    seen: &mut Seen,
+    ctx: &mut Context<'_>,
+) -> Option<Environment> {
+    let path = &format!("environments[{i}]");
+    let name = ctx
+        .required(
+            path,
+            "name",
+            &raw.name,
+            "expected a friendly name such as prod-eu",
+        )
+        .and_then(|n| ctx.report(&join(path, "name"), checks::name(n)));
+    let id_accepted = format!(
+        "expected the monitored environment's id, a UUID such as {}",
+        checks::EXAMPLE_UUID
+    );
+    let id = ctx
+        .required(path, "id", &raw.id, &id_accepted)
+        .and_then(|id| {
+            ctx.report(
+                &join(path, "id"),
+                checks::uuid(id, "a PingOne environment id"),
+            )
+        });
+    if let Some(name) = &name {
+        unique(
+            ctx,
+            &mut seen.names,
+            name,
+            i,
+            &join(path, "name"),
+            "environment name",
+        );
+    }
+    if let Some(id) = &id {
+        unique(
+            ctx,
+            &mut seen.ids,
+            id,
+            i,
+            &join(path, "id"),
+            "environment id",
+        );
+    }
+    let region = match raw.region.as_deref() {
+        None => Some(Region::Com),
+        Some(text) => {
+            let all: Vec<&str> = Region::ALL.iter().map(|r| r.as_str()).collect();
+            let parsed = Region::parse(text).ok_or_else(|| {
+                format!(
+                    "unknown region {}; expected one of: {}",
+                    quote(text),
+                    all.join(", ")
+                )
+            });
+            ctx.report(&join(path, "region"), parsed)
+        }
+    };
+    let api_url = optional_url(
+        ctx,
+        &join(path, "api_url"),
+        &raw.api_url,
+        "https://api.pingone.eu/v1",
+    );
+    let auth_url = optional_url(
+        ctx,
+        &join(path, "auth_url"),
+        &raw.auth_url,
+        "https://auth.pingone.eu",
+    );
+    let default_interval = global.map_or(Global::default().poll_interval, |g| g.poll_interval);
+    let poll_interval = ctx.duration(
+        &join(path, "poll_interval"),
+        &raw.poll_interval,
+        default_interval,
+        Some(Global::MIN_POLL_INTERVAL),
+    );
+    if let (Some(g), Some(interval), Some(_)) = (global, poll_interval, &raw.poll_interval)
+        && interval <= g.request_timeout
+    {
+        let message = format!(
+            "{} is not longer than global.request_timeout ({}); \
+             expected a poll interval above the request timeout",
+            duration::format_duration(interval),
+            duration::format_duration(g.request_timeout),
+        );
+        ctx.problem(&join(path, "poll_interval"), message);
+    }
+    let credentials_path = join(path, "credentials");
+    let credentials = match raw.credentials {
+        Some(raw_credentials) => {
+            secrets::credentials(&credentials_path, raw_credentials, id.as_deref(), ctx)
+        }
+        None => {
+            let _ = ctx.required(path, "credentials", &None, secrets::CREDENTIALS_SHAPE);
+            None
+        }
+    };
+    let rules = rules(ctx, &join(path, "rules"), raw.rules.unwrap_or_default());
+    let region = region?;
+    Some(Environment {
+        name: name?,
+        id: id?,
+        region,
+        api_url: api_url?.unwrap_or_else(|| region.api_url()),
+        auth_url: auth_url?.unwrap_or_else(|| region.auth_url()),
+        credentials: credentials?,
+        rules: rules?,
+        poll_interval: poll_interval?,
+    })
+}
+
+/// `Some(None)` when absent, `Some(Some(url))` when valid, `None` when invalid.
+fn optional_url(
+    ctx: &mut Context<'_>,
+    path: &str,
+    raw: &Option<String>,
+    example: &str,
+) -> Option<Option<String>> {
+    match raw.as_deref() {
+        None => Some(None),
+        Some(text) => ctx.report(path, checks::base_url(text, example)).map(Some),
+    }
+}
+
+fn rules(ctx: &mut Context<'_>, path: &str, raw: RawRules) -> Option<RuleFilter> {
+    let mut compile = |field: &str, text: Option<String>| -> Option<Option<regex::Regex>> {
+        match text {
+            None => Some(None),
+            Some(t) => ctx.report(&join(path, field), checks::regex(&t)).map(Some),
+        }
+    };
+    let include = compile("include", raw.include);
+    let exclude = compile("exclude", raw.exclude);
+    Some(RuleFilter {
+        include: include?,
+        exclude: exclude?,
+    })
+}

@@ -1,0 +1,423 @@
+//! The config file's error messages, frozen, and the resolved values of
+//! good configs.
+//!
+//! Golden files: every `tests/fixtures/config/invalid-<rule>.yml` must fail
+//! to load with exactly the text in `invalid-<rule>.txt` (the whole
+//! `ConfigError` display, one problem per line, plus a final newline).
+//! After an intended wording change, regenerate them and review the diff:
+//!
+//! ```text
+//! UPDATE_GOLDEN=1 cargo test --test config_errors
+//! git diff tests/fixtures/config/
+//! ```
+//!
+//! Fixture paths are relative (cargo runs integration tests from the crate
+//! root), so the file part of each message is stable.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pingone_sync_exporter::config::{self, Config, ConfigError, Region, SecretSource};
+
+const FIXTURES: &str = "tests/fixtures/config";
+
+/// The environment the fixtures see: one good variable, one blank one.
+fn fixture_env(name: &str) -> Option<String> {
+    match name {
+        "PINGONE_CLIENT_SECRET" => Some("s3cr3t-from-env\n".to_string()),
+        "EMPTY_SECRET" => Some("  \n".to_string()),
+        _ => None,
+    }
+}
+
+fn load(path: &str) -> Result<Config, ConfigError> {
+    config::load_with(Path::new(path), &fixture_env)
+}
+
+fn load_ok(path: &str) -> Config {
+    match load(path) {
+        Ok(c) => c,
+        Err(e) => panic!("{path} should load, got:\n{e}"),
+    }
+}
+
+fn fixtures(prefix: &str, ext: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(FIXTURES)
+        .unwrap_or_else(|e| panic!("cannot list {FIXTURES}: {e}"))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with(prefix) && name.ends_with(ext)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_invalid_fixture_fails_with_its_golden_message() {
+    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
+    let inputs = fixtures("invalid-", ".yml");
+    assert!(inputs.len() >= 40, "only {} invalid fixtures", inputs.len());
+    let mut failures = Vec::new();
+    for yml in &inputs {
+        let shown = yml.display().to_string();
+        let golden = yml.with_extension("txt");
+        let actual = match load(&shown) {
+            Ok(_) => {
+                failures.push(format!("{shown}: loaded, but should have failed"));
+                continue;
+            }
+            Err(e) => format!("{e}\n"),
+        };
+        for line in actual.lines() {
+            assert!(line.starts_with(&format!("{shown}:")), "{line}");
+        }
+        if update {
+            std::fs::write(&golden, &actual).unwrap_or_else(|e| panic!("write {golden:?}: {e}"));
+            continue;
+        }
+        match std::fs::read_to_string(&golden) {
+            Ok(expected) if expected == actual => {}
+            Ok(expected) => failures.push(format!(
+                "{shown}: message changed\n--- expected ({})\n{expected}+++ actual\n{actual}",
+                golden.display()
+            )),
+            Err(e) => failures.push(format!(
+                "{}: {e} (run with UPDATE_GOLDEN=1)",
+                golden.display()
+            )),
+        }
+    }
+    for txt in fixtures("invalid-", ".txt") {
+        if !txt.with_extension("yml").exists() {
+            failures.push(format!("{}: golden file without a fixture", txt.display()));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_problem_has_a_position_and_lower_case_message() {
+    for yml in fixtures("invalid-", ".yml") {
+        let Err(err) = load(&yml.display().to_string()) else {
+            panic!("{yml:?} loaded");
+        };
+        assert!(!err.problems.is_empty());
+        for p in &err.problems {
+            assert!(p.position.is_some(), "{p}");
+            let first = p.message.chars().next().unwrap_or('X');
+            assert!(!first.is_uppercase(), "{p}");
+            assert!(!p.message.contains('\n'), "{p}");
+        }
+        let positions: Vec<_> = err.problems.iter().map(|p| p.position).collect();
+        let mut sorted = positions.clone();
+        sorted.sort();
+        assert_eq!(positions, sorted, "{yml:?}: problems not in file order");
+    }
+}
+
+#[test]
+fn minimal_config_gets_the_defaults() {
+    let c = load_ok("tests/fixtures/config/good-minimal.yml");
+    assert_eq!(c.global.poll_interval, Duration::from_secs(60));
+    assert_eq!(c.global.request_timeout, Duration::from_secs(10));
+    assert_eq!(c.global.max_requests_per_second, 10.0);
+    assert_eq!(c.global.max_concurrent_requests, 4);
+    assert!(c.alerting.is_none());
+    assert!(c.warnings.is_empty());
+    let [env] = c.environments.as_slice() else {
+        panic!("one environment expected");
+    };
+    assert_eq!(env.name, "prod");
+    assert_eq!(env.id, "3f0b6a1e-0000-4000-8000-000000000001");
+    assert_eq!(env.region, Region::Com);
+    assert_eq!(env.api_url, "https://api.pingone.com/v1");
+    assert_eq!(env.auth_url, "https://auth.pingone.com");
+    assert_eq!(env.poll_interval, Duration::from_secs(60));
+    assert_eq!(
+        env.credentials.client_id,
+        "9a1c0000-0000-4000-8000-0000000000aa"
+    );
+    assert_eq!(env.credentials.worker_environment_id, env.id);
+    assert_eq!(env.credentials.client_secret.expose(), "s3cr3t-from-env");
+    assert_eq!(
+        env.credentials.secret_source,
+        SecretSource::Env("PINGONE_CLIENT_SECRET".into())
+    );
+    assert!(env.rules.include.is_none() && env.rules.exclude.is_none());
+    assert!(env.rules.matches("anything"));
+}
+
+#[test]
+fn full_config_resolves_every_key() {
+    let c = load_ok("tests/fixtures/config/good-full.yml");
+    assert_eq!(c.global.poll_interval, Duration::from_secs(120));
+    assert_eq!(c.global.request_timeout, Duration::from_secs(15));
+    assert_eq!(c.global.max_requests_per_second, 0.5);
+    assert_eq!(c.global.max_concurrent_requests, 2);
+    let [eu, sg] = c.environments.as_slice() else {
+        panic!("two environments expected");
+    };
+
+    assert_eq!(eu.name, "prod-eu");
+    assert_eq!(
+        eu.id, "3f0b6a1e-0000-4000-8000-00000000000a",
+        "ids are lower-cased"
+    );
+    assert_eq!(eu.region, Region::Eu);
+    assert_eq!(eu.api_url, "https://api.pingone.eu/v1");
+    assert_eq!(eu.auth_url, "https://auth.pingone.eu");
+    assert_eq!(
+        eu.poll_interval,
+        Duration::from_secs(90),
+        "per-environment override"
+    );
+    assert_eq!(
+        eu.credentials.worker_environment_id,
+        "3f0b6a1e-0000-4000-8000-0000000000ff"
+    );
+    assert_eq!(
+        eu.credentials.client_secret.expose(),
+        "s3cr3t-from-file",
+        "newline trimmed"
+    );
+    assert_eq!(
+        eu.credentials.secret_source,
+        SecretSource::File(PathBuf::from(
+            "tests/fixtures/config/secret-with-newline.txt"
+        )),
+        "relative to the config file's directory"
+    );
+    assert!(eu.rules.matches("prod-users"));
+    assert!(!eu.rules.matches("prod-users-test"), "exclude wins");
+    assert!(!eu.rules.matches("dev-users"), "not included");
+
+    assert_eq!(sg.name, "staging (sg)");
+    assert_eq!(sg.region, Region::ComAu);
+    assert_eq!(
+        sg.api_url, "http://127.0.0.1:8080/v1",
+        "override, trailing slash removed"
+    );
+    assert_eq!(sg.auth_url, "http://127.0.0.1:8080");
+    assert_eq!(sg.poll_interval, Duration::from_secs(120), "global default");
+    assert_eq!(sg.credentials.worker_environment_id, sg.id);
+
+    let alerting = c.alerting.as_ref().map(|a| a.alertmanager_urls.clone());
+    assert_eq!(
+        alerting,
+        Some(vec![
+            "http://127.0.0.1:9093".to_string(),
+            "https://alertmanager.example.com:9093".to_string()
+        ])
+    );
+    assert!(c.warnings.is_empty());
+}
+
+#[test]
+fn inline_secret_loads_with_a_warning() {
+    let c = load_ok("tests/fixtures/config/good-inline-secret.yml");
+    let env = &c.environments[0];
+    assert_eq!(env.region, Region::Ca);
+    assert_eq!(env.api_url, "https://api.pingone.ca/v1");
+    assert_eq!(env.credentials.secret_source, SecretSource::Inline);
+    assert_eq!(
+        env.credentials.client_secret.expose(),
+        "inline-secret-value"
+    );
+    let warnings: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "tests/fixtures/config/good-inline-secret.yml:8:7: environments[0].credentials.client_secret: \
+          an inline client secret is discouraged: it ends up in version control and backups; \
+          use client_secret_file or client_secret_env instead"
+        ]
+    );
+}
+
+#[test]
+fn shipped_configs_load() {
+    let env = |name: &str| (name == "PINGONE_CLIENT_SECRET").then(|| "from-env".to_string());
+    for path in ["config/pingone-sync-exporter.yml", "config/example.yml"] {
+        match config::load_with(Path::new(path), &env) {
+            Ok(c) => {
+                assert!(!c.environments.is_empty(), "{path}");
+                assert!(c.warnings.is_empty(), "{path}: {:?}", c.warnings);
+            }
+            Err(e) => panic!("{path} should load, got:\n{e}"),
+        }
+    }
+}
+
+#[test]
+fn missing_config_file_is_one_problem() {
+    let err = load("tests/fixtures/config/no-such-file.yml").expect_err("missing");
+    assert_eq!(err.problems.len(), 1);
+    assert!(
+        err.to_string()
+            .starts_with("tests/fixtures/config/no-such-file.yml: cannot read the config file: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn summary_names_sources_but_never_secrets() {
+    let c = load_ok("tests/fixtures/config/good-full.yml");
+    let summary = c.summary();
+    assert!(
+        summary
+            .contains("environment \"prod-eu\": id=3f0b6a1e-0000-4000-8000-00000000000a region=eu")
+    );
+    assert!(summary.contains("secret=file \"tests/fixtures/config/secret-with-newline.txt\""));
+    assert!(summary.contains("secret=env PINGONE_CLIENT_SECRET"));
+    assert!(summary.contains("alerting: alertmanager urls=http://127.0.0.1:9093,"));
+    assert!(!summary.contains("s3cr3t"), "{summary}");
+}
+
+/// The canary: a recognisable secret placed in many broken (and good)
+/// configs, in every spot a user might put it by mistake.
+const CANARY: &str = "s3cr3t-CANARY-value";
+
+#[test]
+fn the_secret_never_appears_in_errors_warnings_summary_or_debug() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret_file = dir.path().join("secret.txt");
+    std::fs::write(&secret_file, format!("{CANARY}\nsecond line\n")).expect("write");
+    let good_file = dir.path().join("good.txt");
+    std::fs::write(&good_file, format!("{CANARY}\n")).expect("write");
+    let env = |name: &str| match name {
+        "GOOD" => Some(CANARY.to_string()),
+        "TWO_LINES" => Some(format!("{CANARY}\nmore")),
+        _ => None,
+    };
+    let head = "environments:\n  - name: prod\n    id: 3f0b6a1e-0000-4000-8000-000000000001\n";
+    let broken = [
+        // Inline secret next to other problems.
+        format!(
+            "{head}    region: us\n    credentials:\n      client_id: app\n      client_secret: {CANARY}\n"
+        ),
+        // Two sources.
+        format!(
+            "{head}    credentials:\n      client_id: app\n      client_secret: {CANARY}\n      client_secret_env: GOOD\n"
+        ),
+        // The secret where a path or a variable name belongs.
+        format!(
+            "{head}    credentials:\n      client_id: app\n      client_secret_file: {CANARY}\n"
+        ),
+        format!(
+            "{head}    credentials:\n      client_id: app\n      client_secret_env: {CANARY}\n"
+        ),
+        // Multi-line content in the file or the variable.
+        format!(
+            "{head}    credentials:\n      client_id: app\n      client_secret_file: {}\n",
+            secret_file.display()
+        ),
+        format!(
+            "{head}    credentials:\n      client_id: app\n      client_secret_env: TWO_LINES\n"
+        ),
+        // Wrong type, syntax errors, tags.
+        format!("{head}    credentials:\n      client_id: app\n      client_secret: [{CANARY}]\n"),
+        format!("{head}    credentials:\n      client_id: app\n      client_secret: \"{CANARY}\n"),
+        format!(
+            "{head}    credentials:\n      client_id: app\n      client_secret: !!int {CANARY}\n"
+        ),
+        format!("{head}    credentials:\n      client_id: app\n      client_secret: {CANARY}: x\n"),
+        format!(
+            "{head}    credentials:\n      client_id: app\n      client_secret:\n    {CANARY}\n"
+        ),
+        // Typos that turn the secret into a key, or a key into an unknown one.
+        format!("{head}    credentials: {{client_id: app, client_secret {CANARY}}}\n"),
+        format!("{head}    credentials: {{client_id: app, client_secret {CANARY}.more}}\n"),
+        format!("{head}    credentials: {{client_id: app, {CANARY}.x: {{a: 1, a: 2}}}}\n"),
+        format!("{head}    credentials:\n      client_id: app\n      client_secrett: {CANARY}\n"),
+        format!("{head}    credentials:\n      client_id: app\n      {CANARY}: 1\n"),
+        format!(
+            "{head}    credentials:\n      client_id: app\n      {CANARY}: 1\n      {CANARY}: 2\n"
+        ),
+        // A mapping where the secret is, and an empty client id.
+        format!(
+            "{head}    credentials:\n      client_id: \"\"\n      client_secret: {{value: {CANARY}}}\n"
+        ),
+        format!("{head}    credentials:\n      client_id: \"\"\n      client_secret: {CANARY}\n"),
+    ];
+    for (i, yaml) in broken.iter().enumerate() {
+        let path = dir.path().join(format!("broken-{i}.yml"));
+        std::fs::write(&path, yaml).expect("write");
+        match config::load_with(&path, &env) {
+            Ok(c) => panic!("case {i} loaded:\n{yaml}\n{}", c.summary()),
+            Err(e) => {
+                let shown = format!("{e}\n{e:?}");
+                assert!(!shown.contains(CANARY), "case {i} leaks:\n{yaml}\n{shown}");
+                assert!(
+                    !shown.contains("s3cr3t"),
+                    "case {i} leaks:\n{yaml}\n{shown}"
+                );
+            }
+        }
+    }
+
+    let good = [
+        format!("{head}    credentials:\n      client_id: app\n      client_secret: {CANARY}\n"),
+        format!("{head}    credentials:\n      client_id: app\n      client_secret_env: GOOD\n"),
+        format!(
+            "{head}    credentials:\n      client_id: app\n      client_secret_file: {}\n",
+            good_file.display()
+        ),
+    ];
+    for (i, yaml) in good.iter().enumerate() {
+        let path = dir.path().join(format!("good-{i}.yml"));
+        std::fs::write(&path, yaml).expect("write");
+        let c = match config::load_with(&path, &env) {
+            Ok(c) => c,
+            Err(e) => panic!("good case {i} failed:\n{e}"),
+        };
+        assert_eq!(c.environments[0].credentials.client_secret.expose(), CANARY);
+        let warnings: Vec<String> = c.warnings.iter().map(|w| format!("{w} {w:?}")).collect();
+        let shown = format!("{}\n{c:?}\n{}", c.summary(), warnings.join("\n"));
+        assert!(!shown.contains(CANARY), "good case {i} leaks:\n{shown}");
+    }
+}
+
+/// Every example message in docs/configuration.md's tables is real: it is
+/// a line of a golden file (with the fixture path shortened to `config.yml`).
+#[test]
+fn documented_messages_match_the_golden_files() {
+    let normalize = |line: &str| -> String {
+        let line = line.replace("tests/fixtures/config/", "config/");
+        match line.split_once(".yml:") {
+            Some((_, rest)) => format!("config.yml:{rest}"),
+            None => line,
+        }
+    };
+    let mut known: Vec<String> = fixtures("invalid-", ".txt")
+        .iter()
+        .flat_map(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            text.lines().map(normalize).collect::<Vec<_>>()
+        })
+        .collect();
+    let inline = load_ok("tests/fixtures/config/good-inline-secret.yml");
+    known.extend(inline.warnings.iter().map(|w| normalize(&w.to_string())));
+
+    let docs = std::fs::read_to_string("docs/configuration.md").expect("docs/configuration.md");
+    let mut checked = 0;
+    for row in docs
+        .lines()
+        .filter(|l| l.starts_with('|') && l.contains("config.yml:"))
+    {
+        let cell = row
+            .trim_end_matches('|')
+            .rsplit(" | ")
+            .next()
+            .unwrap_or("")
+            .trim();
+        let message = cell.trim_matches('`').trim();
+        assert!(
+            known.iter().any(|k| k == message),
+            "not in any golden file: {message}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} documented messages found");
+}
