@@ -1,0 +1,78 @@
+//! Control and ground-truth endpoints under `/_sim/` (no token needed):
+//!
+//! | method | path | does |
+//! |---|---|---|
+//! | GET | `/_sim/truth` | the ground truth ([`super::truth`]) |
+//! | POST | `/_sim/advance?ticks=N` | runs N ticks now (default 1, at most 100000) |
+//! | POST | `/_sim/rules/{ruleId}/delete` | removes the rule |
+//! | POST | `/_sim/rules/{ruleId}/activate`, `.../deactivate` | sets `active` |
+//! | GET | `/_sim/requests` | API requests served, per endpoint and status |
+//! | POST | `/_sim/requests/reset` | forgets those counts |
+
+use hyper::Method;
+use serde_json::json;
+
+use super::engine::{self, RuleAction};
+use super::query;
+use super::reply;
+use super::router::{Call, Shared};
+use super::truth;
+use crate::http::Response;
+
+const MAX_ADVANCE: u64 = 100_000;
+
+/// Answers `/_sim/{rest}`.
+pub(crate) fn handle(shared: &Shared, rest: &str, call: &Call) -> Response {
+    let seg: Vec<&str> = rest.split('/').collect();
+    let want = match seg.as_slice() {
+        ["truth"] | ["requests"] => Method::GET,
+        ["advance"] | ["requests", "reset"] => Method::POST,
+        ["rules", _, "delete" | "activate" | "deactivate"] => Method::POST,
+        _ => return reply::not_found("the control endpoint"),
+    };
+    if call.method != want {
+        return reply::method_not_allowed(want.as_str());
+    }
+    match seg.as_slice() {
+        ["truth"] => reply::json(200, &truth::render(&shared.tenant())),
+        ["advance"] => advance(shared, call),
+        ["requests"] => reply::json(200, &shared.stats.to_json()),
+        ["requests", "reset"] => {
+            shared.stats.reset();
+            reply::json(200, &shared.stats.to_json())
+        }
+        ["rules", id, action] => {
+            let action = match *action {
+                "delete" => RuleAction::Delete,
+                "activate" => RuleAction::Activate,
+                _ => RuleAction::Deactivate,
+            };
+            if engine::rule_action(&mut shared.tenant(), id, action) {
+                let done = format!("{action:?}").to_lowercase();
+                reply::json(200, &json!({"rule": id, "done": done}))
+            } else {
+                reply::not_found("the rule")
+            }
+        }
+        _ => reply::not_found("the control endpoint"),
+    }
+}
+
+fn advance(shared: &Shared, call: &Call) -> Response {
+    let ticks = match query::get(&call.query, "ticks").map(str::parse::<u64>) {
+        None => 1,
+        Some(Ok(n)) if n <= MAX_ADVANCE => n,
+        _ => {
+            return reply::invalid(
+                "ticks",
+                &format!("ticks must be an integer from 0 to {MAX_ADVANCE}"),
+            );
+        }
+    };
+    let mut t = shared.tenant();
+    engine::advance(&mut t, ticks);
+    reply::json(
+        200,
+        &json!({"ticks": t.clock.ticks, "now": super::model::format_ts(t.clock.now())}),
+    )
+}
