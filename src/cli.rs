@@ -1,1 +1,95 @@
-//! STUB: cli, being written.
+//! Command-line flags and subcommands (SPEC 2), in Prometheus' dotted style.
+//! Every flag can also come from a `PINGONE_SYNC_EXPORTER_...` variable.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Default config file path.
+pub const DEFAULT_CONFIG: &str = "config/pingone-sync-exporter.yml";
+
+/// `pingone-sync-exporter`: polls PingOne provisioning sync status and serves
+/// it to Prometheus.
+#[derive(Debug, Parser)]
+#[command(name = "pingone-sync-exporter", version, about, long_about = None)]
+pub struct Cli {
+    /// Subcommand; without one the exporter daemon runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Configuration file.
+    #[arg(long = "config.file", env = "PINGONE_SYNC_EXPORTER_CONFIG_FILE", default_value = DEFAULT_CONFIG, global = true)]
+    pub config_file: PathBuf,
+
+    /// Validate the configuration file, print `config OK` or every problem, and exit 0/1.
+    #[arg(long = "config.check", env = "PINGONE_SYNC_EXPORTER_CONFIG_CHECK")]
+    pub config_check: bool,
+
+    /// Address to serve on: `:PORT` (all interfaces), `HOST:PORT`, `[::1]:PORT`.
+    #[arg(
+        long = "web.listen-address",
+        env = "PINGONE_SYNC_EXPORTER_WEB_LISTEN_ADDRESS",
+        default_value = ":9871"
+    )]
+    pub listen_address: String,
+
+    /// Path under which metrics are served.
+    #[arg(
+        long = "web.telemetry-path",
+        env = "PINGONE_SYNC_EXPORTER_WEB_TELEMETRY_PATH",
+        default_value = "/metrics"
+    )]
+    pub telemetry_path: String,
+
+    /// Log level.
+    #[arg(long = "log.level", env = "PINGONE_SYNC_EXPORTER_LOG_LEVEL", value_enum, default_value_t = LogLevel::Info, global = true)]
+    pub log_level: LogLevel,
+
+    /// Log format.
+    #[arg(long = "log.format", env = "PINGONE_SYNC_EXPORTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Logfmt, global = true)]
+    pub log_format: LogFormat,
+
+    /// Run against a built-in simulated PingOne tenant; no credentials or config file needed.
+    #[arg(long = "demo", env = "PINGONE_SYNC_EXPORTER_DEMO")]
+    pub demo: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the PingOne API simulator alone (token endpoint and propagation endpoints).
+    Simulate {
+        /// Address to serve the simulated API on.
+        #[arg(
+            long,
+            env = "PINGONE_SYNC_EXPORTER_SIMULATE_LISTEN",
+            default_value = "127.0.0.1:8080"
+        )]
+        listen: String,
+        /// Scenario file (YAML); the built-in demo tenant when omitted.
+        #[arg(long, env = "PINGONE_SYNC_EXPORTER_SIMULATE_SCENARIO")]
+        scenario: Option<PathBuf>,
+    },
+}
+
+/// `--log.level` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Everything, including each poll.
+    Debug,
+    /// Start-up, changes in poll outcome, reloads.
+    Info,
+    /// Problems only.
+    Warn,
+    /// Errors only.
+    Error,
+}
+
+/// `--log.format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `ts=... level=info msg="..." key=value`.
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}

@@ -15,6 +15,7 @@
 //! - [`selfmetrics`]: the exporter's own counters and gauges.
 //! - [`exposition`]: Prometheus text and OpenMetrics writers.
 //! - [`collector`]: turns snapshots and self-metrics into an exposition.
+//! - [`state`]: the snapshots shared by pollers and the server.
 //! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, ...).
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
 #![forbid(unsafe_code)]
@@ -35,6 +36,7 @@ pub mod server;
 pub mod shutdown;
 pub mod simulator;
 pub mod snapshot;
+pub mod state;
 pub mod timefmt;
 
 /// The crate version, as built.

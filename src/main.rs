@@ -1,4 +1,8 @@
-//! `pingone-sync-exporter`: see the library crate for everything.
+//! `pingone-sync-exporter`: parse flags and hand over to the library.
 #![forbid(unsafe_code)]
 
-fn main() {}
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    pingone_sync_exporter::app::main(pingone_sync_exporter::cli::Cli::parse())
+}

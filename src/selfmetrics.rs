@@ -1,1 +1,442 @@
-//! STUB: selfmetrics, being written.
+//! The exporter's own metrics: poll outcomes, API calls, retries, rate
+//! limiting, token refreshes, config reloads, unknown API values, build info.
+//!
+//! Stored as plain numbers behind one mutex (updates are rare: a few per API
+//! call) and written fresh at every scrape. Series of an environment removed
+//! by a config reload are dropped with it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::exposition::{Desc, Format, Kind, write_f64, write_label_pairs, write_u64};
+
+/// Identifies an environment in metric labels.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnvKey {
+    /// `environment_id` label.
+    pub id: Arc<str>,
+    /// `environment_name` label.
+    pub name: Arc<str>,
+}
+
+impl EnvKey {
+    /// A key from id and name.
+    pub fn new(id: &str, name: &str) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// Upper bounds of the poll-duration histogram, in seconds.
+pub const POLL_BUCKETS: [f64; 11] = [
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+/// Distinct `(field, value)` pairs kept for unknown API values; later ones
+/// are counted under `value="other"` so a misbehaving API cannot grow the
+/// series count without bound.
+pub const MAX_UNKNOWN_VALUES: usize = 50;
+
+#[derive(Debug, Default)]
+struct EnvMetrics {
+    up: bool,
+    last_success: Option<f64>,
+    poll_buckets: [u64; POLL_BUCKETS.len()],
+    poll_sum: f64,
+    poll_count: u64,
+    requests: BTreeMap<(&'static str, String), u64>,
+    retries: BTreeMap<(&'static str, &'static str), u64>,
+    failures: BTreeMap<&'static str, u64>,
+    rate_limited: u64,
+    token_refreshes: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    envs: BTreeMap<EnvKey, EnvMetrics>,
+    reload_ok: bool,
+    reload_success_ts: f64,
+    unknown: BTreeMap<(&'static str, String), u64>,
+}
+
+/// The exporter's own metrics. Share it behind an `Arc`.
+#[derive(Debug)]
+pub struct SelfMetrics {
+    inner: Mutex<Inner>,
+    version: String,
+    revision: String,
+}
+
+const UP: Desc = Desc {
+    name: "pingone_exporter_up",
+    help: "1 when the last poll of the environment fully succeeded, else 0.",
+    kind: Kind::Gauge,
+};
+const LAST_SUCCESS: Desc = Desc {
+    name: "pingone_exporter_last_success_timestamp_seconds",
+    help: "Unix time the last fully successful poll of the environment finished.",
+    kind: Kind::Gauge,
+};
+const POLL_DURATION: Desc = Desc {
+    name: "pingone_exporter_poll_duration_seconds",
+    help: "Wall time of one poll of an environment, retries and waits for the request budget included.",
+    kind: Kind::Histogram,
+};
+const POLL_FAILURES: Desc = Desc {
+    name: "pingone_exporter_poll_failures",
+    help: "Polls that did not fully succeed, by the reason of the first failure.",
+    kind: Kind::Counter,
+};
+const REQUESTS: Desc = Desc {
+    name: "pingone_exporter_api_requests",
+    help: "HTTP requests sent to PingOne, by endpoint and status code (or timeout/connection).",
+    kind: Kind::Counter,
+};
+const RETRIES: Desc = Desc {
+    name: "pingone_exporter_api_retries",
+    help: "Requests to PingOne that were retried, by endpoint and reason.",
+    kind: Kind::Counter,
+};
+const RATE_LIMITED: Desc = Desc {
+    name: "pingone_exporter_rate_limited",
+    help: "HTTP 429 answers received from PingOne.",
+    kind: Kind::Counter,
+};
+const TOKEN_REFRESHES: Desc = Desc {
+    name: "pingone_exporter_token_refreshes",
+    help: "Access tokens fetched from the PingOne token endpoint.",
+    kind: Kind::Counter,
+};
+const RELOAD_OK: Desc = Desc {
+    name: "pingone_exporter_config_last_reload_successful",
+    help: "1 when the last configuration load or reload succeeded, else 0.",
+    kind: Kind::Gauge,
+};
+const RELOAD_TS: Desc = Desc {
+    name: "pingone_exporter_config_last_reload_success_timestamp_seconds",
+    help: "Unix time of the last successful configuration load or reload.",
+    kind: Kind::Gauge,
+};
+const UNKNOWN: Desc = Desc {
+    name: "pingone_exporter_unknown_values",
+    help: "API values the exporter does not know (new enum values), by field and value; see the logs.",
+    kind: Kind::Counter,
+};
+const BUILD: Desc = Desc {
+    name: "pingone_exporter_build_info",
+    help: "Always 1; labels carry the exporter version and source revision.",
+    kind: Kind::Gauge,
+};
+
+impl SelfMetrics {
+    /// Empty metrics for a build.
+    pub fn new(version: &str, revision: &str) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Mutex::new(Inner::default()),
+            version: version.to_string(),
+            revision: revision.to_string(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Counters stay meaningful even if a holder panicked mid-update.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn env<R>(&self, key: &EnvKey, f: impl FnOnce(&mut EnvMetrics) -> R) -> R {
+        let mut inner = self.lock();
+        f(inner.envs.entry(key.clone()).or_default())
+    }
+
+    /// Makes an environment's always-present series appear (at 0).
+    pub fn add_env(&self, key: &EnvKey) {
+        self.env(key, |_| ());
+    }
+
+    /// Drops every series of an environment (removed by a reload).
+    pub fn remove_env(&self, key: &EnvKey) {
+        self.lock().envs.remove(key);
+    }
+
+    /// Records a finished poll: its outcome, its duration in seconds and,
+    /// on success, its finish time (Unix seconds).
+    pub fn poll_finished(&self, key: &EnvKey, ok: Result<f64, &'static str>, seconds: f64) {
+        self.env(key, |m| {
+            match ok {
+                Ok(now) => {
+                    m.up = true;
+                    m.last_success = Some(now);
+                }
+                Err(reason) => {
+                    m.up = false;
+                    *m.failures.entry(reason).or_default() += 1;
+                }
+            }
+            for (i, bound) in POLL_BUCKETS.iter().enumerate() {
+                if seconds <= *bound {
+                    m.poll_buckets[i] += 1;
+                }
+            }
+            m.poll_sum += seconds;
+            m.poll_count += 1;
+        });
+    }
+
+    /// Counts one HTTP request and its status code (or a transport reason).
+    pub fn api_request(&self, key: &EnvKey, endpoint: &'static str, code: &str) {
+        self.env(key, |m| {
+            *m.requests.entry((endpoint, code.to_string())).or_default() += 1;
+        });
+    }
+
+    /// Counts one retry.
+    pub fn api_retry(&self, key: &EnvKey, endpoint: &'static str, reason: &'static str) {
+        self.env(key, |m| {
+            *m.retries.entry((endpoint, reason)).or_default() += 1
+        });
+    }
+
+    /// Counts one 429 answer.
+    pub fn rate_limited(&self, key: &EnvKey) {
+        self.env(key, |m| m.rate_limited += 1);
+    }
+
+    /// Counts one token fetched.
+    pub fn token_refreshed(&self, key: &EnvKey) {
+        self.env(key, |m| m.token_refreshes += 1);
+    }
+
+    /// Records a config load/reload outcome at `now` (Unix seconds).
+    pub fn config_loaded(&self, ok: bool, now: f64) {
+        let mut inner = self.lock();
+        inner.reload_ok = ok;
+        if ok {
+            inner.reload_success_ts = now;
+        }
+    }
+
+    /// Counts an unknown API value; returns true the first time this pair is
+    /// seen, so the caller logs it once.
+    pub fn unknown_value(&self, field: &'static str, value: &str) -> bool {
+        let mut inner = self.lock();
+        let key = (field, value.to_string());
+        if let Some(n) = inner.unknown.get_mut(&key) {
+            *n += 1;
+            return false;
+        }
+        let distinct = inner.unknown.keys().filter(|(_, v)| v != "other").count();
+        let key = if distinct >= MAX_UNKNOWN_VALUES {
+            (field, "other".to_string())
+        } else {
+            key
+        };
+        let n = inner.unknown.entry(key).or_default();
+        *n += 1;
+        *n == 1
+    }
+
+    /// Whether the last poll of an environment fully succeeded.
+    pub fn is_up(&self, key: &EnvKey) -> bool {
+        self.lock().envs.get(key).is_some_and(|m| m.up)
+    }
+
+    /// Unix time of the environment's last fully successful poll.
+    pub fn last_success(&self, key: &EnvKey) -> Option<f64> {
+        self.lock().envs.get(key).and_then(|m| m.last_success)
+    }
+
+    /// Total API requests counted for an environment (all endpoints/codes).
+    pub fn requests_total(&self, key: &EnvKey) -> u64 {
+        self.lock()
+            .envs
+            .get(key)
+            .map(|m| m.requests.values().sum())
+            .unwrap_or(0)
+    }
+
+    /// Writes every self-metric family.
+    pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
+        let inner = self.lock();
+        let envs = &inner.envs;
+
+        UP.write_header(format, out);
+        for (k, m) in envs {
+            sample(out, UP.name, "", &env_labels(k), &[], |o| {
+                write_u64(o, u64::from(m.up))
+            });
+        }
+        LAST_SUCCESS.write_header(format, out);
+        for (k, m) in envs {
+            if let Some(ts) = m.last_success {
+                sample(out, LAST_SUCCESS.name, "", &env_labels(k), &[], |o| {
+                    write_f64(o, ts)
+                });
+            }
+        }
+        POLL_DURATION.write_header(format, out);
+        for (k, m) in envs {
+            let l = env_labels(k);
+            let mut le = String::new();
+            for (i, bound) in POLL_BUCKETS.iter().enumerate() {
+                le.clear();
+                le.push_str(&format!("{bound:?}"));
+                sample(
+                    out,
+                    POLL_DURATION.name,
+                    "_bucket",
+                    &l,
+                    &[("le", &le)],
+                    |o| write_u64(o, m.poll_buckets[i]),
+                );
+            }
+            sample(
+                out,
+                POLL_DURATION.name,
+                "_bucket",
+                &l,
+                &[("le", "+Inf")],
+                |o| write_u64(o, m.poll_count),
+            );
+            sample(out, POLL_DURATION.name, "_count", &l, &[], |o| {
+                write_u64(o, m.poll_count)
+            });
+            sample(out, POLL_DURATION.name, "_sum", &l, &[], |o| {
+                write_f64(o, m.poll_sum)
+            });
+        }
+        POLL_FAILURES.write_header(format, out);
+        for (k, m) in envs {
+            for (reason, n) in &m.failures {
+                counter(
+                    out,
+                    POLL_FAILURES.name,
+                    &env_labels(k),
+                    &[("reason", reason)],
+                    *n,
+                );
+            }
+        }
+        REQUESTS.write_header(format, out);
+        for (k, m) in envs {
+            for ((endpoint, code), n) in &m.requests {
+                let extra = [("endpoint", *endpoint), ("code", code.as_str())];
+                counter(out, REQUESTS.name, &env_labels(k), &extra, *n);
+            }
+        }
+        RETRIES.write_header(format, out);
+        for (k, m) in envs {
+            for ((endpoint, reason), n) in &m.retries {
+                let extra = [("endpoint", *endpoint), ("reason", *reason)];
+                counter(out, RETRIES.name, &env_labels(k), &extra, *n);
+            }
+        }
+        RATE_LIMITED.write_header(format, out);
+        for (k, m) in envs {
+            counter(out, RATE_LIMITED.name, &env_labels(k), &[], m.rate_limited);
+        }
+        TOKEN_REFRESHES.write_header(format, out);
+        for (k, m) in envs {
+            counter(
+                out,
+                TOKEN_REFRESHES.name,
+                &env_labels(k),
+                &[],
+                m.token_refreshes,
+            );
+        }
+        RELOAD_OK.write_header(format, out);
+        sample(out, RELOAD_OK.name, "", &[], &[], |o| {
+            write_u64(o, u64::from(inner.reload_ok))
+        });
+        RELOAD_TS.write_header(format, out);
+        sample(out, RELOAD_TS.name, "", &[], &[], |o| {
+            write_f64(o, inner.reload_success_ts)
+        });
+        UNKNOWN.write_header(format, out);
+        for ((field, value), n) in &inner.unknown {
+            counter(
+                out,
+                UNKNOWN.name,
+                &[],
+                &[("field", field), ("value", value)],
+                *n,
+            );
+        }
+        BUILD.write_header(format, out);
+        let build = [
+            ("version", self.version.as_str()),
+            ("revision", self.revision.as_str()),
+        ];
+        sample(out, BUILD.name, "", &build, &[], |o| write_u64(o, 1));
+    }
+}
+
+fn env_labels(k: &EnvKey) -> [(&'static str, &str); 2] {
+    [("environment_id", &k.id), ("environment_name", &k.name)]
+}
+
+/// Writes `name{suffix}{labels,extra} value\n`.
+fn sample(
+    out: &mut Vec<u8>,
+    name: &str,
+    suffix: &str,
+    labels: &[(&str, &str)],
+    extra: &[(&str, &str)],
+    value: impl FnOnce(&mut Vec<u8>),
+) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    if !labels.is_empty() || !extra.is_empty() {
+        out.push(b'{');
+        write_label_pairs(out, labels);
+        if !labels.is_empty() && !extra.is_empty() {
+            out.push(b',');
+        }
+        write_label_pairs(out, extra);
+        out.push(b'}');
+    }
+    out.push(b' ');
+    value(out);
+    out.push(b'\n');
+}
+
+fn counter(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)], extra: &[(&str, &str)], n: u64) {
+    sample(out, name, "_total", labels, extra, |o| write_u64(o, n));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_values_are_bounded() {
+        let m = SelfMetrics::new("0", "x");
+        assert!(m.unknown_value("f", "A"));
+        assert!(!m.unknown_value("f", "A"));
+        for i in 0..(MAX_UNKNOWN_VALUES + 10) {
+            m.unknown_value("f", &format!("v{i}"));
+        }
+        let mut out = Vec::new();
+        m.encode(Format::Text, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("pingone_exporter_unknown_values_total"))
+            .count();
+        assert_eq!(series, MAX_UNKNOWN_VALUES + 1, "{text}");
+        assert!(text.contains(r#"value="other"} 11"#));
+    }
+
+    #[test]
+    fn removed_environments_lose_their_series() {
+        let m = SelfMetrics::new("0", "x");
+        let k = EnvKey::new("id1", "prod");
+        m.api_request(&k, "stores", "200");
+        m.remove_env(&k);
+        let mut out = Vec::new();
+        m.encode(Format::OpenMetrics, &mut out);
+        assert!(!String::from_utf8(out).unwrap().contains("id1"));
+    }
+}

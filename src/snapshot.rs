@@ -1,1 +1,135 @@
-//! STUB: snapshot, being written.
+//! The result of one environment's poll: per-rule sync summaries, immutable
+//! once built. The poller swaps a whole new snapshot in after each poll, so
+//! a scrape never sees half of one poll and half of another.
+
+/// Direction of a rule (SPEC 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    /// PingOne directory to an external store.
+    Outbound,
+    /// An external source into PingOne.
+    Inbound,
+    /// PingOne back to the source of an inbound rule (`parentRule` set).
+    Writeback,
+}
+
+impl Direction {
+    /// The `direction` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Outbound => "outbound",
+            Direction::Inbound => "inbound",
+            Direction::Writeback => "writeback",
+        }
+    }
+}
+
+/// The `status` state of `pingone_provisioning_rule_status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleStatus {
+    /// Enabled and its connection store is not `FAILED`.
+    Active,
+    /// Disabled and its connection store is not `FAILED`.
+    Inactive,
+    /// The connection store's `syncState` is `FAILED`.
+    Failed,
+}
+
+impl RuleStatus {
+    /// Every state, in exposition order.
+    pub const ALL: [RuleStatus; 3] = [RuleStatus::Active, RuleStatus::Inactive, RuleStatus::Failed];
+
+    /// The `status` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleStatus::Active => "active",
+            RuleStatus::Inactive => "inactive",
+            RuleStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Per-state counts of users or groups. `None` means PingOne gave no value
+/// for that state: the series is absent, never a made-up 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    /// Fully synced.
+    pub success: Option<u64>,
+    /// No account at the target and not synced.
+    pub unsynced: Option<u64>,
+    /// Account at the target but not fully in sync.
+    pub partial: Option<u64>,
+    /// Not synced due to an error.
+    pub failed: Option<u64>,
+}
+
+impl StateCounts {
+    /// `(state label, count)` pairs in exposition order.
+    pub fn labelled(&self) -> [(&'static str, Option<u64>); 4] {
+        [
+            ("success", self.success),
+            ("unsynced", self.unsynced),
+            ("partial", self.partial),
+            ("failed", self.failed),
+        ]
+    }
+}
+
+/// A store as named on a rule: name and type, empty when unknown.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreInfo {
+    /// Store id.
+    pub id: String,
+    /// Store name, or empty.
+    pub name: String,
+    /// Store type (`scim`, `Workday`, ...), or empty.
+    pub kind: String,
+}
+
+/// The sync summary of one rule, as the console shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleSummary {
+    /// Rule id.
+    pub id: String,
+    /// Rule name.
+    pub name: String,
+    /// Outbound, inbound or write-back.
+    pub direction: Direction,
+    /// Source store.
+    pub source: StoreInfo,
+    /// Target store.
+    pub target: StoreInfo,
+    /// Parent rule id for write-back rules, else empty.
+    pub parent_rule_id: String,
+    /// The rule's `active` flag, when given.
+    pub enabled: Option<bool>,
+    /// Active / inactive / failed, when derivable.
+    pub status: Option<RuleStatus>,
+    /// Users targeted by the rule.
+    pub users_impacted: Option<u64>,
+    /// Users per sync state.
+    pub users: StateCounts,
+    /// Groups targeted by the rule.
+    pub groups_impacted: Option<u64>,
+    /// Groups per sync state.
+    pub groups: StateCounts,
+    /// Users not updated by write-back.
+    pub writeback_failures: Option<u64>,
+    /// Failed deprovisioning events.
+    pub deprovision_failures: Option<u64>,
+    /// Last sync, Unix seconds.
+    pub last_sync: Option<f64>,
+    /// Last poll of an inbound source, Unix seconds.
+    pub last_poll: Option<f64>,
+    /// Last write-back, Unix seconds.
+    pub last_writeback: Option<f64>,
+}
+
+/// One environment's poll result.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EnvSnapshot {
+    /// Exported rules (after the include/exclude filter), in API order.
+    pub rules: Vec<RuleSummary>,
+    /// `createdAt` of the latest revision, Unix seconds.
+    pub revision_created: Option<f64>,
+}

@@ -24,8 +24,51 @@ use crate::shutdown::Shutdown;
 
 /// The request type handlers receive.
 pub type Request = hyper::Request<Incoming>;
-/// The response type handlers return: the whole body in one buffer.
+/// A response whose body is one buffer.
 pub type Response = hyper::Response<Full<Bytes>>;
+
+/// A body made of ready buffers, sent in order without copying them into
+/// one: lets a scrape send pre-rendered blocks shared with other scrapes.
+#[derive(Debug, Default)]
+pub struct Chunks {
+    chunks: std::collections::VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl Chunks {
+    /// A body from buffers.
+    pub fn new(chunks: Vec<Bytes>) -> Self {
+        let remaining = chunks.iter().map(|c| c.len() as u64).sum();
+        Self {
+            chunks: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
+            remaining,
+        }
+    }
+}
+
+impl hyper::body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        let next = self.chunks.pop_front();
+        if let Some(c) = &next {
+            self.remaining -= c.len() as u64;
+        }
+        std::task::Poll::Ready(next.map(|c| Ok(hyper::body::Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.remaining)
+    }
+}
 
 /// Limits applied to every connection.
 #[derive(Clone, Debug)]
@@ -69,7 +112,9 @@ pub async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<
         Err(_) => Err(BodyError::Timeout(timeout)),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 Err(BodyError::TooLarge(limit))
             } else {
                 Err(BodyError::Read(e.to_string()))
@@ -91,10 +136,15 @@ pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Resp
 
 /// Serves `handler` on `listener` until `shutdown` fires, then waits up to
 /// `opts.shutdown_grace` for in-flight requests to finish.
-pub async fn serve<H, F>(listener: TcpListener, opts: ServeOptions, shutdown: Shutdown, handler: H)
-where
+pub async fn serve<H, F, B>(
+    listener: TcpListener,
+    opts: ServeOptions,
+    shutdown: Shutdown,
+    handler: H,
+) where
     H: Fn(Request) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response> + Send + 'static,
+    F: Future<Output = hyper::Response<B>> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes, Error = Infallible> + Send + 'static,
 {
     let permits = Arc::new(Semaphore::new(opts.max_connections.max(1)));
     let graceful = GracefulShutdown::new();

@@ -1,1 +1,76 @@
-//! STUB: PingOne API client, being written.
+//! A client for the documented PingOne Platform API endpoints the exporter
+//! reads (see `reference/pingone-api.md`).
+//!
+//! - [`Client`] is shared by all environments: the HTTP connection pool, the
+//!   request [`budget::Budget`], timeouts and size caps.
+//! - [`EnvClient`] is one environment's view: its URLs, credentials and
+//!   token cache, and one method per endpoint.
+//!
+//! Every call goes through the budget, is counted in the self-metrics, and
+//! is retried per PingOne's guidance ([`retry`]).
+
+pub mod auth;
+pub mod budget;
+mod client;
+mod error;
+pub mod hal;
+pub mod model;
+pub mod retry;
+
+pub use client::{Client, ClientSettings, EnvClient};
+pub use error::ApiError;
+
+use std::fmt;
+
+/// The API calls the exporter makes, used as the `endpoint` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// `POST {auth}/{envId}/as/token`.
+    Token,
+    /// `GET .../propagation/plans`.
+    Plans,
+    /// `GET .../propagation/stores`.
+    Stores,
+    /// `GET .../propagation/rules`.
+    Rules,
+    /// `GET .../propagation/rules/{id}/syncedGroups`.
+    SyncedGroups,
+    /// `GET .../propagation/revisions/id:latest`.
+    LatestRevision,
+    /// `POST .../propagation/revisions`.
+    CreateRevision,
+    /// `GET .../users`.
+    Users,
+    /// `GET .../users/{id}/syncedRules/{ruleId}`.
+    UserSyncedRule,
+}
+
+impl Endpoint {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Token => "token",
+            Endpoint::Plans => "plans",
+            Endpoint::Stores => "stores",
+            Endpoint::Rules => "rules",
+            Endpoint::SyncedGroups => "synced_groups",
+            Endpoint::LatestRevision => "revision_latest",
+            Endpoint::CreateRevision => "revision_create",
+            Endpoint::Users => "users",
+            Endpoint::UserSyncedRule => "user_synced_rule",
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Installs the process-wide TLS crypto provider (ring) once. Safe to call
+/// repeatedly; later calls do nothing.
+pub fn install_crypto_provider() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

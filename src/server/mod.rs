@@ -1,1 +1,185 @@
-//! STUB: HTTP endpoints, being written.
+//! The exporter's HTTP endpoints (SPEC 4).
+//!
+//! | path | methods | answer |
+//! |---|---|---|
+//! | telemetry path (`/metrics`) | GET, HEAD | the cached metrics; never calls PingOne |
+//! | `/-/healthy` | GET, HEAD | 200 while the process runs |
+//! | `/-/ready` | GET, HEAD | 200 once every environment finished its first poll, else 503 |
+//! | `/-/reload` | POST | re-reads the config file: 200, or 500 with the problems |
+//! | `/` | GET, HEAD | HTML landing page |
+//!
+//! Other methods on these paths get 405 with `Allow`; other paths 404.
+
+mod landing;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, StatusCode};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::collector;
+use crate::exposition::{Encoding, negotiate};
+use crate::http::{Chunks, Request};
+use crate::state::Shared;
+use crate::timefmt::now_unix;
+
+/// A reload request from `POST /-/reload`: the answer channel gets `Ok` or
+/// the config problems as text.
+pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
+
+/// What the handlers need.
+#[derive(Debug)]
+pub struct Web {
+    /// Snapshots and self-metrics.
+    pub shared: Arc<Shared>,
+    /// Where metrics are served, e.g. `/metrics`.
+    pub telemetry_path: String,
+    /// Sends reload requests to the daemon.
+    pub reload: mpsc::Sender<ReloadRequest>,
+    /// Extra lines for the landing page (mode, config file).
+    pub about: Vec<(String, String)>,
+}
+
+/// The response type of this server.
+pub type Response = hyper::Response<Chunks>;
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response {
+    let mut r = hyper::Response::new(Chunks::new(vec![body.into()]));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut r = text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method not allowed; use {allow}\n"),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+fn strip_body(mut r: Response) -> Response {
+    // HEAD: same headers, no body. Content-Length stays as for GET.
+    let len = hyper::body::Body::size_hint(r.body()).exact().unwrap_or(0);
+    *r.body_mut() = Chunks::default();
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    r
+}
+
+/// Routes one request.
+pub async fn handle(web: Arc<Web>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let is_read = method == Method::GET || method == Method::HEAD;
+    let resp = if path == web.telemetry_path {
+        if is_read {
+            metrics(&web, &req)
+        } else {
+            method_not_allowed("GET, HEAD")
+        }
+    } else {
+        match path.as_str() {
+            "/-/healthy" if is_read => text(StatusCode::OK, "Healthy\n"),
+            "/-/ready" if is_read => ready(&web),
+            "/-/reload" if method == Method::POST => reload(&web).await,
+            "/" if is_read => landing::page(&web),
+            "/-/healthy" | "/-/ready" | "/" => method_not_allowed("GET, HEAD"),
+            "/-/reload" => method_not_allowed("POST"),
+            _ => text(StatusCode::NOT_FOUND, "not found\n"),
+        }
+    };
+    if method == Method::HEAD {
+        strip_body(resp)
+    } else {
+        resp
+    }
+}
+
+fn ready(web: &Web) -> Response {
+    let envs = web.shared.envs();
+    let waiting = envs.iter().filter(|e| e.last_poll.is_none()).count();
+    if waiting == 0 {
+        text(StatusCode::OK, "Ready\n")
+    } else {
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "Not ready: waiting for the first poll of {waiting} of {} environment(s)\n",
+                envs.len()
+            ),
+        )
+    }
+}
+
+async fn reload(web: &Web) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if web.reload.send(tx).await.is_err() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "reload is not available: shutting down\n",
+        );
+    }
+    match rx.await {
+        Ok(Ok(())) => text(StatusCode::OK, "config reloaded\n"),
+        Ok(Err(problems)) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("config not reloaded; the previous config keeps running:\n{problems}\n"),
+        ),
+        Err(_) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "reload is not available: shutting down\n",
+        ),
+    }
+}
+
+fn metrics(web: &Web, req: &Request) -> Response {
+    let header_str = |h: header::HeaderName| req.headers().get(h).and_then(|v| v.to_str().ok());
+    let (format, encoding) = negotiate(
+        header_str(header::ACCEPT),
+        header_str(header::ACCEPT_ENCODING),
+    );
+    let envs = web.shared.envs();
+    let chunks = collector::encode(format, &envs, &web.shared.metrics, now_unix());
+    let (body, gzip) = match encoding {
+        Encoding::Identity => (chunks, false),
+        Encoding::Gzip => match gzip_all(&chunks) {
+            Ok(z) => (vec![z], true),
+            // Compression into memory cannot really fail; serve plain if so.
+            Err(_) => (chunks, false),
+        },
+    };
+    let mut r = hyper::Response::new(Chunks::new(body));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    r
+}
+
+fn gzip_all(chunks: &[Bytes]) -> std::io::Result<Bytes> {
+    let total: usize = chunks.iter().map(Bytes::len).sum();
+    let mut z = GzEncoder::new(Vec::with_capacity(total / 8 + 64), Compression::fast());
+    for c in chunks {
+        z.write_all(c)?;
+    }
+    Ok(Bytes::from(z.finish()?))
+}

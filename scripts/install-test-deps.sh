@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine, and nothing
+# that is already there. Safe to run repeatedly.
+#   - prometheus (promtool, the Prometheus server) and prometheus-alertmanager
+#     from Debian's packages
+#   - the Python prometheus-client, whose strict OpenMetrics parser checks
+#     our exposition
+set -euo pipefail
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+missing=()
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null; then
+  echo "installing PyPI prometheus-client"
+  python3 -m pip install --quiet --disable-pip-version-check 'prometheus-client==0.26.0'
+fi
+
+promtool --version | head -1
+python3 -c 'import importlib.metadata as m; print("prometheus-client", m.version("prometheus-client"))'

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need,
+# then builds and runs every test (unit, golden, end-to-end against the
+# simulator, config errors). This is the command README.md and .ci/run use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Two cores: keep cargo from oversubscribing them.
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+
+scripts/install-test-deps.sh
+
+cargo build --locked --all-targets
+cargo test --locked --all-targets -- --test-threads="${TEST_THREADS:-4}"
+cargo test --locked --doc
+echo "all tests passed"

@@ -1,1 +1,0 @@
-//! STUB: app, being written.

@@ -1,0 +1,205 @@
+//! Wiring: turns parsed flags into a running daemon (or a one-shot command)
+//! and maps the outcome to an exit code. The only place that sees every
+//! part; each part stays testable on its own.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Config};
+use crate::http::{ServeOptions, serve};
+use crate::poller::Supervisor;
+use crate::selfmetrics::SelfMetrics;
+use crate::server::{self, ReloadRequest, Web};
+use crate::shutdown::Shutdown;
+use crate::simulator;
+use crate::state::Shared;
+use crate::timefmt::now_unix;
+
+mod demo;
+mod listen;
+
+pub use listen::bind;
+
+/// Source revision, set by `build.rs` from git (or `unknown`).
+pub const REVISION: &str = env!("PINGONE_SYNC_EXPORTER_REVISION");
+
+/// Runs what the flags ask for.
+pub fn main(cli: Cli) -> ExitCode {
+    crate::logging::init(cli.log_level, cli.log_format);
+    if cli.config_check && cli.command.is_none() {
+        return check_config(&cli);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let result = match &cli.command {
+            Some(Command::Simulate { listen, scenario }) => {
+                run_simulator(listen, scenario.clone()).await
+            }
+            None => run_daemon(&cli).await,
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "exiting");
+                eprintln!("pingone-sync-exporter: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn check_config(cli: &Cli) -> ExitCode {
+    match config::load(&cli.config_file) {
+        Ok(c) => {
+            for w in &c.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!("config OK");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Fires `shutdown` on SIGTERM or SIGINT.
+fn on_signals(shutdown: Shutdown) {
+    tokio::spawn(async move {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; shutting down"),
+            () = term => tracing::info!("SIGTERM received; shutting down"),
+        }
+        shutdown.trigger();
+    });
+}
+
+async fn run_simulator(listen: &str, scenario: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let addr: SocketAddr = listen::resolve(listen).await?;
+    let shutdown = Shutdown::new();
+    on_signals(shutdown.clone());
+    simulator::run_cli(addr, scenario, shutdown).await?;
+    Ok(())
+}
+
+async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
+    let shutdown = Shutdown::new();
+    on_signals(shutdown.clone());
+    let metrics = SelfMetrics::new(crate::VERSION, REVISION);
+    let shared = Shared::new(Arc::clone(&metrics));
+
+    // Demo mode: an in-process simulated tenant, and a config pointing at it.
+    let (config, demo_sim) = if cli.demo {
+        let (config, sim) = demo::start(shutdown.clone()).await?;
+        (config, Some(sim))
+    } else {
+        match config::load(&cli.config_file) {
+            Ok(c) => (c, None),
+            Err(e) => anyhow::bail!("invalid configuration:\n{e}"),
+        }
+    };
+    metrics.config_loaded(true, now_unix());
+    for w in &config.warnings {
+        tracing::warn!(warning = %w, "configuration");
+    }
+    tracing::info!(version = crate::VERSION, revision = REVISION, config = %config.summary(), "starting");
+    let mut supervisor = Supervisor::start(&config, Arc::clone(&shared))?;
+
+    let listener: TcpListener = bind(&cli.listen_address).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(address = %addr, telemetry_path = %cli.telemetry_path, "listening");
+
+    let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    let mut about = vec![(
+        "config".to_string(),
+        if cli.demo {
+            "demo mode (simulated tenant)".to_string()
+        } else {
+            cli.config_file.display().to_string()
+        },
+    )];
+    if let Some(sim) = &demo_sim {
+        about.push(("simulator".to_string(), sim.base_url()));
+    }
+    let web = Arc::new(Web {
+        shared: Arc::clone(&shared),
+        telemetry_path: cli.telemetry_path.clone(),
+        reload: reload_tx,
+        about,
+    });
+    let server = tokio::spawn(serve(
+        listener,
+        ServeOptions::default(),
+        shutdown.clone(),
+        move |req| server::handle(Arc::clone(&web), req),
+    ));
+
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    loop {
+        let answer = tokio::select! {
+            () = shutdown.wait() => break,
+            _ = hup.recv() => None,
+            r = reload_rx.recv() => match r { Some(tx) => Some(tx), None => break },
+        };
+        let result = reload(cli, &mut supervisor, &metrics);
+        if let Some(tx) = answer {
+            let _ = tx.send(result);
+        }
+    }
+
+    // In-flight scrapes finish (the server's grace period); pollers stop.
+    let _ = server.await;
+    supervisor.stop().await;
+    if let Some(sim) = demo_sim {
+        let _ = tokio::time::timeout(Duration::from_secs(2), sim.join()).await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Re-reads the config file and applies it; on any problem the running
+/// config stays and the reload gauge drops to 0.
+fn reload(cli: &Cli, supervisor: &mut Supervisor, metrics: &SelfMetrics) -> Result<(), String> {
+    if cli.demo {
+        return Err("demo mode has no configuration file to reload".into());
+    }
+    let result = config::load(&cli.config_file)
+        .map_err(|e| e.to_string())
+        .and_then(|c: Config| supervisor.apply(&c).map(|()| c).map_err(|e| e.to_string()));
+    match result {
+        Ok(c) => {
+            metrics.config_loaded(true, now_unix());
+            tracing::info!(config = %c.summary(), "configuration reloaded");
+            Ok(())
+        }
+        Err(problems) => {
+            metrics.config_loaded(false, now_unix());
+            tracing::error!(problems = %problems, "configuration reload failed; the previous configuration keeps running");
+            Err(problems)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Worker-app access tokens: OAuth 2 client credentials with HTTP Basic
+//! client authentication, cached until shortly before expiry.
+//!
+//! One fetch at a time per environment (callers queue on the cache lock, so
+//! a burst of requests after expiry costs one token request). A token that
+//! PingOne rejects with 401 before its expiry is dropped by
+//! [`TokenCache::invalidate`] and fetched again once by the caller.
+
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::client::Client;
+use super::model::TokenResponse;
+use super::{ApiError, Endpoint};
+use crate::secret::Secret;
+use crate::selfmetrics::EnvKey;
+
+/// Refresh this long before expiry, or a tenth of the lifetime for short
+/// tokens, so a token never expires between being read and being used.
+const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// PingOne worker tokens last an hour; assume that when `expires_in` is
+/// missing.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// A failed token fetch is remembered this long, so the calls of one poll
+/// that were waiting for the token share the failure instead of each asking
+/// again with the same bad credentials. Shorter than any poll interval.
+const FAILURE_MEMORY: Duration = Duration::from_secs(5);
+
+#[derive(Debug)]
+enum Cached {
+    Token { token: Secret, refresh_at: Instant },
+    Failed { error: ApiError, until: Instant },
+}
+
+/// One environment's token cache.
+#[derive(Debug)]
+pub struct TokenCache {
+    token_url: String,
+    client_id: String,
+    client_secret: Secret,
+    cached: Mutex<Option<Cached>>,
+}
+
+impl TokenCache {
+    /// A cache for `token_url` (`{auth_url}/{worker_env_id}/as/token`).
+    pub fn new(token_url: String, client_id: String, client_secret: Secret) -> Self {
+        Self {
+            token_url,
+            client_id,
+            client_secret,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A token valid for at least the refresh margin, fetching one if needed.
+    pub async fn get(&self, client: &Client, env: &EnvKey) -> Result<Secret, ApiError> {
+        let mut cached = self.cached.lock().await;
+        let now = Instant::now();
+        match cached.as_ref() {
+            Some(Cached::Token { token, refresh_at }) if now < *refresh_at => {
+                return Ok(token.clone());
+            }
+            Some(Cached::Failed { error, until }) if now < *until => return Err(error.clone()),
+            _ => {}
+        }
+        match self.fetch(client, env).await {
+            Ok((token, lifetime)) => {
+                let margin = REFRESH_MARGIN.min(lifetime / 10);
+                *cached = Some(Cached::Token {
+                    token: token.clone(),
+                    refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+                });
+                client.metrics().token_refreshed(env);
+                Ok(token)
+            }
+            Err(error) => {
+                *cached = Some(Cached::Failed {
+                    error: error.clone(),
+                    until: Instant::now() + FAILURE_MEMORY,
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// Drops `token` if it is still the cached one (another caller may have
+    /// replaced it already).
+    pub async fn invalidate(&self, token: &Secret) {
+        let mut cached = self.cached.lock().await;
+        if matches!(cached.as_ref(), Some(Cached::Token { token: t, .. }) if t == token) {
+            *cached = None;
+        }
+    }
+
+    async fn fetch(&self, client: &Client, env: &EnvKey) -> Result<(Secret, Duration), ApiError> {
+        let body = client
+            .execute(env, Endpoint::Token, |http| {
+                http.post(&self.token_url)
+                    .basic_auth(&self.client_id, Some(self.client_secret.expose()))
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .header(reqwest::header::ACCEPT, "application/json")
+                    .body("grant_type=client_credentials")
+            })
+            .await?;
+        // Parse errors must not echo the body: it holds the token.
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| ApiError::Malformed {
+                endpoint: Endpoint::Token,
+                message: format!(
+                    "token answer is not the expected JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        if parsed.access_token.is_empty() {
+            return Err(ApiError::Malformed {
+                endpoint: Endpoint::Token,
+                message: "token answer has an empty access_token".into(),
+            });
+        }
+        let lifetime = parsed
+            .expires_in
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_LIFETIME);
+        Ok((Secret::new(parsed.access_token), lifetime))
+    }
+}

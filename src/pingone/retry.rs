@@ -1,0 +1,104 @@
+//! When and how long to wait before retrying a PingOne call.
+//!
+//! PingOne's guidance (`reference/pingone-api.md` §6): retry 408, 429 and
+//! 5xx; honour `Retry-After` (seconds or an HTTP date); do not retry 400,
+//! 403 or 404; a 401 is fixed by fetching a new token once, not by waiting.
+
+use std::time::{Duration, SystemTime};
+
+/// Retry limits.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First backoff; doubles per retry.
+    pub base: Duration,
+    /// Longest wait, for backoff and for `Retry-After`.
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(30),
+        }
+    }
+}
+
+/// True for statuses worth retrying after a wait.
+pub fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Parses `Retry-After`: delay-seconds or an HTTP date. `None` when absent
+/// or unparsable; a date in the past means no wait.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (0-based): `Retry-After` when
+    /// given, else exponential backoff with up to 25% jitter; both capped.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(d) = retry_after {
+            return d.min(self.cap);
+        }
+        let exp = self.base.saturating_mul(1u32 << retry.min(16));
+        let jitter = exp.mul_f64(fastrand::f64() * 0.25);
+        (exp + jitter).min(self.cap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_and_as_a_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(12));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(12))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(12));
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy {
+            max_retries: 5,
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(5),
+        };
+        let d0 = p.delay(0, None);
+        assert!(d0 >= Duration::from_secs(1) && d0 <= Duration::from_millis(1250));
+        let d2 = p.delay(2, None);
+        assert!(d2 >= Duration::from_secs(4) && d2 <= Duration::from_secs(5));
+        assert_eq!(p.delay(10, None), Duration::from_secs(5));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(300))),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn only_transient_statuses_are_retried() {
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(s));
+        }
+        for s in [400, 401, 403, 404, 501] {
+            assert!(!is_retryable_status(s));
+        }
+    }
+}

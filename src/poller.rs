@@ -1,1 +1,0 @@
-//! STUB: poller, being written.

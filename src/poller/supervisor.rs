@@ -1,0 +1,184 @@
+//! Starts, keeps and stops the per-environment poll tasks as the
+//! configuration changes (start-up and reload).
+//!
+//! On reload an environment whose settings did not change keeps its task,
+//! its token and its data; a changed one is restarted (its last data stays
+//! served until the new task's first poll); a removed one stops and its
+//! series go. The request budget is shared and reconfigured in place.
+
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, Environment};
+use crate::pingone::budget::Budget;
+use crate::pingone::{ApiError, Client, ClientSettings, EnvClient};
+use crate::selfmetrics::EnvKey;
+use crate::shutdown::Shutdown;
+use crate::state::Shared;
+
+struct Task {
+    env: Environment,
+    stop: Shutdown,
+    handle: JoinHandle<()>,
+}
+
+/// Owns the poll tasks.
+pub struct Supervisor {
+    shared: Arc<Shared>,
+    budget: Arc<Budget>,
+    client: Arc<Client>,
+    settings: ClientSettings,
+    tasks: Vec<Task>,
+}
+
+/// Why the supervisor could not apply a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    /// The HTTP client could not be built (TLS set-up).
+    #[error("building the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// An environment's URLs could not be used.
+    #[error("environment {name}: {source}")]
+    Env {
+        /// Environment name.
+        name: String,
+        /// The problem.
+        source: ApiError,
+    },
+}
+
+fn settings_for(config: &Config) -> ClientSettings {
+    ClientSettings {
+        request_timeout: config.global.request_timeout,
+        ..ClientSettings::default()
+    }
+}
+
+/// True when two environment configs would poll identically. Compares the
+/// secret too: a rotated secret must restart the poller.
+fn same_env(a: &Environment, b: &Environment) -> bool {
+    let rx = |r: &Option<regex::Regex>| r.as_ref().map(|r| r.as_str().to_string());
+    a.name == b.name
+        && a.id == b.id
+        && a.api_url == b.api_url
+        && a.auth_url == b.auth_url
+        && a.poll_interval == b.poll_interval
+        && a.credentials.client_id == b.credentials.client_id
+        && a.credentials.client_secret == b.credentials.client_secret
+        && a.credentials.worker_environment_id == b.credentials.worker_environment_id
+        && rx(&a.rules.include) == rx(&b.rules.include)
+        && rx(&a.rules.exclude) == rx(&b.rules.exclude)
+}
+
+impl Supervisor {
+    /// Starts polling every environment of `config`.
+    pub fn start(config: &Config, shared: Arc<Shared>) -> Result<Self, SupervisorError> {
+        let budget = Budget::new(
+            config.global.max_requests_per_second,
+            config.global.max_concurrent_requests,
+        );
+        let settings = settings_for(config);
+        let client = Client::new(
+            Arc::clone(&budget),
+            Arc::clone(&shared.metrics),
+            settings.clone(),
+        )?;
+        let mut s = Self {
+            shared,
+            budget,
+            client,
+            settings,
+            tasks: Vec::new(),
+        };
+        s.apply(config)?;
+        Ok(s)
+    }
+
+    /// Applies a (re)loaded configuration. On error nothing has changed.
+    pub fn apply(&mut self, config: &Config) -> Result<(), SupervisorError> {
+        let settings = settings_for(config);
+        let rebuild = settings.request_timeout != self.settings.request_timeout;
+        let client = if rebuild {
+            Client::new(
+                Arc::clone(&self.budget),
+                Arc::clone(&self.shared.metrics),
+                settings.clone(),
+            )?
+        } else {
+            Arc::clone(&self.client)
+        };
+        // Build every new client first so a bad URL changes nothing.
+        let mut planned = Vec::new();
+        for env in &config.environments {
+            let keep = !rebuild
+                && self
+                    .tasks
+                    .iter()
+                    .any(|t| t.env.id == env.id && same_env(&t.env, env));
+            let env_client = if keep {
+                None
+            } else {
+                Some(Arc::new(EnvClient::new(Arc::clone(&client), env).map_err(
+                    |source| SupervisorError::Env {
+                        name: env.name.clone(),
+                        source,
+                    },
+                )?))
+            };
+            planned.push((env.clone(), env_client));
+        }
+
+        self.budget.reconfigure(
+            config.global.max_requests_per_second,
+            config.global.max_concurrent_requests,
+        );
+        self.client = client;
+        self.settings = settings;
+        let keys: Vec<EnvKey> = config
+            .environments
+            .iter()
+            .map(|e| EnvKey::new(&e.id, &e.name))
+            .collect();
+        self.shared.set_envs(&keys);
+
+        let mut old = std::mem::take(&mut self.tasks);
+        for (env, env_client) in planned {
+            match env_client {
+                None => {
+                    if let Some(pos) = old.iter().position(|t| t.env.id == env.id) {
+                        self.tasks.push(old.swap_remove(pos));
+                    }
+                }
+                Some(c) => {
+                    if let Some(pos) = old.iter().position(|t| t.env.id == env.id) {
+                        let t = old.swap_remove(pos);
+                        t.stop.trigger();
+                    }
+                    let stop = Shutdown::new();
+                    let handle = tokio::spawn(super::run(
+                        env.clone(),
+                        c,
+                        Arc::clone(&self.shared),
+                        stop.clone(),
+                    ));
+                    self.tasks.push(Task { env, stop, handle });
+                }
+            }
+        }
+        for t in old {
+            t.stop.trigger();
+        }
+        Ok(())
+    }
+
+    /// Stops every poll task and waits for them.
+    pub async fn stop(self) {
+        for t in &self.tasks {
+            t.stop.trigger();
+        }
+        for t in self.tasks {
+            let _ = t.handle.await;
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The state shared by the pollers (writers) and the HTTP server (readers):
+//! one slot per configured environment holding its latest snapshot, the
+//! snapshot pre-rendered for scrapes, and the outcome of its last poll.
+//!
+//! Readers take the whole list with one atomic load and never block a
+//! writer; a writer replaces its environment's slot as a whole, so a scrape
+//! sees each environment either before or after a poll, never in between.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::collector::Rendered;
+use crate::selfmetrics::{EnvKey, SelfMetrics};
+use crate::snapshot::EnvSnapshot;
+
+/// How the last poll of an environment went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollReport {
+    /// When it finished, Unix seconds.
+    pub finished_at: f64,
+    /// How long it took, seconds.
+    pub duration: f64,
+    /// `None` when every call succeeded, else the first error.
+    pub error: Option<String>,
+}
+
+/// One environment's slot.
+#[derive(Clone, Debug)]
+pub struct EnvState {
+    /// Labels.
+    pub key: EnvKey,
+    /// Last good data; `None` until a poll produced some.
+    pub snapshot: Option<Arc<EnvSnapshot>>,
+    /// `snapshot` rendered for scrapes.
+    pub rendered: Option<Arc<Rendered>>,
+    /// The last poll, `None` until the first one finished.
+    pub last_poll: Option<PollReport>,
+}
+
+impl EnvState {
+    fn empty(key: EnvKey) -> Self {
+        Self {
+            key,
+            snapshot: None,
+            rendered: None,
+            last_poll: None,
+        }
+    }
+}
+
+/// Shared state. Clone the `Arc`.
+#[derive(Debug)]
+pub struct Shared {
+    envs: ArcSwap<Vec<Arc<EnvState>>>,
+    /// The exporter's own metrics.
+    pub metrics: Arc<SelfMetrics>,
+}
+
+impl Shared {
+    /// State with no environments.
+    pub fn new(metrics: Arc<SelfMetrics>) -> Arc<Self> {
+        Arc::new(Self {
+            envs: ArcSwap::from_pointee(Vec::new()),
+            metrics,
+        })
+    }
+
+    /// The current environments, in config order.
+    pub fn envs(&self) -> Arc<Vec<Arc<EnvState>>> {
+        self.envs.load_full()
+    }
+
+    /// Sets the configured environments (start-up and reload). Environments
+    /// that stay keep their data; new ones start empty; removed ones and
+    /// their self-metric series go.
+    pub fn set_envs(&self, keys: &[EnvKey]) {
+        let old = self.envs.load_full();
+        for gone in old.iter().filter(|e| !keys.contains(&e.key)) {
+            self.metrics.remove_env(&gone.key);
+        }
+        let new: Vec<Arc<EnvState>> = keys
+            .iter()
+            .map(|k| {
+                self.metrics.add_env(k);
+                old.iter()
+                    .find(|e| &e.key == k)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(EnvState::empty(k.clone())))
+            })
+            .collect();
+        self.envs.store(Arc::new(new));
+    }
+
+    /// Replaces one environment's slot with `f(current)`. Does nothing if the
+    /// environment is no longer configured.
+    pub fn update(&self, key: &EnvKey, f: impl Fn(&EnvState) -> EnvState) {
+        self.envs.rcu(|envs| {
+            let mut next = Vec::with_capacity(envs.len());
+            for e in envs.iter() {
+                if &e.key == key {
+                    next.push(Arc::new(f(e)));
+                } else {
+                    next.push(Arc::clone(e));
+                }
+            }
+            next
+        });
+    }
+
+    /// True once every configured environment finished its first poll,
+    /// successful or not.
+    pub fn ready(&self) -> bool {
+        self.envs.load().iter().all(|e| e.last_poll.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reload_keeps_data_of_unchanged_environments() {
+        let s = Shared::new(SelfMetrics::new("0", "x"));
+        let a = EnvKey::new("a", "A");
+        let b = EnvKey::new("b", "B");
+        s.set_envs(&[a.clone(), b.clone()]);
+        assert!(!s.ready());
+        s.update(&a, |e| EnvState {
+            snapshot: Some(Arc::new(EnvSnapshot::default())),
+            last_poll: Some(PollReport {
+                finished_at: 1.0,
+                duration: 0.1,
+                error: None,
+            }),
+            ..e.clone()
+        });
+        let c = EnvKey::new("c", "C");
+        s.set_envs(&[a.clone(), c.clone()]);
+        let envs = s.envs();
+        assert_eq!(envs.len(), 2);
+        assert!(envs[0].snapshot.is_some(), "a keeps its data");
+        assert!(envs[1].snapshot.is_none(), "c starts empty");
+        assert!(!s.ready(), "c has not polled yet");
+    }
+}

@@ -1,0 +1,433 @@
+//! Helpers for end-to-end tests: start the real binary (exporter and
+//! simulator) on loopback ports, talk HTTP to them, parse metrics.
+#![allow(dead_code)] // each test binary uses a different subset
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pingone-sync-exporter")
+}
+
+/// A minimal HTTP/1.1 response.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends one request over a fresh connection (`Connection: close`) and
+/// reads the whole answer. `url` is `http://host:port/path`.
+pub fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Resp> {
+    let rest = url.strip_prefix("http://").expect("http:// URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut s = TcpStream::connect(host)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    s.write_all(body)?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no header end"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("bad status line"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    Ok(Resp {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(pos) = b.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..pos]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[pos + 2..pos + 2 + size]);
+        b = &b[pos + 2 + size + 2..];
+    }
+    out
+}
+
+pub fn get(url: &str) -> Resp {
+    request("GET", url, &[], b"").unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
+pub fn post(url: &str) -> Resp {
+    request("POST", url, &[], b"").unwrap_or_else(|e| panic!("POST {url}: {e}"))
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, or panics after `limit`.
+pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if start.elapsed() > limit {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process whose output is collected in the background.
+pub struct Proc {
+    pub child: Child,
+    pub output: Arc<Mutex<String>>,
+}
+
+impl Proc {
+    pub fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Proc {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn binary");
+        let output = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let out = Arc::clone(&output);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut o = out.lock().unwrap();
+                    o.push_str(&line);
+                    o.push('\n');
+                }
+            });
+        }
+        Proc { child, output }
+    }
+
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Waits for a line containing `needle` and returns the text after it
+    /// up to the next whitespace.
+    pub fn wait_for_token_after(&self, needle: &str, limit: Duration) -> String {
+        wait_for(&format!("{needle:?} in the output"), limit, || {
+            let out = self.output();
+            out.find(needle).map(|i| {
+                out[i + needle.len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_matches('"')
+                    .to_string()
+            })
+        })
+    }
+
+    /// Sends a signal by name (`TERM`, `HUP`, `INT`).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    /// Waits for the process to exit; returns its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if start.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The simulator, run as `pingone-sync-exporter simulate`.
+pub struct Sim {
+    pub proc: Proc,
+    pub base: String,
+}
+
+impl Sim {
+    pub fn start(scenario: &Path) -> Sim {
+        let proc = Proc::spawn(
+            &[
+                "simulate",
+                "--listen",
+                "127.0.0.1:0",
+                "--scenario",
+                scenario.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let base = proc.wait_for_token_after("simulator listening on ", Duration::from_secs(30));
+        Sim { proc, base }
+    }
+
+    pub fn truth(&self) -> serde_json::Value {
+        serde_json::from_slice(&get(&format!("{}/_sim/truth", self.base)).body).unwrap()
+    }
+
+    pub fn advance(&self, ticks: u32) {
+        let r = post(&format!("{}/_sim/advance?ticks={ticks}", self.base));
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+
+    pub fn control(&self, path: &str) -> Resp {
+        post(&format!("{}/_sim/{path}", self.base))
+    }
+}
+
+/// The exporter daemon.
+pub struct Exporter {
+    pub proc: Proc,
+    pub base: String,
+}
+
+impl Exporter {
+    /// Starts the daemon with `args` (plus a loopback listen address and
+    /// debug logs) and waits until it listens.
+    pub fn start(args: &[&str]) -> Exporter {
+        let mut all = vec![
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log.level",
+            "debug",
+        ];
+        all.extend_from_slice(args);
+        let proc = Proc::spawn(&all, &[]);
+        let addr = proc.wait_for_token_after("msg=listening address=", Duration::from_secs(30));
+        Exporter {
+            proc,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn wait_ready(&self, limit: Duration) {
+        wait_for("/-/ready", limit, || {
+            request("GET", &self.url("/-/ready"), &[], b"")
+                .ok()
+                .filter(|r| r.status == 200)
+        });
+    }
+
+    /// `/metrics` in the classic format, parsed.
+    pub fn metrics(&self) -> Metrics {
+        let r = get(&self.url("/metrics"));
+        assert_eq!(r.status, 200);
+        Metrics::parse(&r.text())
+    }
+}
+
+/// Parsed classic-format samples.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub samples: Vec<(String, BTreeMap<String, String>, f64)>,
+    pub text: String,
+}
+
+impl Metrics {
+    pub fn parse(text: &str) -> Metrics {
+        let mut samples = Vec::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let (name, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n.to_string(), parse_labels(rest.trim_end_matches('}'))),
+                None => (series.to_string(), BTreeMap::new()),
+            };
+            let v = match value {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                "NaN" => f64::NAN,
+                v => v.parse().unwrap(),
+            };
+            samples.push((name, labels, v));
+        }
+        Metrics {
+            samples,
+            text: text.to_string(),
+        }
+    }
+
+    /// Values of `name` whose labels include all of `want`.
+    pub fn find(&self, name: &str, want: &[(&str, &str)]) -> Vec<f64> {
+        self.samples
+            .iter()
+            .filter(|(n, l, _)| {
+                n == name
+                    && want
+                        .iter()
+                        .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, _, v)| *v)
+            .collect()
+    }
+
+    /// The single value of `name` with `want`, or `None` when absent.
+    pub fn one(&self, name: &str, want: &[(&str, &str)]) -> Option<f64> {
+        let v = self.find(name, want);
+        assert!(v.len() <= 1, "{name} {want:?} matches {} series", v.len());
+        v.first().copied()
+    }
+}
+
+fn parse_labels(s: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut rest = s;
+    while let Some(eq) = rest.find("=\"") {
+        let key = rest[..eq].trim_start_matches(',').to_string();
+        let mut value = String::new();
+        let mut chars = rest[eq + 2..].char_indices();
+        let mut end = 0;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, c)) => value.push(c),
+                    None => {}
+                },
+                '"' => {
+                    end = eq + 2 + i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        out.insert(key, value);
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// A temporary directory with helpers to write files into it.
+pub struct Dir(pub tempfile::TempDir);
+
+impl Dir {
+    pub fn new() -> Dir {
+        Dir(tempfile::tempdir().unwrap())
+    }
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.0.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+}
+
+/// The small scenario's worker environment (where its clients live).
+pub const SMALL_A: &str = "5a11a000-0000-4000-8000-00000000000a";
+/// The small scenario's second environment.
+pub const SMALL_B: &str = "5a11b000-0000-4000-8000-00000000000b";
+
+/// The e2e scenario file.
+pub fn small_scenario() -> PathBuf {
+    PathBuf::from("tests/fixtures/scenarios/small.yml")
+}
+
+/// A config for `envs` (`(name, id)`) of a simulator at `sim_base`, reading
+/// the client secret from `secret_file`; the worker app lives in small-a.
+pub fn config_for(
+    sim_base: &str,
+    envs: &[(&str, &str)],
+    client_id: &str,
+    secret_file: &Path,
+    extra_env: &str,
+) -> String {
+    let mut c = String::from(
+        "global:\n  poll_interval: 10s\n  request_timeout: 5s\n  max_requests_per_second: 50\n  max_concurrent_requests: 4\nenvironments:\n",
+    );
+    for (name, id) in envs {
+        c.push_str(&format!(
+            "  - name: {name}\n    id: {id}\n    api_url: {sim_base}/v1\n    auth_url: {sim_base}\n    credentials:\n      client_id: {client_id}\n      client_secret_file: {}\n      worker_environment_id: {}\n{extra_env}",
+            secret_file.display(),
+            SMALL_A
+        ));
+    }
+    c
+}

@@ -1,0 +1,247 @@
+//! Golden `/metrics` files: recorded PingOne answers (tests/fixtures/api/golden)
+//! go through the real parser, mapping, renderer and encoder with a fixed
+//! clock, and must produce exactly tests/golden/metrics.{prom,om}.txt.
+//!
+//! Update switch: `UPDATE_GOLDEN=1 cargo test --test golden` rewrites the
+//! golden files; review the diff before committing.
+//!
+//! The golden files are also checked by independent parsers: the classic
+//! one by `promtool check metrics`, the OpenMetrics one by the strict parser
+//! of PyPI `prometheus-client` (tests/tools/check_openmetrics.py). Both
+//! tools are installed by `scripts/test.sh`; a missing tool fails the test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use pingone_sync_exporter::collector;
+use pingone_sync_exporter::config::RuleFilter;
+use pingone_sync_exporter::exposition::Format;
+use pingone_sync_exporter::mapping::{self, Answers};
+use pingone_sync_exporter::pingone::hal::parse_page;
+use pingone_sync_exporter::pingone::model;
+use pingone_sync_exporter::selfmetrics::{EnvKey, SelfMetrics};
+use pingone_sync_exporter::snapshot::EnvSnapshot;
+use pingone_sync_exporter::state::{EnvState, PollReport};
+
+const NOW: f64 = 1_795_861_200.0; // 2026-11-28T10:20:00Z
+const ENV_ID: &str = "3f0b6a1e-0000-4000-8000-000000000001";
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new("tests/fixtures/api/golden").join(name)).unwrap()
+}
+
+fn snapshot() -> (EnvSnapshot, Vec<mapping::UnknownValue>) {
+    let stores = parse_page::<model::Store>(&fixture("stores.json"), "stores").unwrap();
+    let rules = parse_page::<model::Rule>(&fixture("rules.json"), "rules").unwrap();
+    let g1 = parse_page::<model::SyncedGroup>(&fixture("synced-groups-b1.json"), "syncedGroups")
+        .unwrap();
+    let g2 = parse_page::<model::SyncedGroup>(&fixture("synced-groups-b2.json"), "syncedGroups")
+        .unwrap();
+    let revision: model::Revision = model::parse_one(&fixture("revision.json")).unwrap();
+    let mut groups = HashMap::new();
+    groups.insert("b0000000-0000-4000-8000-000000000001".to_string(), g1.items);
+    groups.insert("b0000000-0000-4000-8000-000000000002".to_string(), g2.items);
+    let answers = Answers {
+        stores: stores.items,
+        rules: rules.items,
+        groups,
+        revision: Some(revision),
+    };
+    let filter = RuleFilter {
+        include: None,
+        exclude: Some(regex::Regex::new("^test-").unwrap()),
+    };
+    let mut unknown = Vec::new();
+    let snap = mapping::summarize(&answers, &|n| filter.matches(n), &mut unknown);
+    (snap, unknown)
+}
+
+fn exposition(format: Format) -> String {
+    let (snap, unknown) = snapshot();
+    let key = EnvKey::new(ENV_ID, "prod-eu");
+    let metrics = SelfMetrics::new("0.0.0-golden", "golden");
+    metrics.add_env(&key);
+    metrics.config_loaded(true, NOW - 3600.0);
+    for endpoint in [
+        "stores",
+        "rules",
+        "revision_latest",
+        "synced_groups",
+        "synced_groups",
+    ] {
+        metrics.api_request(&key, endpoint, "200");
+    }
+    metrics.api_request(&key, "token", "200");
+    metrics.api_request(&key, "stores", "503");
+    metrics.api_retry(&key, "stores", "server_error");
+    metrics.token_refreshed(&key);
+    metrics.poll_finished(&key, Err("server_error"), 7.5);
+    metrics.poll_finished(&key, Ok(NOW - 5.0), 0.42);
+    for u in &unknown {
+        metrics.unknown_value(u.field, &u.value);
+    }
+    let rendered = collector::render(&key, &snap);
+    let env = Arc::new(EnvState {
+        key,
+        snapshot: Some(Arc::new(snap)),
+        rendered: Some(Arc::new(rendered)),
+        last_poll: Some(PollReport {
+            finished_at: NOW - 5.0,
+            duration: 0.42,
+            error: None,
+        }),
+    });
+    let chunks = collector::encode(format, &[env], &metrics, NOW);
+    let bytes: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+    String::from_utf8(bytes).unwrap()
+}
+
+fn check_golden(path: &str, actual: &str) {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}; run with UPDATE_GOLDEN=1 to create it"));
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{path} differs at line {}:\n expected: {:?}\n actual:   {:?}\n(UPDATE_GOLDEN=1 rewrites it)",
+            first + 1,
+            expected.lines().nth(first),
+            actual.lines().nth(first)
+        );
+    }
+}
+
+#[test]
+fn classic_text_matches_golden_file() {
+    check_golden("tests/golden/metrics.prom.txt", &exposition(Format::Text));
+}
+
+#[test]
+fn openmetrics_matches_golden_file() {
+    check_golden(
+        "tests/golden/metrics.om.txt",
+        &exposition(Format::OpenMetrics),
+    );
+}
+
+#[test]
+fn promtool_accepts_the_classic_golden_file() {
+    let file = std::fs::File::open("tests/golden/metrics.prom.txt").unwrap();
+    let out = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(file)
+        .output()
+        .expect("promtool is needed (Debian package prometheus; scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn strict_openmetrics_parser_accepts_the_golden_file() {
+    let out = Command::new("python3")
+        .args([
+            "tests/tools/check_openmetrics.py",
+            "tests/golden/metrics.om.txt",
+        ])
+        .output()
+        .expect("python3 is needed");
+    assert!(
+        out.status.success(),
+        "OpenMetrics parser rejected the golden file (pip install prometheus-client):\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn store_configuration_never_reaches_the_output() {
+    for format in [Format::Text, Format::OpenMetrics] {
+        let text = exposition(format);
+        for secret in [
+            "golden-store-password",
+            "golden-workday-password",
+            "BASIC_AUTH",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+    }
+}
+
+#[test]
+fn unknown_group_status_is_reported_not_guessed() {
+    let (_, unknown) = snapshot();
+    assert!(
+        unknown.iter().any(|u| u.value == "QUARANTINED"),
+        "{unknown:?}"
+    );
+    assert!(
+        !unknown.iter().any(|u| u.value == "PARTIALLY_SYNCED"),
+        "PARTIALLY_SYNCED has a clear meaning"
+    );
+}
+
+/// The per-rule gauge families are also encoded by prometheus-client (the
+/// official Rust client) from the same snapshot; both encoders must agree
+/// byte for byte. This pins our OpenMetrics writer to the reference one.
+#[test]
+fn openmetrics_gauges_match_prometheus_client_encoder() {
+    use prometheus_client::collector::Collector;
+    use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+    use prometheus_client::metrics::gauge::ConstGauge;
+    use prometheus_client::registry::Registry;
+
+    #[derive(Debug)]
+    struct Reference(EnvSnapshot);
+    impl Collector for Reference {
+        fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+            let desc = &collector::RULE_FAMILIES[3];
+            let mut fam = enc.encode_descriptor(
+                desc.name,
+                desc.help,
+                None,
+                prometheus_client::metrics::MetricType::Gauge,
+            )?;
+            for r in &self.0.rules {
+                if let Some(v) = r.users_impacted {
+                    let labels = [
+                        ("environment_id", ENV_ID),
+                        ("environment_name", "prod-eu"),
+                        ("rule_id", r.id.as_str()),
+                        ("rule_name", r.name.as_str()),
+                        ("direction", r.direction.as_str()),
+                    ];
+                    let g = ConstGauge::new(v as i64);
+                    g.encode(fam.encode_family(&labels)?)?;
+                }
+            }
+            Ok(())
+        }
+    }
+    let (snap, _) = snapshot();
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Reference(snap)));
+    let mut reference = String::new();
+    prometheus_client::encoding::text::encode_registry(&mut reference, &registry).unwrap();
+
+    let ours = exposition(Format::OpenMetrics);
+    let start = ours
+        .find("# HELP pingone_provisioning_users_impacted ")
+        .unwrap();
+    let end = ours.find("# HELP pingone_provisioning_users ").unwrap();
+    assert_eq!(&ours[start..end], reference);
+}
