@@ -5,6 +5,7 @@
 #     from Debian's packages
 #   - the Python prometheus-client, whose strict OpenMetrics parser checks
 #     our exposition
+#   - PyYAML, which the monitoring checks use to read the rule files
 set -euo pipefail
 
 as_root() {
@@ -24,6 +25,11 @@ fi
 if ! python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null; then
   echo "installing PyPI prometheus-client"
   python3 -m pip install --quiet --disable-pip-version-check 'prometheus-client==0.26.0'
+fi
+
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  echo "installing PyPI PyYAML"
+  python3 -m pip install --quiet --disable-pip-version-check 'PyYAML==6.0.3'
 fi
 
 promtool --version | head -1

@@ -13,4 +13,11 @@ scripts/install-test-deps.sh
 cargo build --locked --all-targets
 cargo test --locked --all-targets -- --test-threads="${TEST_THREADS:-4}"
 cargo test --locked --doc
+
+# Bundled monitoring: dashboards type-checked against Grafana's schema, the
+# alert/recording rules and their unit tests, then every dashboard query and
+# rule expression against a real Prometheus scraping the exporter.
+scripts/check-dashboards.sh
+scripts/check-rules.sh
+scripts/check-monitoring.sh
 echo "all tests passed"
