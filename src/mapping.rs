@@ -17,7 +17,7 @@
 //!
 //! `users{state="unsynced"|"partial"}`, last poll, last write-back and
 //! write-back failures have no documented per-rule source: they stay absent
-//! here (user-detail mode fills some of them, see `detail`).
+//! here (user-detail mode fills some of them, see [`detail`]).
 //!
 //! **Shared stores.** A store's `syncStatus` counts every rule whose
 //! connection store it is (a Workday store serves an inbound rule and its
@@ -29,6 +29,8 @@
 //! the store get no store-derived user series, so a sum over rules counts
 //! each store once. `last_sync_timestamp_seconds` and `rule_status` are not
 //! summed and stay on every rule sharing the store.
+
+pub mod detail;
 
 use std::collections::{HashMap, HashSet};
 
@@ -83,8 +85,8 @@ pub fn direction(rule: &Rule, stores: &HashMap<&str, &Store>) -> Direction {
     }
 }
 
-/// Maps a `syncedGroups` `status` to a state, or `None` when its meaning is
-/// not clear.
+/// Maps a `syncedGroups` or `syncedRules` `status` to a state, or `None`
+/// when its meaning is not clear.
 pub fn group_state(status: &str) -> Option<&'static str> {
     match status.to_ascii_uppercase().as_str() {
         "SUCCESS" | "SYNCED" => Some("success"),
@@ -293,5 +295,6 @@ pub fn summarize(
             .as_ref()
             .and_then(|r| r.created_at.as_deref())
             .and_then(parse_rfc3339),
+        user_detail_finished: None,
     }
 }

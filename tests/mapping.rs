@@ -101,3 +101,105 @@ fn a_sum_over_rules_counts_each_store_once() {
         assert_eq!(sum, store_total);
     }
 }
+
+/// The walk's counts for the fixture rules, as `RuleUsers::add` counts the
+/// per-user answers in `synced-rules.json`.
+fn walked() -> (mapping::detail::UserDetail, Vec<mapping::UnknownValue>) {
+    let answers: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&fixture("synced-rules.json")).unwrap();
+    let mut unknown = Vec::new();
+    let mut rules = HashMap::new();
+    for (rule_id, records) in answers.iter().filter(|(k, _)| !k.starts_with('_')) {
+        let mut counted = mapping::detail::RuleUsers::default();
+        for answer in records.as_array().unwrap() {
+            let record: Option<model::SyncedRule> = (!answer.is_null())
+                .then(|| model::parse_one(answer.to_string().as_bytes()).unwrap());
+            counted.add(record.as_ref(), &mut unknown);
+        }
+        rules.insert(rule_id.clone(), counted);
+    }
+    let detail = mapping::detail::UserDetail {
+        finished_at: 1_772_370_000.0,
+        users: 7,
+        rules,
+    };
+    (detail, unknown)
+}
+
+#[test]
+fn user_detail_counts_every_record_state_and_404s() {
+    let (detail, unknown) = walked();
+    let inbound = &detail.rules[INBOUND];
+    assert_eq!(
+        (
+            inbound.impacted,
+            inbound.success,
+            inbound.unsynced,
+            inbound.partial,
+            inbound.failed
+        ),
+        (6, 2, 1, 1, 0)
+    );
+    assert_eq!(inbound.other, 2, "QUARANTINED and a non-string status");
+    assert_eq!(inbound.without_record, 1);
+    assert_eq!(
+        inbound.last_sync,
+        Some(1_772_366_400.0),
+        "bad times are skipped"
+    );
+    let values: Vec<&str> = unknown.iter().map(|u| u.value.as_str()).collect();
+    assert_eq!(values, ["QUARANTINED"]);
+    assert!(unknown.iter().all(|u| u.field == "syncedRules.status"));
+}
+
+#[test]
+fn user_detail_replaces_store_user_numbers_and_fills_writeback() {
+    let (detail, _) = walked();
+    let mut snap = summarize(&|_| true);
+    mapping::detail::apply(&mut snap, &detail);
+    assert_eq!(snap.user_detail_finished, Some(1_772_370_000.0));
+
+    let wb = rule(&snap, WRITEBACK);
+    assert_eq!(wb.users_impacted, Some(3));
+    assert_eq!(
+        wb.users.labelled().map(|(_, n)| n),
+        [Some(1), Some(0), Some(0), Some(2)]
+    );
+    assert_eq!(
+        wb.writeback_failures,
+        Some(2),
+        "write-back failures = FAILED records"
+    );
+    assert_eq!(
+        wb.last_writeback,
+        Some(1_772_364_600.25),
+        "latest record lastSyncAt"
+    );
+    assert_eq!(wb.deprovision_failures, None, "store-derived, owner only");
+    assert_eq!(wb.last_poll, None, "no source, even in user-detail mode");
+
+    let inbound = rule(&snap, INBOUND);
+    assert_eq!(
+        inbound.users_impacted,
+        Some(6),
+        "exact, not the store's 100"
+    );
+    assert_eq!(
+        inbound.users.labelled().map(|(_, n)| n),
+        [Some(2), Some(1), Some(1), Some(0)]
+    );
+    assert_eq!(
+        inbound.writeback_failures, None,
+        "inbound rules write nothing back"
+    );
+    assert_eq!(inbound.last_writeback, None);
+    assert_eq!(inbound.deprovision_failures, Some(2), "still the store's");
+    assert!(
+        inbound.last_sync.is_some(),
+        "last sync keeps its store source"
+    );
+
+    // Rules the walk did not count keep their store-derived values.
+    assert_eq!(rule(&snap, SCIM_B).users_impacted, Some(50));
+    assert_eq!(rule(&snap, SCIM_B).users.unsynced, None);
+}

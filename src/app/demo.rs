@@ -33,6 +33,7 @@ pub async fn start(shutdown: Shutdown) -> Result<(Config, Running), simulator::S
             },
             rules: RuleFilter::default(),
             poll_interval: Duration::from_secs(10),
+            user_detail: None,
         })
         .collect();
     let config = Config {

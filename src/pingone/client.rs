@@ -274,6 +274,18 @@ impl EnvClient {
         })
     }
 
+    /// The same environment through another shared client (another request
+    /// budget), sharing this one's token cache: user-detail mode's view.
+    pub fn with_client(&self, client: Arc<Client>) -> Self {
+        Self {
+            client,
+            key: self.key.clone(),
+            api_url: self.api_url.clone(),
+            env_id: self.env_id.clone(),
+            tokens: Arc::clone(&self.tokens),
+        }
+    }
+
     /// The environment's metric labels.
     pub fn key(&self) -> &EnvKey {
         &self.key

@@ -5,7 +5,12 @@
 //! The first poll starts at once so `/-/ready` comes quickly; the shared
 //! request budget spreads the requests. One environment's failures or slow
 //! answers never delay another's: they only share the budget.
+//!
+//! An environment with `user_detail` enabled has a second task ([`detail`])
+//! that walks its users on its own cadence and budget; the poll task merges
+//! the last complete walk into each snapshot it builds.
 
+pub mod detail;
 mod poll;
 mod supervisor;
 
@@ -17,10 +22,12 @@ use std::time::{Duration, Instant};
 
 use crate::collector;
 use crate::config::Environment;
+use crate::mapping;
 use crate::pingone::EnvClient;
 use crate::shutdown::Shutdown;
 use crate::state::{EnvState, PollReport, Shared};
 use crate::timefmt::now_unix;
+use crate::user_detail::Latest;
 
 /// Jitter applied to each interval, as a fraction.
 const JITTER: f64 = 0.1;
@@ -31,8 +38,16 @@ fn next_start(started: Instant, interval: Duration) -> Instant {
     started + interval.mul_f64(factor)
 }
 
-/// Runs one environment's poll loop until `stop` fires.
-pub async fn run(env: Environment, client: Arc<EnvClient>, shared: Arc<Shared>, stop: Shutdown) {
+/// Runs one environment's poll loop until `stop` fires. `detail` is the
+/// environment's user-detail slot, when that mode is on: its last complete
+/// walk is merged into every new snapshot.
+pub async fn run(
+    env: Environment,
+    client: Arc<EnvClient>,
+    shared: Arc<Shared>,
+    detail: Option<Arc<Latest>>,
+    stop: Shutdown,
+) {
     let key = client.key().clone();
     let mut last_error: Option<String> = None;
     let mut next = Instant::now();
@@ -74,7 +89,10 @@ pub async fn run(env: Environment, client: Arc<EnvClient>, shared: Arc<Shared>, 
             seconds,
             &outcome,
         );
-        let fresh = outcome.snapshot.map(|s| {
+        let fresh = outcome.snapshot.map(|mut s| {
+            if let Some(walked) = detail.as_ref().and_then(|d| d.get()) {
+                mapping::detail::apply(&mut s, &walked);
+            }
             let rendered = collector::render(&key, &s);
             (Arc::new(s), Arc::new(rendered))
         });
