@@ -1,7 +1,8 @@
 //! Sending requests: budget, timeout, size cap, retries, token handling,
-//! metrics, and HAL paging.
+//! metrics, and HAL paging (`pages`).
 
-use std::collections::HashSet;
+mod pages;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -334,41 +335,27 @@ impl EnvClient {
         }
     }
 
-    /// Reads every page of a collection, following `_links.next.href`
-    /// verbatim (relative links resolved against the page's URL). A link to
-    /// another origin is re-based onto the configured `api_url` so the token
-    /// only ever goes to the configured host.
+    /// Reads every page of a collection ([`Self::pages`]) and parses the
+    /// items under `_embedded.<key>`.
     async fn collection<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
         first: Url,
         key: &str,
     ) -> Result<(Vec<T>, usize), ApiError> {
-        let cap = self.client.settings.page_cap;
-        let mut seen = HashSet::new();
         let mut items = Vec::new();
         let mut skipped = 0;
-        let mut url = first;
-        for _ in 0..cap {
-            if !seen.insert(url.as_str().to_string()) {
-                return Err(ApiError::PagingLoop { endpoint });
-            }
-            let body = self.call(endpoint, Method::GET, url.clone()).await?;
-            let page = parse_page::<T>(&body, key).map_err(|e| ApiError::Malformed {
+        self.pages(endpoint, first, |body| {
+            let page = parse_page::<T>(body, key).map_err(|e| ApiError::Malformed {
                 endpoint,
                 message: e.to_string(),
             })?;
             items.extend(page.items);
             skipped += page.skipped;
-            let Some(next) = page.next else {
-                return Ok((items, skipped));
-            };
-            url = self.follow(endpoint, &url, &next)?;
-        }
-        Err(ApiError::PageCap {
-            endpoint,
-            pages: cap,
+            Ok(page.next)
         })
+        .await?;
+        Ok((items, skipped))
     }
 
     fn follow(&self, endpoint: Endpoint, current: &Url, href: &str) -> Result<Url, ApiError> {
