@@ -5,6 +5,7 @@
 #     from Debian's packages
 #   - the Python prometheus-client, whose strict OpenMetrics parser checks
 #     our exposition
+#   - script (bsdutils), which gives `status` a terminal in tests/commands.rs
 set -euo pipefail
 
 as_root() {
@@ -15,6 +16,7 @@ as_root() {
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+command -v script >/dev/null || missing+=(bsdutils)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

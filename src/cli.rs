@@ -70,6 +70,21 @@ pub enum Command {
         #[arg(long, env = "PINGONE_SYNC_EXPORTER_SIMULATE_SCENARIO")]
         scenario: Option<PathBuf>,
     },
+    /// Poll every configured environment once and print the sync summary of every rule; exit 0 (no failures), 1 (failures) or 2 (API or config unreadable).
+    Status {
+        /// Output format: a table (coloured on a terminal unless NO_COLOR is set) or JSON.
+        #[arg(long, env = "PINGONE_SYNC_EXPORTER_STATUS_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+}
+
+/// `status --output` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people.
+    Table,
+    /// One JSON document for scripts.
+    Json,
 }
 
 /// `--log.level` values.

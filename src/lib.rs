@@ -19,11 +19,13 @@
 //! - [`state`]: the snapshots shared by pollers and the server.
 //! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, ...).
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
+//! - [`commands`]: the one-shot `status` command.
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod cli;
 pub mod collector;
+pub mod commands;
 pub mod config;
 pub mod exposition;
 pub mod http;

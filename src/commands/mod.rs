@@ -1,0 +1,84 @@
+//! One-shot commands (SPEC 2): `status`. Each talks to
+//! PingOne with the daemon's client (same budget, retries and token
+//! handling), prints what it did, and maps the result to an [`Exit`] code.
+//! Loading the configuration and printing its problems is the caller's job
+//! (`app`).
+
+pub mod status;
+
+use std::sync::Arc;
+
+use crate::config::{Config, Environment};
+use crate::pingone::budget::Budget;
+use crate::pingone::{ApiError, Client, ClientSettings, EnvClient};
+use crate::selfmetrics::SelfMetrics;
+
+/// A command's exit status, the same for every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: done; for `status`, every rule was read and none has failures.
+    Ok,
+    /// 1: `status` only: the API was read and some rule has failures.
+    Failures,
+    /// 2: the command could not do its job: an invalid configuration, an
+    /// API that could not be read.
+    Error,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failures => 1,
+            Exit::Error => 2,
+        }
+    }
+}
+
+/// Why the clients for a configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The HTTP client could not be built (TLS set-up).
+    #[error("building the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// An environment's URLs could not be used.
+    #[error("environment {name}: {source}")]
+    Env {
+        /// Environment name.
+        name: String,
+        /// The problem.
+        source: ApiError,
+    },
+}
+
+/// One client per configured environment, in config order, sharing one
+/// request budget (`global.max_requests_per_second` and
+/// `max_concurrent_requests`) as the daemon's pollers do.
+pub fn clients(config: &Config) -> Result<Vec<(Environment, Arc<EnvClient>)>, SetupError> {
+    let budget = Budget::new(
+        config.global.max_requests_per_second,
+        config.global.max_concurrent_requests,
+    );
+    let settings = ClientSettings {
+        request_timeout: config.global.request_timeout,
+        ..ClientSettings::default()
+    };
+    let client = Client::new(
+        budget,
+        SelfMetrics::new(crate::VERSION, "command"),
+        settings,
+    )?;
+    config
+        .environments
+        .iter()
+        .map(|env| {
+            EnvClient::new(Arc::clone(&client), env)
+                .map(|c| (env.clone(), Arc::new(c)))
+                .map_err(|source| SetupError::Env {
+                    name: env.name.clone(),
+                    source,
+                })
+        })
+        .collect()
+}

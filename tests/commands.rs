@@ -1,0 +1,198 @@
+//! The one-shot commands end to end: the real binary's `status` against `pingone-sync-exporter simulate` (small scenario, manual
+//! clock), checked against the simulator's ground truth, their exact output
+//! and their exit codes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::*;
+use pingone_sync_exporter::timefmt::parse_rfc3339;
+use serde_json::Value;
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).env_remove("NO_COLOR");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A simulator and a config for `envs` of it.
+fn setup(envs: &[(&str, &str)]) -> (Sim, Dir, String) {
+    let sim = Sim::start(&small_scenario());
+    let dir = Dir::new();
+    let secret = dir.write("secret", "demo-secret\n");
+    let cfg = dir.write(
+        "config.yml",
+        &config_for(&sim.base, envs, "demo-client", &secret, ""),
+    );
+    let cfg = cfg.to_str().unwrap().to_string();
+    (sim, dir, cfg)
+}
+
+fn env_truth<'a>(truth: &'a Value, id: &str) -> &'a Value {
+    truth["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap()
+}
+
+/// The table without its last column (LAST SYNC, an age against the wall
+/// clock): everything else is exact.
+fn without_ages(table: &str) -> String {
+    let cut = table.lines().next().unwrap().find("LAST SYNC").unwrap();
+    table
+        .lines()
+        .map(|l| format!("{}\n", l[..cut.min(l.len())].trim_end()))
+        .collect()
+}
+
+#[test]
+fn status_prints_the_exact_table_and_exits_1_on_failures() {
+    let (_sim, _dir, cfg) = setup(&[("small-a", SMALL_A), ("small-b", SMALL_B)]);
+    let out = run(&["status", "--config.file", &cfg], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        !table.contains('\x1b'),
+        "no colours when stdout is not a terminal"
+    );
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let golden = "tests/golden/status-small.txt";
+    let actual = without_ages(&table);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(golden, &actual).unwrap();
+    }
+    assert_eq!(
+        actual,
+        std::fs::read_to_string(golden).unwrap(),
+        "UPDATE_GOLDEN=1 rewrites {golden}"
+    );
+    for line in table.lines().skip(1) {
+        assert!(line.ends_with(" ago") || line.ends_with('-'), "{line}");
+    }
+}
+
+/// `status` with stdout on a terminal (through `script`, from bsdutils,
+/// which scripts/install-test-deps.sh installs).
+fn status_on_a_terminal(cfg: &str, extra: &str, no_color: Option<&str>) -> String {
+    let line = format!("{} status --config.file {cfg} {extra}", bin());
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env_remove("NO_COLOR");
+    if let Some(v) = no_color {
+        cmd.env("NO_COLOR", v);
+    }
+    let out = cmd.output().expect("script (bsdutils) is needed");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn status_colours_only_a_terminal_without_no_color() {
+    let (_sim, _dir, cfg) = setup(&[("small-a", SMALL_A)]);
+    let coloured = status_on_a_terminal(&cfg, "", None);
+    assert!(coloured.contains("\x1b[32mactive\x1b[0m"), "{coloured:?}");
+    assert!(
+        coloured.contains("\x1b[31m2\x1b[0m"),
+        "failed users in red: {coloured:?}"
+    );
+    assert!(!status_on_a_terminal(&cfg, "", Some("1")).contains('\x1b'));
+    let json = status_on_a_terminal(&cfg, "--output json", None);
+    assert!(
+        !json.contains('\x1b') && json.contains("\"failures\": true"),
+        "{json:?}"
+    );
+    // An empty NO_COLOR does not count (no-color.org).
+    assert!(status_on_a_terminal(&cfg, "", Some("")).contains('\x1b'));
+}
+
+#[test]
+fn status_json_matches_the_ground_truth_and_a_clean_environment_exits_0() {
+    let (sim, _dir, cfg) = setup(&[("small-b", SMALL_B)]);
+    let out = run(&["status", "--config.file", &cfg, "--output", "json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let truth = sim.truth();
+    let env = env_truth(&truth, SMALL_B);
+    let store = &env["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "scim")
+        .unwrap()["sync_status"];
+    let rule = &doc["environments"][0]["rules"][0];
+    let t = &env["rules"][0];
+    assert_eq!(doc["failures"], false);
+    assert_eq!(doc["environments"][0]["error"], Value::Null);
+    assert_eq!(rule["id"], t["id"]);
+    assert_eq!(rule["users"]["impacted"], store["userTotal"]);
+    assert_eq!(rule["users"]["success"], store["successCount"]);
+    assert_eq!(rule["users"]["failed"], 0);
+    assert_eq!(rule["users"]["unsynced"], Value::Null, "absent, not 0");
+    assert_eq!(rule["groups"]["impacted"], t["groups"]["impacted"]);
+    let ts = |v: &Value| v.as_str().and_then(parse_rfc3339);
+    assert_eq!(ts(&rule["last_sync_at"]), ts(&store["lastSyncAt"]));
+    assert!(ts(&rule["last_sync_at"]).is_some());
+    assert_eq!(
+        ts(&doc["environments"][0]["revision_created_at"]),
+        ts(&env["revision"]["createdAt"])
+    );
+}
+
+#[test]
+fn status_exits_2_when_the_api_or_the_config_cannot_be_read() {
+    let dir = Dir::new();
+    let secret = dir.write("secret", "s");
+    // Nothing listens on port 1.
+    let cfg = dir.write(
+        "config.yml",
+        &config_for("http://127.0.0.1:1", &[("down", SMALL_A)], "c", &secret, ""),
+    );
+    let out = run(&["status", "--config.file", cfg.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(
+            "down: could not read the API (nothing could be shown): token: connection failed"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let json = run(
+        &[
+            "status",
+            "--config.file",
+            cfg.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(json.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(
+        doc["environments"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("token: connection failed")
+    );
+
+    let bad = dir.write("bad.yml", "environments: []\n");
+    let out = run(&["status", "--config.file", bad.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("bad.yml:1:1: environments: the list is empty"),
+        "{}",
+        text(&out.stderr)
+    );
+}
