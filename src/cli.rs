@@ -76,6 +76,15 @@ pub enum Command {
         #[arg(long, env = "PINGONE_SYNC_EXPORTER_STATUS_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// Trigger a resync of one environment (POST .../propagation/revisions); refuses without --yes.
+    Resync {
+        /// The environment to resync, by its configured name.
+        #[arg(long, env = "PINGONE_SYNC_EXPORTER_RESYNC_ENVIRONMENT")]
+        environment: String,
+        /// Really do it: without it the command only says what it would do.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// `status --output` values.

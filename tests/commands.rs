@@ -1,4 +1,5 @@
-//! The one-shot commands end to end: the real binary's `status` against `pingone-sync-exporter simulate` (small scenario, manual
+//! The one-shot commands end to end: the real binary's `status` and
+//! `resync` against `pingone-sync-exporter simulate` (small scenario, manual
 //! clock), checked against the simulator's ground truth, their exact output
 //! and their exit codes.
 
@@ -195,4 +196,85 @@ fn status_exits_2_when_the_api_or_the_config_cannot_be_read() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn resync_refuses_without_yes_and_creates_a_revision_with_it() {
+    let (sim, _dir, cfg) = setup(&[("small-a", SMALL_A), ("small-b", SMALL_B)]);
+    let before = sim.truth();
+    let refused = run(
+        &["resync", "--config.file", &cfg, "--environment", "small-a"],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(refused.stdout.is_empty());
+    assert_eq!(
+        text(&refused.stderr),
+        format!(
+            "resync: refusing to resync environment \"small-a\" ({SMALL_A}) without --yes: a new propagation revision makes PingOne resynchronise every rule, user and group of the environment, and restarts its sync counters. Nothing was sent. Run again with --yes to do it.\n"
+        )
+    );
+    let unknown = run(
+        &[
+            "resync",
+            "--config.file",
+            &cfg,
+            "--environment",
+            "prod",
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("no environment named \"prod\""));
+    assert_eq!(
+        sim.truth()["environments"],
+        before["environments"],
+        "nothing was sent"
+    );
+
+    let done = run(
+        &[
+            "resync",
+            "--config.file",
+            &cfg,
+            "--environment",
+            "small-a",
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    let after = sim.truth();
+    let env = env_truth(&after, SMALL_A);
+    assert_eq!(env["resyncs"], 1);
+    assert_eq!(
+        env_truth(&after, SMALL_B)["resyncs"],
+        0,
+        "only the named environment"
+    );
+    let rev = env["revision"]["id"].as_str().unwrap();
+    assert_eq!(
+        env["revision"]["previous_id"],
+        env_truth(&before, SMALL_A)["revision"]["id"]
+    );
+    assert!(text(&done.stdout).starts_with(&format!("resync: created propagation revision {rev} at 2026-01-01T00:00:15Z in environment \"small-a\"")), "{}", text(&done.stdout));
+    // The simulator resets its counts the way the real service does at a new revision.
+    for rule in env["rules"].as_array().unwrap() {
+        assert_eq!(rule["users"]["success"], 0, "{}", rule["name"]);
+        assert_eq!(rule["users"]["unsynced"], rule["users"]["impacted"]);
+        assert_eq!(rule["deprovision_failures"], 0);
+    }
+    // ...and `status` shows it.
+    let status = run(&["status", "--config.file", &cfg, "--output", "json"], &[]);
+    let doc: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let scim = doc["environments"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "SCIM outbound")
+        .unwrap()
+        .clone();
+    assert_eq!(scim["users"]["success"], 0);
+    assert_eq!(scim["users"]["failed"], 0);
 }
