@@ -76,6 +76,15 @@ pub enum Command {
         #[arg(long, env = "PINGONE_SYNC_EXPORTER_STATUS_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// Fetch every endpoint the exporter reads, scrub secrets and personal data, and write the answers as fixture files for a bug report.
+    Dump {
+        /// Directory to write into (created if missing); one subdirectory per environment.
+        #[arg(long, env = "PINGONE_SYNC_EXPORTER_DUMP_OUT")]
+        out: PathBuf,
+        /// Only this environment (by name); every configured one when omitted.
+        #[arg(long, env = "PINGONE_SYNC_EXPORTER_DUMP_ENVIRONMENT")]
+        environment: Option<String>,
+    },
     /// Trigger a resync of one environment (POST .../propagation/revisions); refuses without --yes.
     Resync {
         /// The environment to resync, by its configured name.

@@ -19,7 +19,7 @@
 //! - [`state`]: the snapshots shared by pollers and the server.
 //! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, ...).
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
-//! - [`commands`]: the one-shot `status` and `resync` commands.
+//! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
 #![forbid(unsafe_code)]
 
 pub mod app;

@@ -1,4 +1,4 @@
-//! The one-shot commands end to end: the real binary's `status` and
+//! The one-shot commands end to end: the real binary's `status`, `dump` and
 //! `resync` against `pingone-sync-exporter simulate` (small scenario, manual
 //! clock), checked against the simulator's ground truth, their exact output
 //! and their exit codes.
@@ -7,9 +7,13 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
+use pingone_sync_exporter::pingone::hal::parse_page;
+use pingone_sync_exporter::pingone::model;
+use pingone_sync_exporter::simulator::STORE_SECRET_PREFIX;
 use pingone_sync_exporter::timefmt::parse_rfc3339;
 use serde_json::Value;
 
@@ -195,6 +199,181 @@ fn status_exits_2_when_the_api_or_the_config_cannot_be_read() {
         text(&out.stderr).contains("bad.yml:1:1: environments: the list is empty"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// Every string a dump must not contain: the simulator's store secrets, the
+/// client secret, and the users' names and e-mail addresses (read from the
+/// API with a token of our own).
+fn private_values(sim: &Sim, truth: &Value) -> Vec<String> {
+    let mut out = vec!["demo-secret".to_string()];
+    for env in truth["environments"].as_array().unwrap() {
+        for s in env["stores"].as_array().unwrap() {
+            out.extend(
+                s["secrets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string()),
+            );
+        }
+    }
+    assert!(
+        out.iter()
+            .filter(|s| s.starts_with(STORE_SECRET_PREFIX))
+            .count()
+            > 3
+    );
+    let auth = "Basic ZGVtby1jbGllbnQ6ZGVtby1zZWNyZXQ="; // demo-client:demo-secret
+    let tok = request(
+        "POST",
+        &format!("{}/{SMALL_A}/as/token", sim.base),
+        &[
+            ("Authorization", auth),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        b"grant_type=client_credentials",
+    )
+    .unwrap();
+    let tok: Value = serde_json::from_slice(&tok.body).unwrap();
+    let bearer = format!("Bearer {}", tok["access_token"].as_str().unwrap());
+    for env in [SMALL_A, SMALL_B] {
+        let page = request(
+            "GET",
+            &format!("{}/v1/environments/{env}/users?limit=1000", sim.base),
+            &[("Authorization", &bearer)],
+            b"",
+        )
+        .unwrap();
+        let page: Value = serde_json::from_slice(&page.body).unwrap();
+        for u in page["_embedded"]["users"].as_array().unwrap() {
+            for v in [
+                &u["username"],
+                &u["email"],
+                &u["name"]["given"],
+                &u["name"]["family"],
+                &u["id"],
+            ] {
+                out.push(v.as_str().unwrap().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Parses a dumped file with the exporter's own parser for its kind.
+fn parses(path: &Path) {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let body = std::fs::read(path).unwrap();
+    let ok = match name {
+        "plans.json" => parse_page::<model::Plan>(&body, "plans").map(|p| p.items.len() == 1),
+        "stores.json" => parse_page::<model::Store>(&body, "stores")
+            .map(|p| !p.items.is_empty() && p.skipped == 0),
+        "rules.json" => {
+            parse_page::<model::Rule>(&body, "rules").map(|p| !p.items.is_empty() && p.skipped == 0)
+        }
+        "users.json" => parse_page::<model::User>(&body, "users")
+            .map(|p| p.items.len() == 5 && p.next.is_some()),
+        "revision-latest.json" => {
+            model::parse_one::<model::Revision>(&body).map(|r| r.created_at.is_some())
+        }
+        "manifest.json" => serde_json::from_slice::<Value>(&body).map(|v| v["requests"].is_array()),
+        n if n.starts_with("synced-groups-") => {
+            parse_page::<model::SyncedGroup>(&body, "syncedGroups")
+                .map(|p| p.items.iter().all(|g| g.status.is_some()))
+        }
+        n if n.starts_with("synced-rules-") => {
+            model::parse_one::<model::SyncedRule>(&body).map(|r| r.status.is_some())
+        }
+        other => panic!("unexpected file {other}"),
+    };
+    assert!(
+        ok.unwrap_or_else(|e| panic!("{name}: {e}")),
+        "{name} parsed but is empty"
+    );
+}
+
+#[test]
+fn dump_writes_scrubbed_fixtures_the_parser_accepts() {
+    let (sim, dir, cfg) = setup(&[("small-a", SMALL_A), ("small-b", SMALL_B)]);
+    let out_dir = dir.0.path().join("dump");
+    let out = run(
+        &[
+            "dump",
+            "--config.file",
+            &cfg,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("environment \"small-a\": wrote 14 files"),
+        "{}",
+        text(&out.stdout)
+    );
+    let truth = sim.truth();
+    let private = private_values(&sim, &truth);
+    let mut files = 0;
+    for env in ["small-a", "small-b"] {
+        for entry in std::fs::read_dir(out_dir.join(env)).unwrap() {
+            let path = entry.unwrap().path();
+            let content = std::fs::read_to_string(&path).unwrap();
+            for p in &private {
+                assert!(
+                    !content.contains(p.as_str()),
+                    "{} contains {p:?}",
+                    path.display()
+                );
+            }
+            assert!(
+                !content.contains('@'),
+                "{}: an e-mail address survived",
+                path.display()
+            );
+            parses(&path);
+            files += 1;
+        }
+    }
+    // small-a: plans, stores, rules, revision, 3 syncedGroups, users and 6 of
+    // the 15 sampled (user, rule) pairs that have a record, plus the manifest.
+    assert_eq!(files, 15 + 12);
+    let stores = std::fs::read_to_string(out_dir.join("small-a/stores.json")).unwrap();
+    assert!(
+        stores.contains("\"BASIC_AUTH_PASSWORD\": \"<scrubbed>\""),
+        "configuration keys stay, values go"
+    );
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("small-a/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let no_record = manifest["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["result"].as_str().unwrap().starts_with("404"))
+        .count();
+    assert_eq!(no_record, 9);
+
+    // A second dump never mixes with the first.
+    let again = run(
+        &[
+            "dump",
+            "--config.file",
+            &cfg,
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--environment",
+            "small-b",
+        ],
+        &[],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("already holds files"),
+        "{}",
+        text(&again.stderr)
     );
 }
 

@@ -1,4 +1,4 @@
-//! Dispatch of the one-shot commands (`status`, `resync`): load the
+//! Dispatch of the one-shot commands (`status`, `dump`, `resync`): load the
 //! configuration (its problems on stderr, exit 2), decide on colours, run
 //! the command on stdout and stderr, and turn its [`Exit`] into the process
 //! exit code.
@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, OutputFormat};
-use crate::commands::{Exit, resync, status};
+use crate::commands::{Exit, dump, resync, status};
 use crate::config;
 use crate::timefmt::now_unix;
 
@@ -38,6 +38,10 @@ pub(super) async fn run(cli: &Cli, command: &Command) -> ExitCode {
             };
             status::run(&config, output, now_unix, &mut out, &mut err).await
         }
+        Command::Dump {
+            out: dir,
+            environment,
+        } => dump::run(&config, dir, environment.as_deref(), &mut out, &mut err).await,
         Command::Resync { environment, yes } => {
             resync::run(&config, environment, *yes, &mut out, &mut err).await
         }

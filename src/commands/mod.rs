@@ -1,9 +1,10 @@
-//! One-shot commands (SPEC 2): `status` and `resync`. Each talks to
+//! One-shot commands (SPEC 2): `status`, `dump` and `resync`. Each talks to
 //! PingOne with the daemon's client (same budget, retries and token
 //! handling), prints what it did, and maps the result to an [`Exit`] code.
 //! Loading the configuration and printing its problems is the caller's job
 //! (`app`).
 
+pub mod dump;
 pub mod resync;
 pub mod status;
 
@@ -22,7 +23,8 @@ pub enum Exit {
     /// 1: `status` only: the API was read and some rule has failures.
     Failures,
     /// 2: the command could not do its job: an invalid configuration, an
-    /// API that could not be read, a refused `resync`.
+    /// API that could not be read, a refused `resync`, an unwritable
+    /// output directory.
     Error,
 }
 

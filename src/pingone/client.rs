@@ -479,7 +479,7 @@ impl EnvClient {
 
 /// Percent-encodes an id for use as one path segment. PingOne ids are UUIDs,
 /// but an id from an answer must not be able to change the path.
-fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
