@@ -203,3 +203,28 @@ fn user_detail_replaces_store_user_numbers_and_fills_writeback() {
     assert_eq!(rule(&snap, SCIM_B).users_impacted, Some(50));
     assert_eq!(rule(&snap, SCIM_B).users.unsynced, None);
 }
+
+/// SPEC 6 way 2: fields a tenant's `syncStatus` carries beyond the
+/// documented ones (here made up: `lastPollAt`, `writebackFailedCount`) are
+/// reported by name, so a user can show them to us with `dump`; they are
+/// never read under a guessed meaning.
+#[test]
+fn undocumented_sync_status_fields_are_reported_not_guessed() {
+    let mut unknown = Vec::new();
+    let snap = mapping::summarize(&answers(), &|_| true, &mut unknown);
+    let reported: Vec<(&str, &str)> = unknown
+        .iter()
+        .map(|u| (u.field, u.value.as_str()))
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            ("syncStatus.*", "lastPollAt"),
+            ("syncStatus.*", "writebackFailedCount")
+        ]
+    );
+    for r in &snap.rules {
+        assert_eq!(r.last_poll, None, "{}", r.name);
+        assert_eq!(r.writeback_failures, None, "{}", r.name);
+    }
+}
