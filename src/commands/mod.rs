@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use crate::config::{Config, Environment};
 use crate::pingone::budget::Budget;
-use crate::pingone::{ApiError, Client, ClientSettings, EnvClient};
+use crate::pingone::{Client, ClientSettings, EnvClient};
+use crate::poller::SupervisorError;
 use crate::selfmetrics::SelfMetrics;
 
 /// A command's exit status, the same for every command.
@@ -39,46 +40,43 @@ impl Exit {
     }
 }
 
-/// Why the clients for a configuration could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    /// The HTTP client could not be built (TLS set-up).
-    #[error("building the HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
-    /// An environment's URLs could not be used.
-    #[error("environment {name}: {source}")]
-    Env {
-        /// Environment name.
-        name: String,
-        /// The problem.
-        source: ApiError,
-    },
+/// The index of the configured environment named `name`, or the message
+/// saying there is none and which names there are.
+pub fn find_environment(config: &Config, name: &str) -> Result<usize, String> {
+    config
+        .environments
+        .iter()
+        .position(|e| e.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = config
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
+            format!(
+                "no environment named {name:?} in the configuration; configured: {}",
+                names.join(", ")
+            )
+        })
 }
 
 /// One client per configured environment, in config order, sharing one
 /// request budget (`global.max_requests_per_second` and
 /// `max_concurrent_requests`) as the daemon's pollers do.
-pub fn clients(config: &Config) -> Result<Vec<(Environment, Arc<EnvClient>)>, SetupError> {
+pub fn clients(config: &Config) -> Result<Vec<(Environment, Arc<EnvClient>)>, SupervisorError> {
     let budget = Budget::new(
         config.global.max_requests_per_second,
         config.global.max_concurrent_requests,
     );
-    let settings = ClientSettings {
-        request_timeout: config.global.request_timeout,
-        ..ClientSettings::default()
-    };
-    let client = Client::new(
-        budget,
-        SelfMetrics::new(crate::VERSION, "command"),
-        settings,
-    )?;
+    let metrics = SelfMetrics::new(crate::VERSION, "command");
+    let client = Client::new(budget, metrics, ClientSettings::for_config(config))?;
     config
         .environments
         .iter()
         .map(|env| {
             EnvClient::new(Arc::clone(&client), env)
                 .map(|c| (env.clone(), Arc::new(c)))
-                .map_err(|source| SetupError::Env {
+                .map_err(|source| SupervisorError::Env {
                     name: env.name.clone(),
                     source,
                 })

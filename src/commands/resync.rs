@@ -25,22 +25,12 @@ pub async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let Some(index) = config
-        .environments
-        .iter()
-        .position(|e| e.name == environment)
-    else {
-        let names: Vec<&str> = config
-            .environments
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect();
-        let _ = writeln!(
-            err,
-            "resync: no environment named {environment:?} in the configuration; configured: {}",
-            names.join(", ")
-        );
-        return Exit::Error;
+    let index = match super::find_environment(config, environment) {
+        Ok(i) => i,
+        Err(e) => {
+            let _ = writeln!(err, "resync: {e}");
+            return Exit::Error;
+        }
     };
     let env = &config.environments[index];
     if !yes {

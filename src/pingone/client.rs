@@ -16,7 +16,7 @@ use super::hal::parse_page;
 use super::model::{self, ApiErrorBody};
 use super::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use super::{ApiError, Endpoint};
-use crate::config::Environment;
+use crate::config::{Config, Environment};
 use crate::secret::Secret;
 use crate::selfmetrics::{EnvKey, SelfMetrics};
 
@@ -40,6 +40,16 @@ impl Default for ClientSettings {
             max_body_bytes: 16 * 1024 * 1024,
             retry: RetryPolicy::default(),
             page_cap: 1000,
+        }
+    }
+}
+
+impl ClientSettings {
+    /// The defaults with the configuration's `global.request_timeout`.
+    pub fn for_config(config: &Config) -> Self {
+        Self {
+            request_timeout: config.global.request_timeout,
+            ..Self::default()
         }
     }
 }

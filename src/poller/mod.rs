@@ -15,7 +15,7 @@ mod poll;
 mod supervisor;
 
 pub use poll::{Outcome, poll_once};
-pub use supervisor::Supervisor;
+pub use supervisor::{Supervisor, SupervisorError};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -44,7 +44,8 @@ pub struct Supervisor {
     tasks: Vec<Task>,
 }
 
-/// Why the supervisor could not apply a configuration.
+/// Why the clients for a configuration could not be built (the
+/// supervisor's, and the one-shot commands').
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
     /// The HTTP client could not be built (TLS set-up).
@@ -58,13 +59,6 @@ pub enum SupervisorError {
         /// The problem.
         source: ApiError,
     },
-}
-
-fn settings_for(config: &Config) -> ClientSettings {
-    ClientSettings {
-        request_timeout: config.global.request_timeout,
-        ..ClientSettings::default()
-    }
 }
 
 /// True when two environment configs would poll identically. Compares the
@@ -91,7 +85,7 @@ impl Supervisor {
             config.global.max_requests_per_second,
             config.global.max_concurrent_requests,
         );
-        let settings = settings_for(config);
+        let settings = ClientSettings::for_config(config);
         let client = Client::new(
             Arc::clone(&budget),
             Arc::clone(&shared.metrics),
@@ -110,7 +104,7 @@ impl Supervisor {
 
     /// Applies a (re)loaded configuration. On error nothing has changed.
     pub fn apply(&mut self, config: &Config) -> Result<(), SupervisorError> {
-        let settings = settings_for(config);
+        let settings = ClientSettings::for_config(config);
         let rebuild = settings.request_timeout != self.settings.request_timeout;
         let client = if rebuild {
             Client::new(
@@ -228,7 +222,7 @@ impl Supervisor {
                 let own = Client::new(
                     budget,
                     Arc::clone(&self.shared.metrics),
-                    settings_for(config),
+                    ClientSettings::for_config(config),
                 )?;
                 Some(Arc::new(poll.with_client(own)))
             }

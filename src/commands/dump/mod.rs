@@ -100,17 +100,8 @@ pub async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    if let Some(name) = only.filter(|n| !config.environments.iter().any(|e| e.name == *n)) {
-        let names: Vec<&str> = config
-            .environments
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect();
-        let _ = writeln!(
-            err,
-            "dump: no environment named {name:?} in the configuration; configured: {}",
-            names.join(", ")
-        );
+    if let Some(Err(e)) = only.map(|name| super::find_environment(config, name)) {
+        let _ = writeln!(err, "dump: {e}");
         return Exit::Error;
     }
     let clients = match super::clients(config) {
