@@ -9,13 +9,14 @@
 //! result and is logged.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::config::{Environment, UserDetail};
 use crate::pingone::EnvClient;
 use crate::selfmetrics::SelfMetrics;
 use crate::shutdown::Shutdown;
 use crate::user_detail::{Latest, walk};
+
+use super::{Schedule, report_unknown};
 
 /// Runs one environment's walk loop until `stop` fires. `client` must use
 /// the detail budget; `concurrency` bounds the record requests in flight.
@@ -28,13 +29,8 @@ pub async fn run(
     concurrency: usize,
     stop: Shutdown,
 ) {
-    let mut next = Instant::now();
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(next.into()) => {}
-            () = stop.wait() => return,
-        }
-        let started = Instant::now();
+    let mut schedule = Schedule::new(settings.interval);
+    while let Some(started) = schedule.tick(&stop).await {
         let result = tokio::select! {
             r = walk(&client, &env.rules, concurrency) => r,
             () = stop.wait() => return,
@@ -42,12 +38,7 @@ pub async fn run(
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(walked) => {
-                for u in &walked.unknown {
-                    if metrics.unknown_value(u.field, &u.value) {
-                        tracing::warn!(environment = %env.name, field = u.field, value = %u.value,
-                            "PingOne sent a value this exporter does not know; it is ignored and counted in pingone_exporter_unknown_values_total");
-                    }
-                }
+                report_unknown(&metrics, &env.name, &walked.unknown);
                 tracing::info!(
                     environment = %env.name,
                     duration_s = seconds,
@@ -64,6 +55,5 @@ pub async fn run(
                 "user-detail walk failed; the previous counts stay"
             ),
         }
-        next = super::next_start(started, settings.interval).max(Instant::now());
     }
 }
