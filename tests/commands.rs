@@ -43,15 +43,6 @@ fn setup(envs: &[(&str, &str)]) -> (Sim, Dir, String) {
     (sim, dir, cfg)
 }
 
-fn env_truth<'a>(truth: &'a Value, id: &str) -> &'a Value {
-    truth["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == id)
-        .unwrap()
-}
-
 /// The table without its last column (LAST SYNC, an age against the wall
 /// clock): everything else is exact.
 fn without_ages(table: &str) -> String {

@@ -26,15 +26,6 @@ fn setup(envs: &[(&str, &str)]) -> (Sim, Exporter, Dir) {
     (sim, exp, dir)
 }
 
-fn env_truth<'a>(truth: &'a Value, id: &str) -> &'a Value {
-    truth["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == id)
-        .unwrap()
-}
-
 fn ts(v: &Value) -> Option<f64> {
     v.as_str()
         .and_then(pingone_sync_exporter::timefmt::parse_rfc3339)

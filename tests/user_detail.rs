@@ -70,15 +70,6 @@ async fn sim_json(sim: &Running, method: reqwest::Method, path: &str) -> Value {
     serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
 }
 
-fn env_truth(truth: &Value) -> &Value {
-    truth["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == ENV_A)
-        .unwrap()
-}
-
 #[tokio::test]
 async fn walk_counts_equal_the_ground_truth_at_the_documented_cost() {
     let (sim, shutdown) = start_sim().await;
@@ -95,7 +86,7 @@ async fn walk_counts_equal_the_ground_truth_at_the_documented_cost() {
     let walked = walk(&env_client, &env.rules, 4).await.unwrap();
 
     let truth = sim_json(&sim, reqwest::Method::GET, "truth").await;
-    let env_t = env_truth(&truth);
+    let env_t = common::env_truth(&truth, ENV_A);
     let users = env_t["users"].as_u64().unwrap();
     assert_eq!(walked.detail.users, users);
     let rules = env_t["rules"].as_array().unwrap();
@@ -245,7 +236,7 @@ fn the_daemon_serves_the_walks_exact_counts() {
         .map(|_| m)
     });
     let truth = sim.truth();
-    let env = env_truth(&truth);
+    let env = env_truth(&truth, SMALL_A);
     for rule in env["rules"].as_array().unwrap() {
         let id = rule["id"].as_str().unwrap();
         let l = |extra: Option<(&'static str, &'static str)>| {
