@@ -204,6 +204,66 @@ async fn a_slow_walk_never_delays_the_main_poll() {
     sim.join().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_environment_keeps_its_last_walk_until_the_next_one() {
+    let (sim, shutdown) = start_sim().await;
+    // About 2 s per walk at 100 requests per second.
+    let fast = UserDetail {
+        interval: Duration::from_secs(3600),
+        max_requests_per_second: 100.0,
+    };
+    let config = |poll_ms: u64| Config {
+        global: Global {
+            poll_interval: Duration::from_millis(poll_ms),
+            request_timeout: Duration::from_millis(900),
+            max_requests_per_second: 100.0,
+            max_concurrent_requests: 4,
+        },
+        environments: vec![Environment {
+            poll_interval: Duration::from_millis(poll_ms),
+            ..environment(&sim, Some(fast.clone()))
+        }],
+        alerting: None,
+        warnings: Vec::new(),
+    };
+    let shared = Shared::new(SelfMetrics::new("0", "test"));
+    let mut supervisor = Supervisor::start(&config(1000), Arc::clone(&shared)).unwrap();
+    let walked = |shared: &Shared| {
+        shared.envs()[0]
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.user_detail_finished)
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while walked(&shared).is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no walk within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A changed poll interval restarts the environment's tasks.
+    supervisor.apply(&config(1100)).unwrap();
+    let polls_before = shared.envs()[0].last_poll.clone().unwrap().finished_at;
+    let until = tokio::time::Instant::now() + Duration::from_millis(1500);
+    let mut polls_after = 0;
+    while tokio::time::Instant::now() < until {
+        let env = shared.envs()[0].clone();
+        if env.last_poll.as_ref().unwrap().finished_at > polls_before {
+            polls_after += 1;
+            assert!(
+                walked(&shared).is_some(),
+                "the restarted poll dropped the walk"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(polls_after > 0, "no poll after the reload");
+    supervisor.stop().await;
+    shutdown.trigger();
+    sim.join().await;
+}
+
 mod common;
 
 /// The real binary in user-detail mode: once a walk finished, the users

@@ -24,8 +24,9 @@ struct Task {
     env: Environment,
     stop: Shutdown,
     handle: JoinHandle<()>,
-    /// The user-detail walk task, when that mode is on.
-    detail: Option<JoinHandle<()>>,
+    /// The user-detail walk task and its last complete walk, when that
+    /// mode is on.
+    detail: Option<(JoinHandle<()>, Arc<Latest>)>,
 }
 
 /// What a (re)started environment runs with: its poll client and, in
@@ -153,14 +154,18 @@ impl Supervisor {
                     }
                 }
                 Some(c) => {
+                    // A restarted environment keeps its last walk until a new
+                    // one finishes, so its exact counts do not flap.
+                    let mut previous_walk = None;
                     if let Some(pos) = old.iter().position(|t| t.env.id == env.id) {
                         let t = old.swap_remove(pos);
                         t.stop.trigger();
+                        previous_walk = t.detail.map(|(_, latest)| latest);
                     }
                     let stop = Shutdown::new();
-                    let (latest, detail) = match (&env.user_detail, c.detail) {
+                    let detail = match (&env.user_detail, c.detail) {
                         (Some(settings), Some(dc)) => {
-                            let latest = Latest::new();
+                            let latest = previous_walk.unwrap_or_else(Latest::new);
                             let handle = tokio::spawn(super::detail::run(
                                 env.clone(),
                                 settings.clone(),
@@ -170,15 +175,15 @@ impl Supervisor {
                                 config.global.max_concurrent_requests,
                                 stop.clone(),
                             ));
-                            (Some(latest), Some(handle))
+                            Some((handle, latest))
                         }
-                        _ => (None, None),
+                        _ => None,
                     };
                     let handle = tokio::spawn(super::run(
                         env.clone(),
                         c.poll,
                         Arc::clone(&self.shared),
-                        latest,
+                        detail.as_ref().map(|(_, latest)| Arc::clone(latest)),
                         stop.clone(),
                     ));
                     self.tasks.push(Task {
@@ -237,7 +242,7 @@ impl Supervisor {
         }
         for t in self.tasks {
             let _ = t.handle.await;
-            if let Some(d) = t.detail {
+            if let Some((d, _)) = t.detail {
                 let _ = d.await;
             }
         }
