@@ -363,3 +363,47 @@ fn the_daemon_serves_the_walks_exact_counts() {
         )
     );
 }
+
+/// `--demo` runs user-detail mode, so the demo (and the dashboards and
+/// alerts checked against it) has every series: unsynced and partial users
+/// and write-back failures included.
+#[test]
+fn the_demo_serves_user_detail_series() {
+    use common::*;
+    let exp = Exporter::start(&["--demo"]);
+    let m = wait_for(
+        "a user-detail walk of both demo environments",
+        Duration::from_secs(90),
+        || {
+            let m = exp.metrics();
+            (m.find(
+                "pingone_exporter_user_detail_last_success_timestamp_seconds",
+                &[],
+            )
+            .len()
+                == 2)
+                .then_some(m)
+        },
+    );
+    for state in ["success", "unsynced", "partial", "failed"] {
+        assert!(
+            m.find(
+                "pingone_provisioning_users",
+                &[("state", state), ("direction", "outbound")]
+            )
+            .len()
+                >= 3,
+            "{state}"
+        );
+    }
+    let wb = m.find(
+        "pingone_provisioning_writeback_failures",
+        &[("direction", "writeback")],
+    );
+    assert_eq!(wb.len(), 1, "the Workday write-back rule");
+    assert_eq!(
+        m.find("pingone_provisioning_last_writeback_timestamp_seconds", &[])
+            .len(),
+        1
+    );
+}
