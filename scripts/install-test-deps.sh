@@ -6,6 +6,7 @@
 #   - the Python prometheus-client, whose strict OpenMetrics parser checks
 #     our exposition
 #   - PyYAML, which the monitoring checks use to read the rule files
+#   - script (bsdutils), which gives `status` a terminal in tests/commands.rs
 set -euo pipefail
 
 as_root() {
@@ -16,6 +17,7 @@ as_root() {
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+command -v script >/dev/null || missing+=(bsdutils)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

@@ -70,6 +70,39 @@ pub enum Command {
         #[arg(long, env = "PINGONE_SYNC_EXPORTER_SIMULATE_SCENARIO")]
         scenario: Option<PathBuf>,
     },
+    /// Poll every configured environment once and print the sync summary of every rule; exit 0 (no failures), 1 (failures) or 2 (API or config unreadable).
+    Status {
+        /// Output format: a table (coloured on a terminal unless NO_COLOR is set) or JSON.
+        #[arg(long, env = "PINGONE_SYNC_EXPORTER_STATUS_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+    /// Fetch every endpoint the exporter reads, scrub secrets and personal data, and write the answers as fixture files for a bug report.
+    Dump {
+        /// Directory to write into (created if missing); one subdirectory per environment.
+        #[arg(long, env = "PINGONE_SYNC_EXPORTER_DUMP_OUT")]
+        out: PathBuf,
+        /// Only this environment (by name); every configured one when omitted.
+        #[arg(long, env = "PINGONE_SYNC_EXPORTER_DUMP_ENVIRONMENT")]
+        environment: Option<String>,
+    },
+    /// Trigger a resync of one environment (POST .../propagation/revisions); refuses without --yes.
+    Resync {
+        /// The environment to resync, by its configured name.
+        #[arg(long, env = "PINGONE_SYNC_EXPORTER_RESYNC_ENVIRONMENT")]
+        environment: String,
+        /// Really do it: without it the command only says what it would do.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// `status --output` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people.
+    Table,
+    /// One JSON document for scripts.
+    Json,
 }
 
 /// `--log.level` values.

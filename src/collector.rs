@@ -93,6 +93,12 @@ const REVISION: Desc = family!(
     "Unix time of the environment's latest propagation revision (configuration change or resync)."
 );
 
+const USER_DETAIL: Desc = Desc {
+    name: "pingone_exporter_user_detail_last_success_timestamp_seconds",
+    help: "Unix time the user-detail walk whose counts are served finished (environments with user_detail enabled, once a walk succeeded).",
+    kind: Kind::Gauge,
+};
+
 /// One environment's snapshot, rendered for scrapes.
 #[derive(Debug, Default)]
 pub struct Rendered {
@@ -102,6 +108,8 @@ pub struct Rendered {
     ages: [Ages; 2],
     /// The revision sample line, if any.
     revision: Bytes,
+    /// The user-detail freshness sample line, if any.
+    user_detail: Bytes,
 }
 
 #[derive(Debug, Default)]
@@ -250,19 +258,23 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
             lines,
         };
     }
-    let mut revision = Vec::new();
-    if let Some(ts) = snap.revision_created {
-        let mut common = Vec::new();
-        write_label_pairs(
-            &mut common,
-            &[("environment_id", &env.id), ("environment_name", &env.name)],
-        );
-        Line { out: &mut revision }.f64(REVISION.name, &common, &[], ts);
-    }
+    let mut env_common = Vec::new();
+    write_label_pairs(
+        &mut env_common,
+        &[("environment_id", &env.id), ("environment_name", &env.name)],
+    );
+    let env_line = |desc: &Desc, ts: Option<f64>| {
+        let mut out = Vec::new();
+        if let Some(ts) = ts {
+            Line { out: &mut out }.f64(desc.name, &env_common, &[], ts);
+        }
+        Bytes::from(out)
+    };
     Rendered {
         blocks,
         ages,
-        revision: Bytes::from(revision),
+        revision: env_line(&REVISION, snap.revision_created),
+        user_detail: env_line(&USER_DETAIL, snap.user_detail_finished),
     }
 }
 
@@ -329,6 +341,10 @@ pub fn encode(
     REVISION.write_header(format, &mut w.pending);
     for r in &rendered {
         w.push(&r.revision);
+    }
+    USER_DETAIL.write_header(format, &mut w.pending);
+    for r in &rendered {
+        w.push(&r.user_detail);
     }
     metrics.encode(format, &mut w.pending);
     write_trailer(format, &mut w.pending);

@@ -11,6 +11,7 @@
 //! - [`pingone`]: the HTTP client for the documented PingOne API.
 //! - [`mapping`]: the fixed mapping from API objects to per-rule summaries.
 //! - [`poller`]: per-environment polling on a schedule, swapping snapshots.
+//! - [`user_detail`]: the opt-in per-user walk (exact per-state counts).
 //! - [`snapshot`]: the immutable per-environment poll result.
 //! - [`selfmetrics`]: the exporter's own counters and gauges.
 //! - [`exposition`]: Prometheus text and OpenMetrics writers.
@@ -18,11 +19,13 @@
 //! - [`state`]: the snapshots shared by pollers and the server.
 //! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, ...).
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
+//! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod cli;
 pub mod collector;
+pub mod commands;
 pub mod config;
 pub mod exposition;
 pub mod http;
@@ -38,6 +41,7 @@ pub mod simulator;
 pub mod snapshot;
 pub mod state;
 pub mod timefmt;
+pub mod user_detail;
 
 /// The crate version, as built.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

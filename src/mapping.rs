@@ -6,18 +6,32 @@
 //! | direction | rule `parentRule`, target store `type` | `writeback` if `parentRule` is set, else `inbound` if the target store is PingOne's own directory (`directory` or `PingOne`), else `outbound` |
 //! | connection store | rule + direction | the source store of an inbound rule, the target store otherwise |
 //! | `rule_info` labels, `rule_enabled` | rule `name`, `active`, `sourceStore.id`, `targetStore.id`, `parentRule.id`; store `name`, `type` | direct |
-//! | `users_impacted` | connection store `syncStatus.userTotal` | direct |
-//! | `users{state="success"}` | connection store `syncStatus.successCount` | direct |
-//! | `users{state="failed"}` | connection store `syncStatus.failedCount` | direct |
-//! | `deprovision_failures` | connection store `syncStatus.failedDeprovisionCount` | direct |
+//! | `users_impacted` | connection store `syncStatus.userTotal` | direct, on the store's owner only |
+//! | `users{state="success"}` | connection store `syncStatus.successCount` | direct, on the store's owner only |
+//! | `users{state="failed"}` | connection store `syncStatus.failedCount` | direct, on the store's owner only |
+//! | `deprovision_failures` | connection store `syncStatus.failedDeprovisionCount` | direct, on the store's owner only |
 //! | `last_sync_timestamp_seconds` | connection store `syncStatus.lastSyncAt` | RFC 3339 to Unix seconds |
 //! | `rule_status` | `syncState`, `active` | `failed` if `syncState` is `FAILED`, else `active` if `active`, else `inactive` |
 //! | `groups_impacted`, `groups{state}` | the rule's `syncedGroups` | count of entries, and per `status` ([`group_state`]) |
 //! | `revision_timestamp_seconds` | `revisions/id:latest` `createdAt` | RFC 3339 to Unix seconds |
+//! | (none) | any other field of a store's `syncStatus` | its name is reported as an unknown value (`field="syncStatus.*"`), never read under a guessed meaning |
 //!
 //! `users{state="unsynced"|"partial"}`, last poll, last write-back and
 //! write-back failures have no documented per-rule source: they stay absent
-//! here.
+//! here (user-detail mode fills some of them, see [`detail`]).
+//!
+//! **Shared stores.** A store's `syncStatus` counts every rule whose
+//! connection store it is (a Workday store serves an inbound rule and its
+//! write-back rule). Its summable numbers (`users_impacted`, `users`,
+//! `deprovision_failures`) are reported on exactly one exported rule, the
+//! store's *owner* ([`store_owners`]): enabled rules before disabled ones,
+//! then rules that are not write-back rules (the inbound rule of a Workday
+//! pair) before write-back rules, then the lowest id. The other rules sharing
+//! the store get no store-derived user series, so a sum over rules counts
+//! each store once. `last_sync_timestamp_seconds` and `rule_status` are not
+//! summed and stay on every rule sharing the store.
+
+pub mod detail;
 
 use std::collections::{HashMap, HashSet};
 
@@ -72,8 +86,8 @@ pub fn direction(rule: &Rule, stores: &HashMap<&str, &Store>) -> Direction {
     }
 }
 
-/// Maps a `syncedGroups` `status` to a state, or `None` when its meaning is
-/// not clear.
+/// Maps a `syncedGroups` or `syncedRules` `status` to a state, or `None`
+/// when its meaning is not clear.
 pub fn group_state(status: &str) -> Option<&'static str> {
     match status.to_ascii_uppercase().as_str() {
         "SUCCESS" | "SYNCED" => Some("success"),
@@ -125,6 +139,57 @@ fn count_groups(groups: &[SyncedGroup], unknown: &mut Vec<UnknownValue>) -> Stat
     }
 }
 
+/// The id of a rule's connection store (SPEC 6): the source store of an
+/// inbound rule, the target store otherwise; empty when the rule names none.
+pub fn connection_id<'a>(
+    direction: Direction,
+    source: &'a StoreInfo,
+    target: &'a StoreInfo,
+) -> &'a str {
+    match direction {
+        Direction::Inbound => &source.id,
+        Direction::Outbound | Direction::Writeback => &target.id,
+    }
+}
+
+/// One rule as [`store_owners`] ranks it.
+#[derive(Clone, Copy, Debug)]
+pub struct OwnerCandidate<'a> {
+    /// Rule id.
+    pub rule_id: &'a str,
+    /// The rule's direction.
+    pub direction: Direction,
+    /// The rule's `active` flag (`None` counts as disabled).
+    pub enabled: Option<bool>,
+    /// The rule's connection store id; empty when it names none.
+    pub store_id: &'a str,
+}
+
+/// The owner of each connection store: the rule that carries the store's
+/// summable numbers, so they are reported once. Among the rules sharing a
+/// store, enabled rules come before disabled ones, then rules that are not
+/// write-back rules (the inbound rule of a Workday pair) before write-back
+/// rules, then the lowest id. Rules without a connection store own nothing.
+pub fn store_owners<'a>(
+    rules: impl IntoIterator<Item = OwnerCandidate<'a>>,
+) -> HashMap<&'a str, &'a str> {
+    let mut best: HashMap<&'a str, (bool, bool, &'a str)> = HashMap::new();
+    for c in rules {
+        if c.store_id.is_empty() {
+            continue;
+        }
+        let rank = (
+            c.enabled != Some(true),
+            c.direction == Direction::Writeback,
+            c.rule_id,
+        );
+        best.entry(c.store_id)
+            .and_modify(|b| *b = (*b).min(rank))
+            .or_insert(rank);
+    }
+    best.into_iter().map(|(s, (_, _, id))| (s, id)).collect()
+}
+
 /// Builds the environment snapshot from one poll's answers. Rules without an
 /// id, repeated ids and rules the filter rejects are left out. Unknown enum
 /// values are appended to `unknown`.
@@ -138,11 +203,8 @@ pub fn summarize(
         .iter()
         .filter_map(|s| s.id.as_deref().map(|id| (id, s)))
         .collect();
-    for s in answers.stores.iter() {
-        if let Some(state) = s
-            .sync_status
-            .as_ref()
-            .and_then(|ss| ss.sync_state.as_deref())
+    for ss in answers.stores.iter().filter_map(|s| s.sync_status.as_ref()) {
+        if let Some(state) = ss.sync_state.as_deref()
             && !matches!(state, "SYNCING" | "FAILED")
         {
             unknown.push(UnknownValue {
@@ -150,9 +212,18 @@ pub fn summarize(
                 value: state.to_string(),
             });
         }
+        // SPEC 6 way 2: a field PingOne does not document for syncStatus
+        // may be the source of a value left absent; no name is guessed,
+        // the field is reported so users can show it to us with `dump`.
+        for name in ss.other.keys() {
+            unknown.push(UnknownValue {
+                field: "syncStatus.*",
+                value: name.clone(),
+            });
+        }
     }
     let mut seen = HashSet::new();
-    let mut rules = Vec::with_capacity(answers.rules.len());
+    let mut kept = Vec::with_capacity(answers.rules.len());
     for rule in &answers.rules {
         let Some(id) = rule.id.as_deref() else {
             continue;
@@ -164,13 +235,24 @@ pub fn summarize(
         let direction = direction(rule, &stores);
         let source = store_info(rule.source_store.as_ref(), &stores);
         let target = store_info(rule.target_store.as_ref(), &stores);
-        let connection_id = match direction {
-            Direction::Inbound => &source.id,
-            Direction::Outbound | Direction::Writeback => &target.id,
-        };
-        let sync = stores
-            .get(connection_id.as_str())
-            .and_then(|s| s.sync_status.as_ref());
+        kept.push((rule, id, name, direction, source, target));
+    }
+    let owners = store_owners(
+        kept.iter()
+            .map(|(rule, id, _, dir, src, tgt)| OwnerCandidate {
+                rule_id: id,
+                direction: *dir,
+                enabled: rule.active,
+                store_id: connection_id(*dir, src, tgt),
+            }),
+    );
+    let mut rules = Vec::with_capacity(kept.len());
+    for (rule, id, name, direction, source, target) in &kept {
+        let (rule, id, direction) = (*rule, *id, *direction);
+        let conn = connection_id(direction, source, target);
+        let sync = stores.get(conn).and_then(|s| s.sync_status.as_ref());
+        // Summable store numbers go to the store's owner only.
+        let counts = sync.filter(|_| owners.get(conn) == Some(&id));
         let failed = sync.and_then(|s| s.sync_state.as_deref()) == Some("FAILED");
         let status = match (failed, rule.active) {
             (true, _) => Some(RuleStatus::Failed),
@@ -184,33 +266,33 @@ pub fn summarize(
             .map(|g| (g.len() as u64, count_groups(g, unknown)));
         rules.push(RuleSummary {
             id: id.to_string(),
-            name,
+            name: name.clone(),
             direction,
             parent_rule_id: rule
                 .parent_rule
                 .as_ref()
                 .and_then(|p| p.id.clone())
                 .unwrap_or_default(),
-            source,
-            target,
             enabled: rule.active,
             status,
-            users_impacted: sync.and_then(|s| s.user_total),
+            users_impacted: counts.and_then(|s| s.user_total),
             users: StateCounts {
-                success: sync.and_then(|s| s.success_count),
-                failed: sync.and_then(|s| s.failed_count),
+                success: counts.and_then(|s| s.success_count),
+                failed: counts.and_then(|s| s.failed_count),
                 unsynced: None,
                 partial: None,
             },
             groups_impacted: groups.map(|g| g.0),
             groups: groups.map(|g| g.1).unwrap_or_default(),
             writeback_failures: None,
-            deprovision_failures: sync.and_then(|s| s.failed_deprovision_count),
+            deprovision_failures: counts.and_then(|s| s.failed_deprovision_count),
             last_sync: sync
                 .and_then(|s| s.last_sync_at.as_deref())
                 .and_then(parse_rfc3339),
             last_poll: None,
             last_writeback: None,
+            source: source.clone(),
+            target: target.clone(),
         });
     }
     EnvSnapshot {
@@ -220,5 +302,6 @@ pub fn summarize(
             .as_ref()
             .and_then(|r| r.created_at.as_deref())
             .and_then(parse_rfc3339),
+        user_detail_finished: None,
     }
 }

@@ -132,4 +132,7 @@ pub struct EnvSnapshot {
     pub rules: Vec<RuleSummary>,
     /// `createdAt` of the latest revision, Unix seconds.
     pub revision_created: Option<f64>,
+    /// When the user-detail walk merged into this snapshot finished, Unix
+    /// seconds; `None` when no walk data is merged.
+    pub user_detail_finished: Option<f64>,
 }

@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pingone_sync_exporter::config::{self, Config, ConfigError, Region, SecretSource};
+use pingone_sync_exporter::config::{self, Config, ConfigError, Region, SecretSource, UserDetail};
 
 const FIXTURES: &str = "tests/fixtures/config";
 
@@ -147,6 +147,7 @@ fn minimal_config_gets_the_defaults() {
     );
     assert!(env.rules.include.is_none() && env.rules.exclude.is_none());
     assert!(env.rules.matches("anything"));
+    assert_eq!(env.user_detail, None, "user-detail mode is opt-in");
 }
 
 #[test]
@@ -192,6 +193,13 @@ fn full_config_resolves_every_key() {
     assert!(eu.rules.matches("prod-users"));
     assert!(!eu.rules.matches("prod-users-test"), "exclude wins");
     assert!(!eu.rules.matches("dev-users"), "not included");
+    assert_eq!(
+        eu.user_detail,
+        Some(UserDetail {
+            interval: Duration::from_secs(7200),
+            max_requests_per_second: 0.5,
+        })
+    );
 
     assert_eq!(sg.name, "staging (sg)");
     assert_eq!(sg.region, Region::ComAu);
@@ -202,6 +210,7 @@ fn full_config_resolves_every_key() {
     assert_eq!(sg.auth_url, "http://127.0.0.1:8080");
     assert_eq!(sg.poll_interval, Duration::from_secs(120), "global default");
     assert_eq!(sg.credentials.worker_environment_id, sg.id);
+    assert_eq!(sg.user_detail, None, "enabled: false turns it off");
 
     let alerting = c.alerting.as_ref().map(|a| a.alertmanager_urls.clone());
     assert_eq!(

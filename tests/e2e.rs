@@ -26,15 +26,6 @@ fn setup(envs: &[(&str, &str)]) -> (Sim, Exporter, Dir) {
     (sim, exp, dir)
 }
 
-fn env_truth<'a>(truth: &'a Value, id: &str) -> &'a Value {
-    truth["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == id)
-        .unwrap()
-}
-
 fn ts(v: &Value) -> Option<f64> {
     v.as_str()
         .and_then(pingone_sync_exporter::timefmt::parse_rfc3339)
@@ -89,11 +80,15 @@ fn metrics_match_the_simulators_ground_truth() {
                 Some(f64::from(u8::from(active)))
             );
 
-            // The fixed mapping: users come from the connection store's syncStatus.
+            // The fixed mapping: users come from the connection store's
+            // syncStatus, on the store's owner only (a Workday store shared by
+            // an inbound rule and its write-back rule is counted on the
+            // inbound rule; see docs/metrics.md).
             let conn = rule["connection_store_id"].as_str().unwrap();
             let store = stores.iter().find(|s| s["id"] == conn).unwrap();
+            let owner = rule["direction"] != "writeback";
             let st = &store["sync_status"];
-            let n = |v: &Value| v.as_u64().map(|n| n as f64);
+            let n = |v: &Value| v.as_u64().map(|n| n as f64).filter(|_| owner);
             assert_eq!(
                 m.one("pingone_provisioning_users_impacted", &l),
                 n(&st["userTotal"]),
@@ -158,6 +153,7 @@ fn metrics_match_the_simulators_ground_truth() {
 
             // Groups: counted from syncedGroups for enabled rules only.
             let g = &rule["groups"];
+            let n = |v: &Value| v.as_u64().map(|n| n as f64);
             if active {
                 assert_eq!(
                     m.one("pingone_provisioning_groups_impacted", &l),
@@ -181,6 +177,24 @@ fn metrics_match_the_simulators_ground_truth() {
         }
     }
     assert_eq!(checked, 5, "every rule of both environments was checked");
+    // A dashboard sum over rules counts every store once.
+    for env_id in [SMALL_A, SMALL_B] {
+        let env = env_truth(&truth, env_id);
+        let stores: f64 = env["stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["sync_status"]["userTotal"].as_f64())
+            .sum();
+        let rules: f64 = m
+            .find(
+                "pingone_provisioning_users_impacted",
+                &[("environment_id", env_id)],
+            )
+            .iter()
+            .sum();
+        assert_eq!(rules, stores, "{env_id}");
+    }
     // Where a store serves one rule, its numbers are that rule's own.
     let scim = env_truth(&truth, SMALL_A)["rules"]
         .as_array()

@@ -1,6 +1,7 @@
 //! Golden `/metrics` files: recorded PingOne answers (tests/fixtures/api/golden)
-//! go through the real parser, mapping, renderer and encoder with a fixed
-//! clock, and must produce exactly tests/golden/metrics.{prom,om}.txt.
+//! go through the real parser, mapping (user-detail counts included, for the
+//! write-back rule), renderer and encoder with a fixed clock, and must
+//! produce exactly tests/golden/metrics.{prom,om}.txt.
 //!
 //! Update switch: `UPDATE_GOLDEN=1 cargo test --test golden` rewrites the
 //! golden files; review the diff before committing.
@@ -56,7 +57,20 @@ fn snapshot() -> (EnvSnapshot, Vec<mapping::UnknownValue>) {
         exclude: Some(regex::Regex::new("^test-").unwrap()),
     };
     let mut unknown = Vec::new();
-    let snap = mapping::summarize(&answers, &|n| filter.matches(n), &mut unknown);
+    let mut snap = mapping::summarize(&answers, &|n| filter.matches(n), &mut unknown);
+    // User-detail mode counted the write-back rule (a null answer is a 404).
+    let answers: Vec<Option<model::SyncedRule>> =
+        serde_json::from_slice(&fixture("synced-rules-b3.json")).unwrap();
+    let mut counted = mapping::detail::RuleUsers::default();
+    for a in &answers {
+        counted.add(a.as_ref(), &mut unknown);
+    }
+    let detail = mapping::detail::UserDetail {
+        finished_at: NOW - 1800.0,
+        users: answers.len() as u64,
+        rules: HashMap::from([("b0000000-0000-4000-8000-000000000003".to_string(), counted)]),
+    };
+    mapping::detail::apply(&mut snap, &detail);
     (snap, unknown)
 }
 

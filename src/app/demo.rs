@@ -4,13 +4,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::config::{Config, Credentials, Environment, Global, Region, RuleFilter, SecretSource};
+use crate::config::{
+    Config, Credentials, Environment, Global, Region, RuleFilter, SecretSource, UserDetail,
+};
 use crate::secret::Secret;
 use crate::shutdown::Shutdown;
 use crate::simulator::{self, Running, Scenario};
 
 /// Starts the demo simulator on a free loopback port and returns a config
-/// polling all of its environments every 10 s (the minimum).
+/// polling all of its environments every 10 s (the minimum), in user-detail
+/// mode (a walk every minute).
 pub async fn start(shutdown: Shutdown) -> Result<(Config, Running), simulator::SimError> {
     let listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
     let sim = simulator::start(Scenario::demo(), listen, shutdown).await?;
@@ -33,6 +36,13 @@ pub async fn start(shutdown: Shutdown) -> Result<(Config, Running), simulator::S
             },
             rules: RuleFilter::default(),
             poll_interval: Duration::from_secs(10),
+            // The demo shows the whole product: exact per-state counts and
+            // write-back failures too. The tenant is in-process, so the walk
+            // may be fast: about 15 s for demo-prod's 400 users x 6 rules.
+            user_detail: Some(UserDetail {
+                interval: UserDetail::MIN_INTERVAL,
+                max_requests_per_second: 200.0,
+            }),
         })
         .collect();
     let config = Config {

@@ -21,6 +21,7 @@ use crate::simulator;
 use crate::state::Shared;
 use crate::timefmt::now_unix;
 
+mod commands;
 mod demo;
 mod listen;
 
@@ -50,6 +51,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Some(Command::Simulate { listen, scenario }) => {
                 run_simulator(listen, scenario.clone()).await
             }
+            Some(command) => return commands::run(&cli, command).await,
             None => run_daemon(&cli).await,
         };
         match result {

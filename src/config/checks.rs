@@ -128,6 +128,18 @@ pub(crate) fn rate(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+/// A boolean: `true` or `false`.
+pub(crate) fn boolean(text: &str) -> Result<bool, String> {
+    match text.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!(
+            "{} is not true or false; expected true or false",
+            quote(text)
+        )),
+    }
+}
+
 /// A count: a whole number >= `min`.
 pub(crate) fn count(text: &str, min: usize) -> Result<usize, String> {
     let accepted = format!("expected a whole number >= {min}, such as 4");
@@ -232,6 +244,9 @@ mod tests {
         assert!(count("0", 1).is_err_and(|e| e.starts_with("0 is below the minimum of 1")));
         assert!(count("-3", 1).is_err_and(|e| e.starts_with("-3 is below the minimum of 1")));
         assert!(count("2.5", 1).is_err_and(|e| e.contains("is not a whole number")));
+        assert_eq!(boolean("true"), Ok(true));
+        assert_eq!(boolean("false"), Ok(false));
+        assert!(boolean("yes").is_err_and(|e| e.starts_with("\"yes\" is not true or false")));
     }
 
     #[test]

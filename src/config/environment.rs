@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::context::Context;
 use super::positions::join;
 use super::problem::quote;
-use super::raw::{RawEnvironment, RawRules};
-use super::{Environment, Global, Region, RuleFilter, checks, duration, secrets};
+use super::raw::{RawEnvironment, RawRules, RawUserDetail};
+use super::{Environment, Global, Region, RuleFilter, UserDetail, checks, duration, secrets};
 
 /// Names and ids already used, with the index of the environment using them.
 #[derive(Default)]
@@ -141,6 +141,10 @@ pub(crate) fn environment(
         }
     };
     let rules = rules(ctx, &join(path, "rules"), raw.rules.unwrap_or_default());
+    let user_detail = match raw.user_detail {
+        None => Some(None),
+        Some(d) => user_detail(ctx, &join(path, "user_detail"), d),
+    };
     let region = region?;
     Some(Environment {
         name: name?,
@@ -151,7 +155,42 @@ pub(crate) fn environment(
         credentials: credentials?,
         rules: rules?,
         poll_interval: poll_interval?,
+        user_detail: user_detail?,
     })
+}
+
+/// `Some(None)` when the walk is off, `Some(Some(..))` when on, `None` when
+/// a value is invalid. `enabled` is required so a block without it is not
+/// silently ignored.
+fn user_detail(
+    ctx: &mut Context<'_>,
+    path: &str,
+    raw: RawUserDetail,
+) -> Option<Option<UserDetail>> {
+    let defaults = UserDetail::default();
+    let enabled = ctx
+        .required(
+            path,
+            "enabled",
+            &raw.enabled,
+            "expected true to walk every rule's users, or false",
+        )
+        .and_then(|t| ctx.report(&join(path, "enabled"), checks::boolean(t)));
+    let interval = ctx.duration(
+        &join(path, "interval"),
+        &raw.interval,
+        defaults.interval,
+        Some(UserDetail::MIN_INTERVAL),
+    );
+    let max_requests_per_second = match raw.max_requests_per_second.as_deref() {
+        None => Some(defaults.max_requests_per_second),
+        Some(text) => ctx.report(&join(path, "max_requests_per_second"), checks::rate(text)),
+    };
+    let detail = UserDetail {
+        interval: interval?,
+        max_requests_per_second: max_requests_per_second?,
+    };
+    Some(enabled?.then_some(detail))
 }
 
 /// `Some(None)` when absent, `Some(Some(url))` when valid, `None` when invalid.

@@ -113,6 +113,38 @@ pub struct Environment {
     /// Time between two polls of this environment (the environment's
     /// `poll_interval` or the global one; >= 10 s).
     pub poll_interval: Duration,
+    /// User-detail mode (SPEC 6), `None` when off (the default).
+    pub user_detail: Option<UserDetail>,
+}
+
+/// `user_detail:` of an environment: the opt-in walk of every rule's users
+/// through the per-user `syncedRules` endpoint, on its own cadence and
+/// request budget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserDetail {
+    /// Time from the start of one walk to the start of the next (>= 1 min);
+    /// a walk that takes longer is followed by the next at once, never
+    /// overlapped. Default 1 h.
+    pub interval: Duration,
+    /// The walk's own request budget, requests per second (finite, > 0).
+    /// It is separate from and additional to `global.max_requests_per_second`,
+    /// so the walk never delays the main poll. Default 2.
+    pub max_requests_per_second: f64,
+}
+
+impl UserDetail {
+    /// The smallest accepted `interval`.
+    pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
+}
+
+impl Default for UserDetail {
+    /// The defaults used for keys the file leaves out.
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(3600),
+            max_requests_per_second: 2.0,
+        }
+    }
 }
 
 /// A PingOne region and its top-level domain.

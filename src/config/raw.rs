@@ -39,6 +39,7 @@ pub(crate) struct RawEnvironment {
     pub poll_interval: Option<String>,
     pub credentials: Option<RawCredentials>,
     pub rules: Option<RawRules>,
+    pub user_detail: Option<RawUserDetail>,
 }
 
 /// `credentials:`. Its `Debug` never shows the inline secret.
@@ -73,6 +74,15 @@ impl std::fmt::Debug for RawCredentials {
 pub(crate) struct RawRules {
     pub include: Option<String>,
     pub exclude: Option<String>,
+}
+
+/// `user_detail:` of an environment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUserDetail {
+    pub enabled: Option<String>,
+    pub interval: Option<String>,
+    pub max_requests_per_second: Option<String>,
 }
 
 /// `alerting:`.

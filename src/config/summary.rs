@@ -52,6 +52,13 @@ impl Config {
             if let Some(r) = &env.rules.exclude {
                 line.push_str(&format!(" rules.exclude={}", quote(r.as_str())));
             }
+            if let Some(d) = &env.user_detail {
+                line.push_str(&format!(
+                    " user_detail.interval={} user_detail.max_requests_per_second={}",
+                    format_duration(d.interval),
+                    d.max_requests_per_second
+                ));
+            }
             lines.push(line);
         }
         match &self.alerting {

@@ -1,7 +1,8 @@
 //! Sending requests: budget, timeout, size cap, retries, token handling,
-//! metrics, and HAL paging.
+//! metrics, and HAL paging (`pages`).
 
-use std::collections::HashSet;
+mod pages;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -15,7 +16,7 @@ use super::hal::parse_page;
 use super::model::{self, ApiErrorBody};
 use super::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use super::{ApiError, Endpoint};
-use crate::config::Environment;
+use crate::config::{Config, Environment};
 use crate::secret::Secret;
 use crate::selfmetrics::{EnvKey, SelfMetrics};
 
@@ -39,6 +40,16 @@ impl Default for ClientSettings {
             max_body_bytes: 16 * 1024 * 1024,
             retry: RetryPolicy::default(),
             page_cap: 1000,
+        }
+    }
+}
+
+impl ClientSettings {
+    /// The defaults with the configuration's `global.request_timeout`.
+    pub fn for_config(config: &Config) -> Self {
+        Self {
+            request_timeout: config.global.request_timeout,
+            ..Self::default()
         }
     }
 }
@@ -274,6 +285,18 @@ impl EnvClient {
         })
     }
 
+    /// The same environment through another shared client (another request
+    /// budget), sharing this one's token cache: user-detail mode's view.
+    pub fn with_client(&self, client: Arc<Client>) -> Self {
+        Self {
+            client,
+            key: self.key.clone(),
+            api_url: self.api_url.clone(),
+            env_id: self.env_id.clone(),
+            tokens: Arc::clone(&self.tokens),
+        }
+    }
+
     /// The environment's metric labels.
     pub fn key(&self) -> &EnvKey {
         &self.key
@@ -322,41 +345,27 @@ impl EnvClient {
         }
     }
 
-    /// Reads every page of a collection, following `_links.next.href`
-    /// verbatim (relative links resolved against the page's URL). A link to
-    /// another origin is re-based onto the configured `api_url` so the token
-    /// only ever goes to the configured host.
+    /// Reads every page of a collection ([`Self::pages`]) and parses the
+    /// items under `_embedded.<key>`.
     async fn collection<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
         first: Url,
         key: &str,
     ) -> Result<(Vec<T>, usize), ApiError> {
-        let cap = self.client.settings.page_cap;
-        let mut seen = HashSet::new();
         let mut items = Vec::new();
         let mut skipped = 0;
-        let mut url = first;
-        for _ in 0..cap {
-            if !seen.insert(url.as_str().to_string()) {
-                return Err(ApiError::PagingLoop { endpoint });
-            }
-            let body = self.call(endpoint, Method::GET, url.clone()).await?;
-            let page = parse_page::<T>(&body, key).map_err(|e| ApiError::Malformed {
+        self.pages(endpoint, first, |body| {
+            let page = parse_page::<T>(body, key).map_err(|e| ApiError::Malformed {
                 endpoint,
                 message: e.to_string(),
             })?;
             items.extend(page.items);
             skipped += page.skipped;
-            let Some(next) = page.next else {
-                return Ok((items, skipped));
-            };
-            url = self.follow(endpoint, &url, &next)?;
-        }
-        Err(ApiError::PageCap {
-            endpoint,
-            pages: cap,
+            Ok(page.next)
         })
+        .await?;
+        Ok((items, skipped))
     }
 
     fn follow(&self, endpoint: Endpoint, current: &Url, href: &str) -> Result<Url, ApiError> {
@@ -480,7 +489,7 @@ impl EnvClient {
 
 /// Percent-encodes an id for use as one path segment. PingOne ids are UUIDs,
 /// but an id from an answer must not be able to change the path.
-fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -17,6 +17,7 @@ pub mod hal;
 pub mod model;
 pub mod retry;
 
+pub(crate) use client::encode_segment;
 pub use client::{Client, ClientSettings, EnvClient};
 pub use error::ApiError;
 

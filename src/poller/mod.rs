@@ -5,43 +5,95 @@
 //! The first poll starts at once so `/-/ready` comes quickly; the shared
 //! request budget spreads the requests. One environment's failures or slow
 //! answers never delay another's: they only share the budget.
+//!
+//! An environment with `user_detail` enabled has a second task ([`detail`])
+//! that walks its users on its own cadence and budget; the poll task merges
+//! the last complete walk into each snapshot it builds.
 
+pub mod detail;
 mod poll;
 mod supervisor;
 
 pub use poll::{Outcome, poll_once};
-pub use supervisor::Supervisor;
+pub use supervisor::{Supervisor, SupervisorError};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::collector;
 use crate::config::Environment;
+use crate::mapping::{self, UnknownValue};
 use crate::pingone::EnvClient;
+use crate::selfmetrics::SelfMetrics;
 use crate::shutdown::Shutdown;
 use crate::state::{EnvState, PollReport, Shared};
 use crate::timefmt::now_unix;
+use crate::user_detail::Latest;
 
 /// Jitter applied to each interval, as a fraction.
 const JITTER: f64 = 0.1;
 
-/// The wait after a poll that started at `started`.
+/// The start of the run after one that started at `started`.
 fn next_start(started: Instant, interval: Duration) -> Instant {
     let factor = 1.0 + (fastrand::f64() * 2.0 - 1.0) * JITTER;
     started + interval.mul_f64(factor)
 }
 
-/// Runs one environment's poll loop until `stop` fires.
-pub async fn run(env: Environment, client: Arc<EnvClient>, shared: Arc<Shared>, stop: Shutdown) {
-    let key = client.key().clone();
-    let mut last_error: Option<String> = None;
-    let mut next = Instant::now();
-    loop {
+/// A run every `interval` (±10% jitter) from the start of the previous
+/// run, the first at once; a run that takes longer than the interval is
+/// followed by the next at once, so runs never overlap. The schedule of
+/// both the poll and the user-detail walk.
+struct Schedule {
+    interval: Duration,
+    next: Instant,
+}
+
+impl Schedule {
+    fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            next: Instant::now(),
+        }
+    }
+
+    /// Waits for the next run and returns its start, or `None` once `stop`
+    /// fired.
+    async fn tick(&mut self, stop: &Shutdown) -> Option<Instant> {
         tokio::select! {
-            () = tokio::time::sleep_until(next.into()) => {}
-            () = stop.wait() => return,
+            () = tokio::time::sleep_until(self.next.max(Instant::now()).into()) => {}
+            () = stop.wait() => return None,
         }
         let started = Instant::now();
+        self.next = next_start(started, self.interval);
+        Some(started)
+    }
+}
+
+/// Logs (once per distinct value, as the self-metrics decide) and counts
+/// API values the exporter does not know.
+fn report_unknown(metrics: &SelfMetrics, env: &str, unknown: &[UnknownValue]) {
+    for u in unknown {
+        if metrics.unknown_value(u.field, &u.value) {
+            tracing::warn!(environment = %env, field = u.field, value = %u.value,
+                "PingOne sent a value this exporter does not know; it is ignored and counted in pingone_exporter_unknown_values_total");
+        }
+    }
+}
+
+/// Runs one environment's poll loop until `stop` fires. `detail` is the
+/// environment's user-detail slot, when that mode is on: its last complete
+/// walk is merged into every new snapshot.
+pub async fn run(
+    env: Environment,
+    client: Arc<EnvClient>,
+    shared: Arc<Shared>,
+    detail: Option<Arc<Latest>>,
+    stop: Shutdown,
+) {
+    let key = client.key().clone();
+    let mut last_error: Option<String> = None;
+    let mut schedule = Schedule::new(env.poll_interval);
+    while let Some(started) = schedule.tick(&stop).await {
         let previous = shared
             .envs()
             .iter()
@@ -53,12 +105,7 @@ pub async fn run(env: Environment, client: Arc<EnvClient>, shared: Arc<Shared>, 
         };
         let seconds = started.elapsed().as_secs_f64();
         let finished = now_unix();
-        for u in &outcome.unknown {
-            if shared.metrics.unknown_value(u.field, &u.value) {
-                tracing::warn!(environment = %key.name, field = u.field, value = %u.value,
-                    "PingOne sent a value this exporter does not know; it is ignored and counted in pingone_exporter_unknown_values_total");
-            }
-        }
+        report_unknown(&shared.metrics, &key.name, &outcome.unknown);
         if outcome.skipped_items > 0 {
             tracing::debug!(environment = %key.name, skipped = outcome.skipped_items, "skipped list items that were not objects");
         }
@@ -74,7 +121,10 @@ pub async fn run(env: Environment, client: Arc<EnvClient>, shared: Arc<Shared>, 
             seconds,
             &outcome,
         );
-        let fresh = outcome.snapshot.map(|s| {
+        let fresh = outcome.snapshot.map(|mut s| {
+            if let Some(walked) = detail.as_ref().and_then(|d| d.get()) {
+                mapping::detail::apply(&mut s, &walked);
+            }
             let rendered = collector::render(&key, &s);
             (Arc::new(s), Arc::new(rendered))
         });
@@ -95,7 +145,6 @@ pub async fn run(env: Environment, client: Arc<EnvClient>, shared: Arc<Shared>, 
                 last_poll: Some(report.clone()),
             }
         });
-        next = next_start(started, env.poll_interval).max(Instant::now());
     }
 }
 
@@ -133,4 +182,35 @@ fn log_change(
         ),
     }
     *last = now.map(str::to_string);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn schedule_runs_at_once_then_every_interval_never_overlapping() {
+        let stop = Shutdown::new();
+        let t0 = Instant::now();
+        let mut s = Schedule::new(Duration::from_millis(200));
+        let first = s.tick(&stop).await.unwrap();
+        assert!(
+            first - t0 < Duration::from_millis(100),
+            "the first run starts at once"
+        );
+        let second = s.tick(&stop).await.unwrap();
+        let gap = second - first;
+        assert!(
+            gap >= Duration::from_millis(180),
+            "interval minus 10%: {gap:?}"
+        );
+        assert!(gap < Duration::from_secs(2), "{gap:?}");
+        // A run that takes longer than the interval: the next starts at once.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = Instant::now();
+        let third = s.tick(&stop).await.unwrap();
+        assert!(third - before < Duration::from_millis(100));
+        stop.trigger();
+        assert_eq!(s.tick(&stop).await, None);
+    }
 }

@@ -4,7 +4,9 @@
 //! On reload an environment whose settings did not change keeps its task,
 //! its token and its data; a changed one is restarted (its last data stays
 //! served until the new task's first poll); a removed one stops and its
-//! series go. The request budget is shared and reconfigured in place.
+//! series go. The request budget is shared and reconfigured in place. An
+//! environment in user-detail mode also runs a walk task, started, kept
+//! and stopped with its poll task, on a request budget of its own.
 
 use std::sync::Arc;
 
@@ -16,11 +18,22 @@ use crate::pingone::{ApiError, Client, ClientSettings, EnvClient};
 use crate::selfmetrics::EnvKey;
 use crate::shutdown::Shutdown;
 use crate::state::Shared;
+use crate::user_detail::Latest;
 
 struct Task {
     env: Environment,
     stop: Shutdown,
     handle: JoinHandle<()>,
+    /// The user-detail walk task and its last complete walk, when that
+    /// mode is on.
+    detail: Option<(JoinHandle<()>, Arc<Latest>)>,
+}
+
+/// What a (re)started environment runs with: its poll client and, in
+/// user-detail mode, the walk's client (its own budget, shared tokens).
+struct Clients {
+    poll: Arc<EnvClient>,
+    detail: Option<Arc<EnvClient>>,
 }
 
 /// Owns the poll tasks.
@@ -32,7 +45,8 @@ pub struct Supervisor {
     tasks: Vec<Task>,
 }
 
-/// Why the supervisor could not apply a configuration.
+/// Why the clients for a configuration could not be built (the
+/// supervisor's, and the one-shot commands').
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
     /// The HTTP client could not be built (TLS set-up).
@@ -46,13 +60,6 @@ pub enum SupervisorError {
         /// The problem.
         source: ApiError,
     },
-}
-
-fn settings_for(config: &Config) -> ClientSettings {
-    ClientSettings {
-        request_timeout: config.global.request_timeout,
-        ..ClientSettings::default()
-    }
 }
 
 /// True when two environment configs would poll identically. Compares the
@@ -69,6 +76,7 @@ fn same_env(a: &Environment, b: &Environment) -> bool {
         && a.credentials.worker_environment_id == b.credentials.worker_environment_id
         && rx(&a.rules.include) == rx(&b.rules.include)
         && rx(&a.rules.exclude) == rx(&b.rules.exclude)
+        && a.user_detail == b.user_detail
 }
 
 impl Supervisor {
@@ -78,7 +86,7 @@ impl Supervisor {
             config.global.max_requests_per_second,
             config.global.max_concurrent_requests,
         );
-        let settings = settings_for(config);
+        let settings = ClientSettings::for_config(config);
         let client = Client::new(
             Arc::clone(&budget),
             Arc::clone(&shared.metrics),
@@ -97,7 +105,7 @@ impl Supervisor {
 
     /// Applies a (re)loaded configuration. On error nothing has changed.
     pub fn apply(&mut self, config: &Config) -> Result<(), SupervisorError> {
-        let settings = settings_for(config);
+        let settings = ClientSettings::for_config(config);
         let rebuild = settings.request_timeout != self.settings.request_timeout;
         let client = if rebuild {
             Client::new(
@@ -116,17 +124,12 @@ impl Supervisor {
                     .tasks
                     .iter()
                     .any(|t| t.env.id == env.id && same_env(&t.env, env));
-            let env_client = if keep {
+            let clients = if keep {
                 None
             } else {
-                Some(Arc::new(EnvClient::new(Arc::clone(&client), env).map_err(
-                    |source| SupervisorError::Env {
-                        name: env.name.clone(),
-                        source,
-                    },
-                )?))
+                Some(self.clients_for(&client, env, config)?)
             };
-            planned.push((env.clone(), env_client));
+            planned.push((env.clone(), clients));
         }
 
         self.budget.reconfigure(
@@ -143,26 +146,52 @@ impl Supervisor {
         self.shared.set_envs(&keys);
 
         let mut old = std::mem::take(&mut self.tasks);
-        for (env, env_client) in planned {
-            match env_client {
+        for (env, clients) in planned {
+            match clients {
                 None => {
                     if let Some(pos) = old.iter().position(|t| t.env.id == env.id) {
                         self.tasks.push(old.swap_remove(pos));
                     }
                 }
                 Some(c) => {
+                    // A restarted environment keeps its last walk until a new
+                    // one finishes, so its exact counts do not flap.
+                    let mut previous_walk = None;
                     if let Some(pos) = old.iter().position(|t| t.env.id == env.id) {
                         let t = old.swap_remove(pos);
                         t.stop.trigger();
+                        previous_walk = t.detail.map(|(_, latest)| latest);
                     }
                     let stop = Shutdown::new();
+                    let detail = match (&env.user_detail, c.detail) {
+                        (Some(settings), Some(dc)) => {
+                            let latest = previous_walk.unwrap_or_else(Latest::new);
+                            let handle = tokio::spawn(super::detail::run(
+                                env.clone(),
+                                settings.clone(),
+                                dc,
+                                Arc::clone(&latest),
+                                Arc::clone(&self.shared.metrics),
+                                config.global.max_concurrent_requests,
+                                stop.clone(),
+                            ));
+                            Some((handle, latest))
+                        }
+                        _ => None,
+                    };
                     let handle = tokio::spawn(super::run(
                         env.clone(),
-                        c,
+                        c.poll,
                         Arc::clone(&self.shared),
+                        detail.as_ref().map(|(_, latest)| Arc::clone(latest)),
                         stop.clone(),
                     ));
-                    self.tasks.push(Task { env, stop, handle });
+                    self.tasks.push(Task {
+                        env,
+                        stop,
+                        handle,
+                        detail,
+                    });
                 }
             }
         }
@@ -172,13 +201,50 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Stops every poll task and waits for them.
+    /// Builds an environment's clients. The walk's client has a request
+    /// budget of its own (`user_detail.max_requests_per_second`, at most
+    /// `global.max_concurrent_requests` in flight), separate from and
+    /// additional to the shared one, and shares the poll client's tokens.
+    fn clients_for(
+        &self,
+        client: &Arc<Client>,
+        env: &Environment,
+        config: &Config,
+    ) -> Result<Clients, SupervisorError> {
+        let poll = Arc::new(EnvClient::new(Arc::clone(client), env).map_err(|source| {
+            SupervisorError::Env {
+                name: env.name.clone(),
+                source,
+            }
+        })?);
+        let detail = match &env.user_detail {
+            None => None,
+            Some(d) => {
+                let budget = Budget::new(
+                    d.max_requests_per_second,
+                    config.global.max_concurrent_requests,
+                );
+                let own = Client::new(
+                    budget,
+                    Arc::clone(&self.shared.metrics),
+                    ClientSettings::for_config(config),
+                )?;
+                Some(Arc::new(poll.with_client(own)))
+            }
+        };
+        Ok(Clients { poll, detail })
+    }
+
+    /// Stops every poll and walk task and waits for them.
     pub async fn stop(self) {
         for t in &self.tasks {
             t.stop.trigger();
         }
         for t in self.tasks {
             let _ = t.handle.await;
+            if let Some((d, _)) = t.detail {
+                let _ = d.await;
+            }
         }
     }
 }

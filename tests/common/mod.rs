@@ -405,6 +405,16 @@ pub const SMALL_A: &str = "5a11a000-0000-4000-8000-00000000000a";
 /// The small scenario's second environment.
 pub const SMALL_B: &str = "5a11b000-0000-4000-8000-00000000000b";
 
+/// The ground truth's environment with this id.
+pub fn env_truth<'a>(truth: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    truth["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap()
+}
+
 /// The e2e scenario file.
 pub fn small_scenario() -> PathBuf {
     PathBuf::from("tests/fixtures/scenarios/small.yml")

@@ -1,0 +1,85 @@
+//! One-shot commands (SPEC 2): `status`, `dump` and `resync`. Each talks to
+//! PingOne with the daemon's client (same budget, retries and token
+//! handling), prints what it did, and maps the result to an [`Exit`] code.
+//! Loading the configuration and printing its problems is the caller's job
+//! (`app`).
+
+pub mod dump;
+pub mod resync;
+pub mod status;
+
+use std::sync::Arc;
+
+use crate::config::{Config, Environment};
+use crate::pingone::budget::Budget;
+use crate::pingone::{Client, ClientSettings, EnvClient};
+use crate::poller::SupervisorError;
+use crate::selfmetrics::SelfMetrics;
+
+/// A command's exit status, the same for every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: done; for `status`, every rule was read and none has failures.
+    Ok,
+    /// 1: `status` only: the API was read and some rule has failures.
+    Failures,
+    /// 2: the command could not do its job: an invalid configuration, an
+    /// API that could not be read, a refused `resync`, an unwritable
+    /// output directory.
+    Error,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failures => 1,
+            Exit::Error => 2,
+        }
+    }
+}
+
+/// The index of the configured environment named `name`, or the message
+/// saying there is none and which names there are.
+pub fn find_environment(config: &Config, name: &str) -> Result<usize, String> {
+    config
+        .environments
+        .iter()
+        .position(|e| e.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = config
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
+            format!(
+                "no environment named {name:?} in the configuration; configured: {}",
+                names.join(", ")
+            )
+        })
+}
+
+/// One client per configured environment, in config order, sharing one
+/// request budget (`global.max_requests_per_second` and
+/// `max_concurrent_requests`) as the daemon's pollers do.
+pub fn clients(config: &Config) -> Result<Vec<(Environment, Arc<EnvClient>)>, SupervisorError> {
+    let budget = Budget::new(
+        config.global.max_requests_per_second,
+        config.global.max_concurrent_requests,
+    );
+    let metrics = SelfMetrics::new(crate::VERSION, "command");
+    let client = Client::new(budget, metrics, ClientSettings::for_config(config))?;
+    config
+        .environments
+        .iter()
+        .map(|env| {
+            EnvClient::new(Arc::clone(&client), env)
+                .map(|c| (env.clone(), Arc::new(c)))
+                .map_err(|source| SupervisorError::Env {
+                    name: env.name.clone(),
+                    source,
+                })
+        })
+        .collect()
+}

@@ -1,0 +1,115 @@
+//! User-detail mode's part of the mapping (SPEC 6, way 1): per-user
+//! `syncedRules` records counted per rule, and how those counts enter a
+//! rule's summary.
+//!
+//! | summary field | source | how |
+//! |---|---|---|
+//! | `users_impacted` | `GET /users/{id}/syncedRules/{ruleId}` for every user | users with a record; a 404 (no record) means the user is not in the rule's scope and is not counted |
+//! | `users{state}` | record `status` | `SUCCESS` → success, `UNSYNCED` → unsynced, `PARTIALLY_SYNCED` → partial, `FAILED` → failed ([`super::group_state`]); other values are impacted but in no state, and reported as unknown |
+//! | `writeback_failures` | write-back rules: records in `FAILED` | equal to the rule's `users{state="failed"}` |
+//! | `last_writeback_timestamp_seconds` | write-back rules: latest record `lastSyncAt` | RFC 3339 to Unix seconds |
+//!
+//! When a walk has counted a rule, these counts **replace** the
+//! store-derived user numbers of that rule (`users_impacted` and all four
+//! `users` states): they are exact for the rule, whereas a store's counts
+//! mix every rule sharing the store. `deprovision_failures`, last sync and
+//! rule status keep their store sources. Last poll has no source here
+//! either: a record says when a user was synced, not when the source was
+//! polled.
+
+use std::collections::HashMap;
+
+use super::{UnknownValue, group_state};
+use crate::pingone::model::SyncedRule;
+use crate::snapshot::{Direction, EnvSnapshot, StateCounts};
+use crate::timefmt::parse_rfc3339;
+
+/// One rule's users, as counted by a walk.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleUsers {
+    /// Users with a record for the rule: the impacted users.
+    pub impacted: u64,
+    /// Records in `SUCCESS`.
+    pub success: u64,
+    /// Records in `UNSYNCED`.
+    pub unsynced: u64,
+    /// Records in `PARTIALLY_SYNCED`.
+    pub partial: u64,
+    /// Records in `FAILED`.
+    pub failed: u64,
+    /// Records with a missing or unknown status (impacted, in no state).
+    pub other: u64,
+    /// Users without a record (404): not in the rule's scope.
+    pub without_record: u64,
+    /// The latest record `lastSyncAt`, Unix seconds.
+    pub last_sync: Option<f64>,
+}
+
+impl RuleUsers {
+    /// Counts one user's answer: `None` when the user has no record (404).
+    /// Unknown statuses are appended to `unknown`.
+    pub fn add(&mut self, record: Option<&SyncedRule>, unknown: &mut Vec<UnknownValue>) {
+        let Some(record) = record else {
+            self.without_record += 1;
+            return;
+        };
+        self.impacted += 1;
+        let status = record.status.as_deref();
+        match status.and_then(group_state) {
+            Some("success") => self.success += 1,
+            Some("unsynced") => self.unsynced += 1,
+            Some("partial") => self.partial += 1,
+            Some(_) => self.failed += 1,
+            None => {
+                self.other += 1;
+                if let Some(s) = status {
+                    unknown.push(UnknownValue {
+                        field: "syncedRules.status",
+                        value: s.to_string(),
+                    });
+                }
+            }
+        }
+        if let Some(t) = record.last_sync_at.as_deref().and_then(parse_rfc3339) {
+            self.last_sync = Some(self.last_sync.map_or(t, |l| l.max(t)));
+        }
+    }
+
+    /// The four states, all present.
+    pub fn states(&self) -> StateCounts {
+        StateCounts {
+            success: Some(self.success),
+            unsynced: Some(self.unsynced),
+            partial: Some(self.partial),
+            failed: Some(self.failed),
+        }
+    }
+}
+
+/// The result of one complete walk of an environment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UserDetail {
+    /// When the walk finished, Unix seconds.
+    pub finished_at: f64,
+    /// Users listed in the environment.
+    pub users: u64,
+    /// Counts per walked rule id (enabled rules the filter keeps).
+    pub rules: HashMap<String, RuleUsers>,
+}
+
+/// Puts a walk's counts into a snapshot (see the module table). Rules the
+/// walk did not count keep their store-derived values.
+pub fn apply(snap: &mut EnvSnapshot, detail: &UserDetail) {
+    snap.user_detail_finished = Some(detail.finished_at);
+    for rule in &mut snap.rules {
+        let Some(counted) = detail.rules.get(&rule.id) else {
+            continue;
+        };
+        rule.users_impacted = Some(counted.impacted);
+        rule.users = counted.states();
+        if rule.direction == Direction::Writeback {
+            rule.writeback_failures = Some(counted.failed);
+            rule.last_writeback = counted.last_sync;
+        }
+    }
+}
