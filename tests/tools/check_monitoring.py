@@ -77,16 +77,15 @@ TEST_REPLACE = {
     "PingOneExporterDataStale": [("> 1800", "> 25")],
 }
 
-# Metrics the exporter never serves today: PingOne documents no per-rule
-# source for them (docs/metrics.md, SPEC 6). They need the user-detail mode
-# or tenant dumps that show such a field. Queries and selectors using only
-# these must return nothing; the check fails when one returns data, so this
-# list stays true.
+# Metrics the exporter never serves today: PingOne documents no source for
+# them, not even through user-detail mode (docs/metrics.md, SPEC 6).
+# Queries and selectors using only these must return nothing; the check
+# fails when one returns data, so this list stays true. (Write-back failures
+# and last write-back come from user-detail mode, which the demo and the
+# failures environment below run.)
 KNOWN_ABSENT = {
-    "pingone_provisioning_writeback_failures": "Write-back Failures: no documented per-rule source",
     "pingone_provisioning_last_poll_timestamp_seconds": "Last Poll: no documented source",
     "pingone_provisioning_last_poll_age_seconds": "derived from Last Poll",
-    "pingone_provisioning_last_writeback_timestamp_seconds": "Last Write-back: no documented source",
 }
 
 # Dashboard queries with nothing to show on a healthy tenant; they must
@@ -106,14 +105,15 @@ EMPTY_ON_HEALTHY_DEMO = {
 # behind them are failures.yml's ground truth (GET /_sim/truth), not the
 # exporter's: Broken SCIM outbound 11 of 40 users failed, 2 of 4 groups, its
 # store FAILED; Zoom flaky 27 of 56 users, 3 of 5 groups; Workday write-back
-# 24 of 48 users; Salesforce forced failed: syncState FAILED, 1 failed group;
-# the manual clock stamps every last sync on 2026-01-01. (Workday inbound
-# fires UsersFailing too, from the store it shares with the write-back rule:
-# not listed, see docs/runbook.md.)
+# 24 of 48 users, counted by user-detail mode, which also gives its write-back
+# failures; Salesforce forced failed: syncState FAILED, 1 failed group; the
+# manual clock stamps every last sync on 2026-01-01. (Whether Workday inbound
+# fires UsersFailing depends on its own scope's failures: not asserted.)
 EXPECTED_FIRING = [
     ("PingOneProvisioningUsersFailing", {"environment_name": "failures", "rule_name": "Broken SCIM outbound"}),
     ("PingOneProvisioningUsersFailing", {"environment_name": "failures", "rule_name": "Zoom flaky"}),
     ("PingOneProvisioningUsersFailing", {"environment_name": "failures", "rule_name": "Workday write-back"}),
+    ("PingOneProvisioningWritebackFailing", {"environment_name": "failures", "rule_name": "Workday write-back"}),
     ("PingOneProvisioningGroupsFailing", {"environment_name": "failures", "rule_name": "Broken SCIM outbound"}),
     ("PingOneProvisioningGroupsFailing", {"environment_name": "failures", "rule_name": "Zoom flaky"}),
     ("PingOneProvisioningGroupsFailing", {"environment_name": "failures", "rule_name": "Salesforce forced failed"}),
@@ -131,10 +131,7 @@ EXPECTED_FIRING = [
     ("PingOneExporterDown", {"job": "pingone-sync-down"}),
 ]
 # Alerts no setup here can fire, and why.
-NOT_PROVABLE = {
-    "PingOneProvisioningWritebackFailing":
-        "pingone_provisioning_writeback_failures is never served (KNOWN_ABSENT); covered by promtool tests only",
-}
+NOT_PROVABLE: dict = {}
 # Alerts that must be neither pending nor firing ("*": any alert): exporter
 # health of healthy environments and targets; a rule in failed status is not
 # also "stale" (only active rules are); a rule with no failed user; an
@@ -416,6 +413,10 @@ def start_everything(binary, tmp):
         cfg += (f"  - name: {name}\n    id: {env_id}\n    api_url: {api}/v1\n    auth_url: {auth}\n"
                 f"    credentials:\n      client_id: demo-client\n"
                 f"      client_secret_file: {tmp / secret}\n      worker_environment_id: {worker}\n")
+        if name == "failures":
+            # User-detail mode gives the write-back rule its own user counts
+            # and write-back failures (the store's numbers go to its parent).
+            cfg += "    user_detail:\n      enabled: true\n      interval: 1m\n      max_requests_per_second: 500\n"
     (tmp / "exporter.yml").write_text(cfg)
     subprocess.run([binary, "--config.file", tmp / "exporter.yml", "--config.check"], check=True,
                    stdout=subprocess.DEVNULL)
@@ -639,6 +640,10 @@ def main():
         wait_for("a retry and a refused token request", 60, lambda: prom.query(
             'pingone_exporter_api_retries_total') and prom.query(
             'pingone_exporter_api_requests_total{endpoint="token", code=~"4.."}'))
+        # User-detail walks run beside the polls; their first results (user
+        # states, write-back failures) come some seconds after the first poll.
+        wait_for("a finished user-detail walk in every environment that runs one", 90, lambda: len(prom.query(
+            'pingone_exporter_user_detail_last_success_timestamp_seconds')) >= 3)
         t_ready = time.time() - t0
 
         log("checking every dashboard variable and panel query")
