@@ -8,6 +8,8 @@
 
 use serde::Deserialize;
 
+pub(crate) use super::alerting::RawAlerting;
+
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,18 +75,4 @@ impl std::fmt::Debug for RawCredentials {
 pub(crate) struct RawRules {
     pub include: Option<String>,
     pub exclude: Option<String>,
-}
-
-/// `alerting:`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawAlerting {
-    pub alertmanager: Option<RawAlertmanager>,
-}
-
-/// `alerting.alertmanager:`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawAlertmanager {
-    pub urls: Option<Vec<Option<String>>>,
 }
