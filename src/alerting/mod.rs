@@ -276,15 +276,18 @@ impl Engine {
             .take_due(now, c.resend_interval, std::mem::take(&mut self.force));
         for a in &due {
             let first = |t: Option<f64>| a.last_sent.is_none_or(|s| t.is_some_and(|t| t > s));
-            match a.phase {
-                Phase::Firing if first(a.fired_at) => {
-                    tracing::info!(alert = ?a.labels, "alert firing");
-                }
-                Phase::Resolved if first(a.resolved_at) => {
-                    tracing::info!(alert = ?a.labels, "alert resolved");
-                }
-                _ => {}
-            }
+            let what = match a.phase {
+                Phase::Firing if first(a.fired_at) => "alert firing",
+                Phase::Resolved if first(a.resolved_at) => "alert resolved",
+                _ => continue,
+            };
+            let label = |k| a.labels.get(k).map_or("", String::as_str);
+            tracing::info!(
+                alertname = label("alertname"),
+                environment = label("environment_name"),
+                rule = label("rule_name"),
+                "{what}"
+            );
         }
         if !due.is_empty() {
             let valid_for = c.resend_interval.max(c.evaluation_interval) * 4;
