@@ -537,3 +537,66 @@ fn alerting_config_resolves_every_key() {
         "{debug}"
     );
 }
+
+/// The Alertmanager password, bearer token and TLS key are secrets too.
+#[test]
+fn alertmanager_secrets_never_appear_in_errors_summary_or_debug() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, content: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, content).expect("write");
+        p.display().to_string()
+    };
+    let two_lines = write("two-lines", &format!("{CANARY}\nsecond\n"));
+    let good = write("good", &format!("{CANARY}\n"));
+    let bad_key = write(
+        "bad-key.pem",
+        &format!("-----BEGIN PRIVATE KEY-----\n{CANARY}\n"),
+    );
+    let cert = std::fs::canonicalize("tests/fixtures/alerting/client.pem")
+        .expect("fixture")
+        .display()
+        .to_string();
+    let head = "environments:\n  - name: prod\n    id: 3f0b6a1e-0000-4000-8000-000000000001\n    credentials: {client_id: app, client_secret_env: GOOD}\nalerting:\n  alertmanager:\n    urls: [http://127.0.0.1:9093]\n";
+    let env = |name: &str| (name == "GOOD").then(|| "x".to_string());
+    let broken = [
+        format!("{head}    bearer_token_file: {two_lines}\n"),
+        format!("{head}    bearer_token_file: {CANARY}\n"),
+        format!("{head}    basic_auth: {{username: u, password_file: {CANARY}}}\n"),
+        format!("{head}    basic_auth: {{username: u, password_file: {two_lines}}}\n"),
+        format!("{head}    basic_auth: {{username: u, password {CANARY}}}\n"),
+        format!("{head}    basic_auth: {{username: u, password: {CANARY}}}\n"),
+        format!("{head}    tls: {{cert_file: {cert}, key_file: {bad_key}}}\n"),
+        format!(
+            "{head}    bearer_token_file: {good}\n    basic_auth: {{username: u, password_file: {good}}}\n"
+        ),
+    ];
+    for (i, yaml) in broken.iter().enumerate() {
+        let path = dir.path().join(format!("broken-{i}.yml"));
+        std::fs::write(&path, yaml).expect("write");
+        match config::load_with(&path, &env) {
+            Ok(c) => panic!("case {i} loaded:\n{yaml}\n{}", c.summary()),
+            Err(e) => {
+                let shown = format!("{e}\n{e:?}");
+                assert!(
+                    !shown.contains("s3cr3t"),
+                    "case {i} leaks:\n{yaml}\n{shown}"
+                );
+            }
+        }
+    }
+    for (i, yaml) in [
+        format!("{head}    bearer_token_file: {good}\n"),
+        format!("{head}    basic_auth: {{username: u, password_file: {good}}}\n"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = dir.path().join(format!("good-{i}.yml"));
+        std::fs::write(&path, yaml).expect("write");
+        let c = config::load_with(&path, &env).unwrap_or_else(|e| panic!("good case {i}:\n{e}"));
+        let shown = format!("{}\n{c:?}", c.summary());
+        assert!(!shown.contains("s3cr3t"), "good case {i} leaks:\n{shown}");
+        assert!(shown.contains("auth="), "{shown}");
+    }
+}
