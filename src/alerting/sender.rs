@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 use super::payload::PostableAlert;
 use super::status::AlertStatus;
-use crate::config::{Alerting, AlertmanagerAuth};
+use crate::config::AlertmanagerAuth;
 use crate::shutdown::Shutdown;
 use crate::timefmt::now_unix;
 
@@ -34,38 +34,6 @@ pub const QUEUE_CAPACITY: usize = 10_000;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// Longest retry delay.
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
-
-/// Why the Alertmanager HTTP client could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum SenderError {
-    /// TLS set-up (certificates, key) or the client itself.
-    #[error("building the Alertmanager HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
-}
-
-/// Builds the HTTP client for every Alertmanager of `config`: timeout,
-/// extra CA certificates, client certificate, no redirects.
-pub fn client(config: &Alerting) -> Result<reqwest::Client, SenderError> {
-    crate::pingone::install_crypto_provider();
-    let mut b = reqwest::Client::builder()
-        .user_agent(concat!("pingone-sync-exporter/", env!("CARGO_PKG_VERSION")))
-        .timeout(config.timeout)
-        .connect_timeout(config.timeout)
-        // A redirect could carry the credentials somewhere unexpected.
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(ca) = &config.tls.ca {
-        for cert in reqwest::Certificate::from_pem_bundle(&ca.pem)? {
-            b = b.add_root_certificate(cert);
-        }
-    }
-    if let Some(c) = &config.tls.client {
-        b = b.identity(reqwest::Identity::from_pem(c.pem.expose().as_bytes())?);
-    }
-    if config.tls.insecure_skip_verify {
-        b = b.danger_accept_invalid_certs(true);
-    }
-    Ok(b.build()?)
-}
 
 type Key = BTreeMap<String, String>;
 
@@ -326,6 +294,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alerting::client::client;
+    use crate::config::Alerting;
     use std::collections::VecDeque;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
