@@ -128,13 +128,12 @@ fn metric(exp: &Exporter, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 }
 
 #[test]
-fn a_failed_rule_pages_after_for_with_the_rules_labels_and_resolves_when_disabled() {
+fn a_failed_rule_pages_after_for_across_a_reload_with_the_rules_labels_and_resolves_when_disabled()
+{
     let s = setup();
     let am = Alertmanager::start();
-    let exp = s.daemon(
-        "config.yml",
-        &alerting(&[&am.url], &[("PingOneProvisioningRuleFailed", "3s")], ""),
-    );
+    let on = [("PingOneProvisioningRuleFailed", "5s")];
+    let exp = s.daemon("config.yml", &alerting(&[&am.url], &on, ""));
     let first_poll = metric(
         &exp,
         "pingone_exporter_last_success_timestamp_seconds",
@@ -142,6 +141,23 @@ fn a_failed_rule_pages_after_for_with_the_rules_labels_and_resolves_when_disable
     )
     .expect("a successful first poll");
     let rule_id = s.rule_id("Salesforce forced failed");
+
+    // While the alert is pending, reload a changed config (a new timeout
+    // rebuilds the senders): the pending alert keeps its `for` clock.
+    let pause = first_poll + 3.0 - now_unix();
+    assert!(pause > 0.5, "the first poll was {:.1}s ago", 3.0 - pause);
+    std::thread::sleep(Duration::from_secs_f64(pause));
+    assert!(
+        am.alerts().is_empty(),
+        "fired before its `for`: {:?}",
+        am.alerts()
+    );
+    let secret = s.dir.0.path().join("secret");
+    let changed = alerting(&[&am.url], &on, "").replace("timeout: 2s", "timeout: 3s");
+    s.dir
+        .write("config.yml", &config(&s.sim.base, &secret, &changed));
+    let r = post(&exp.url("/-/reload"));
+    assert_eq!(r.status, 200, "{}", r.text());
 
     let alert = wait_for("the alert in Alertmanager", Duration::from_secs(20), || {
         matching(&am, "PingOneProvisioningRuleFailed", "rule_id", &rule_id).pop()
@@ -178,12 +194,13 @@ fn a_failed_rule_pages_after_for_with_the_rules_labels_and_resolves_when_disable
     );
     assert_eq!(alert["generatorURL"], format!("{}/", exp.base));
     assert_eq!(alert["status"]["state"], "active");
-    // `for: 3s`: it fired no earlier than 3 s after the poll that saw the
-    // failure, and at the first evaluation (every 1 s) after that.
+    // `for: 5s`: it fired no earlier than 5 s after the poll that saw the
+    // failure, at the first evaluation (every 1 s) after that, and not 5 s
+    // after the reload (3 s after the poll).
     let starts = parse_rfc3339(alert["startsAt"].as_str().unwrap()).unwrap();
     let held = starts - first_poll;
     assert!(
-        (3.0..6.0).contains(&held),
+        (5.0..7.5).contains(&held),
         "fired {held:.3}s after the poll"
     );
     // endsAt: 4 × the re-send interval ahead, so it expires if we die.
