@@ -451,6 +451,55 @@ fn two_daemons_with_the_same_config_make_one_alert_not_two() {
     for g in &groups {
         assert_eq!(g["alerts"].as_array().map(Vec::len), Some(1), "{g}");
     }
+    exposition_with_alerting_parses(&a, &s.dir);
+}
+
+/// The alert sender's families pass the same checks as the rest of
+/// `/metrics`: `promtool check metrics` (classic) and the strict
+/// OpenMetrics parser.
+fn exposition_with_alerting_parses(exp: &Exporter, dir: &Dir) {
+    let classic = get(&exp.url("/metrics")).text();
+    assert!(
+        classic.contains("pingone_exporter_alerts_sent_total{"),
+        "{classic}"
+    );
+    let om = request(
+        "GET",
+        &exp.url("/metrics"),
+        &[("Accept", "application/openmetrics-text")],
+        b"",
+    )
+    .unwrap()
+    .text();
+    assert!(
+        om.contains("# TYPE pingone_exporter_alerts_sent counter"),
+        "{om}"
+    );
+    let classic_file = dir.write("metrics.prom", &classic);
+    let om_file = dir.write("metrics.om", &om);
+    for (tool, args) in [
+        ("promtool", vec!["check", "metrics"]),
+        (
+            "python3",
+            vec![
+                "tests/tools/check_openmetrics.py",
+                om_file.to_str().unwrap(),
+            ],
+        ),
+    ] {
+        let mut cmd = std::process::Command::new(tool);
+        cmd.args(&args);
+        if tool == "promtool" {
+            cmd.stdin(std::fs::File::open(&classic_file).unwrap());
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool} rejected /metrics:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

@@ -143,3 +143,38 @@ fn hostname() -> String {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generator_url_is_the_landing_page() {
+        let addr = |s: &str| {
+            s.parse::<SocketAddr>()
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+        };
+        assert_eq!(
+            landing_url(
+                Some("https://exporter.example.com/pingone"),
+                addr("0.0.0.0:9871")
+            ),
+            "https://exporter.example.com/pingone/"
+        );
+        assert_eq!(
+            landing_url(Some("https://e.example.com/"), addr("0.0.0.0:9871")),
+            "https://e.example.com/"
+        );
+        assert_eq!(
+            landing_url(None, addr("127.0.0.1:9871")),
+            "http://127.0.0.1:9871/"
+        );
+        assert_eq!(landing_url(None, addr("[::1]:9871")), "http://[::1]:9871/");
+        let any = landing_url(None, addr("[::]:9871"));
+        assert!(
+            any.starts_with("http://") && any.ends_with(":9871/"),
+            "{any}"
+        );
+        assert!(!any.contains("[::]") && !any.contains("0.0.0.0"), "{any}");
+    }
+}
