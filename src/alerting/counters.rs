@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use crate::selfmetrics::EnvKey;
 
+/// Records closer together than this are merged.
+pub const RESOLUTION: Duration = Duration::from_secs(1);
+
 /// The counters of one environment at one evaluation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -29,12 +32,22 @@ impl CounterWindows {
     /// started at 0 since the environment was set up (it has not finished
     /// a poll yet), so an environment's very first record is not taken as
     /// its baseline.
+    ///
+    /// Records closer than [`RESOLUTION`] to the previous one replace its
+    /// counts (evaluations after every poll of many environments come in
+    /// bursts; one record per second is plenty for minute-long windows).
     pub fn record(&mut self, key: &EnvKey, now: f64, counts: Counts, from_zero: bool) {
         let samples = self.envs.entry(key.clone()).or_default();
         if samples.is_empty() && from_zero {
             samples.push_back((now, Counts::default()));
         }
-        samples.push_back((now, counts));
+        let len = samples.len();
+        match samples.back_mut() {
+            // Never merge into an environment's first record: it may be
+            // the from-zero baseline.
+            Some((t, c)) if len >= 2 && now - *t < RESOLUTION.as_secs_f64() => *c = counts,
+            _ => samples.push_back((now, counts)),
+        }
     }
 
     /// The increase of the counter `pick` of `key` over the `window` that
@@ -121,6 +134,24 @@ mod tests {
         assert_eq!(w.increase(&k, 480.0, five, rl), Some(1));
         w.prune(&[], 480.0, five);
         assert_eq!(w.increase(&k, 480.0, five, rl), None);
+    }
+
+    #[test]
+    fn bursts_of_records_are_merged_without_losing_a_rise() {
+        let k = EnvKey::new("id", "prod");
+        let mut w = CounterWindows::default();
+        let five = Duration::from_secs(300);
+        w.record(&k, 0.0, counts(0), false);
+        for i in 0..100 {
+            w.record(
+                &k,
+                10.0 + f64::from(i) * 0.01,
+                counts(u64::from(i > 50)),
+                false,
+            );
+        }
+        assert_eq!(w.envs.get(&k).map(|s| s.len()), Some(2));
+        assert_eq!(w.increase(&k, 11.0, five, rl), Some(1));
     }
 
     #[test]
