@@ -41,6 +41,15 @@ pub struct Cli {
     )]
     pub telemetry_path: String,
 
+    /// The URL the daemon is reached at (behind a proxy, under a path), for
+    /// the `generatorURL` of the alerts it sends. Default: http://HOST:PORT/
+    /// of the listen address.
+    #[arg(
+        long = "web.external-url",
+        env = "PINGONE_SYNC_EXPORTER_WEB_EXTERNAL_URL"
+    )]
+    pub external_url: Option<String>,
+
     /// Log level.
     #[arg(long = "log.level", env = "PINGONE_SYNC_EXPORTER_LOG_LEVEL", value_enum, default_value_t = LogLevel::Info, global = true)]
     pub log_level: LogLevel,

@@ -18,10 +18,12 @@
 //! - [`collector`]: turns snapshots and self-metrics into an exposition.
 //! - [`state`]: the snapshots shared by pollers and the server.
 //! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, ...).
+//! - [`alerting`]: the built-in alert sender (conditions, state, delivery).
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
 //! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
 #![forbid(unsafe_code)]
 
+pub mod alerting;
 pub mod app;
 pub mod cli;
 pub mod collector;

@@ -65,6 +65,9 @@ struct Inner {
 #[derive(Debug)]
 pub struct SelfMetrics {
     inner: Mutex<Inner>,
+    /// The built-in alert sender's counters and firing alerts; written
+    /// after the other families (nothing while alerting is off).
+    pub alerts: Arc<crate::alerting::AlertStatus>,
     version: String,
     revision: String,
 }
@@ -135,6 +138,7 @@ impl SelfMetrics {
     pub fn new(version: &str, revision: &str) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::new(Inner::default()),
+            alerts: Arc::default(),
             version: version.to_string(),
             revision: revision.to_string(),
         })
@@ -245,6 +249,29 @@ impl SelfMetrics {
     /// Unix time of the environment's last fully successful poll.
     pub fn last_success(&self, key: &EnvKey) -> Option<f64> {
         self.lock().envs.get(key).and_then(|m| m.last_success)
+    }
+
+    /// The counters the built-in alert conditions watch (`alerting`):
+    /// 429 answers, and token requests answered 4xx plus polls that failed
+    /// with 401/403.
+    pub fn alert_counts(&self, key: &EnvKey) -> (u64, u64) {
+        let inner = self.lock();
+        let Some(m) = inner.envs.get(key) else {
+            return (0, 0);
+        };
+        let token_4xx: u64 = m
+            .requests
+            .iter()
+            .filter(|((endpoint, code), _)| {
+                *endpoint == "token" && code.len() == 3 && code.starts_with('4')
+            })
+            .map(|(_, n)| n)
+            .sum();
+        let refused: u64 = ["unauthorized", "forbidden"]
+            .iter()
+            .filter_map(|r| m.failures.get(r))
+            .sum();
+        (m.rate_limited, token_4xx + refused)
     }
 
     /// Total API requests counted for an environment (all endpoints/codes).
@@ -370,6 +397,8 @@ impl SelfMetrics {
             ("revision", self.revision.as_str()),
         ];
         sample(out, BUILD.name, "", &build, &[], |o| write_u64(o, 1));
+        drop(inner);
+        self.alerts.encode(format, out);
     }
 }
 
@@ -378,7 +407,7 @@ fn env_labels(k: &EnvKey) -> [(&'static str, &str); 2] {
 }
 
 /// Writes `name{suffix}{labels,extra} value\n`.
-fn sample(
+pub(crate) fn sample(
     out: &mut Vec<u8>,
     name: &str,
     suffix: &str,
@@ -402,7 +431,13 @@ fn sample(
     out.push(b'\n');
 }
 
-fn counter(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)], extra: &[(&str, &str)], n: u64) {
+pub(crate) fn counter(
+    out: &mut Vec<u8>,
+    name: &str,
+    labels: &[(&str, &str)],
+    extra: &[(&str, &str)],
+    n: u64,
+) {
     sample(out, name, "_total", labels, extra, |o| write_u64(o, n));
 }
 

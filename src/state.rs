@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use tokio::sync::watch;
 
 use crate::collector::Rendered;
 use crate::selfmetrics::{EnvKey, SelfMetrics};
@@ -53,6 +54,9 @@ impl EnvState {
 #[derive(Debug)]
 pub struct Shared {
     envs: ArcSwap<Vec<Arc<EnvState>>>,
+    /// Bumped after every [`Shared::update`], so the alert sender can
+    /// evaluate right after each poll.
+    published: watch::Sender<u64>,
     /// The exporter's own metrics.
     pub metrics: Arc<SelfMetrics>,
 }
@@ -62,6 +66,7 @@ impl Shared {
     pub fn new(metrics: Arc<SelfMetrics>) -> Arc<Self> {
         Arc::new(Self {
             envs: ArcSwap::from_pointee(Vec::new()),
+            published: watch::Sender::new(0),
             metrics,
         })
     }
@@ -106,6 +111,12 @@ impl Shared {
             }
             next
         });
+        self.published.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees a change after every [`Shared::update`].
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.published.subscribe()
     }
 
     /// True once every configured environment finished its first poll,

@@ -430,3 +430,182 @@ fn documented_messages_match_the_golden_files() {
     }
     assert!(checked >= 30, "only {checked} documented messages found");
 }
+
+#[test]
+fn alerting_defaults_are_the_bundled_rules() {
+    let c = load_ok("tests/fixtures/config/good-full.yml");
+    let a = c.alerting.expect("alerting");
+    assert_eq!(a.timeout, Duration::from_secs(10));
+    assert_eq!(a.evaluation_interval, Duration::from_secs(30));
+    assert_eq!(a.resend_interval, Duration::from_secs(60));
+    assert!(a.auth.is_none() && a.external_labels.is_empty());
+    assert_eq!(a.tls, config::AlertmanagerTls::default());
+    let d = &a.alerts;
+    assert_eq!(*d, config::AlertConditions::default());
+    let min = |m: u64| Duration::from_secs(m * 60);
+    assert_eq!(
+        (d.users_failing.params, d.users_failing.hold),
+        (0.05, min(30))
+    );
+    assert_eq!(
+        (d.groups_failing.params, d.groups_failing.hold),
+        (0, min(30))
+    );
+    assert_eq!(d.rule_failed.hold, min(10));
+    assert_eq!(d.sync_stale.params.ldap_inbound, min(30));
+    assert_eq!(d.sync_stale.params.default, min(24 * 60));
+    assert_eq!((d.data_stale.params, d.data_stale.hold), (min(30), min(5)));
+    assert_eq!(
+        (d.auth_failing.params, d.auth_failing.hold),
+        (min(5), min(10))
+    );
+    assert!(d.disabled().is_empty());
+}
+
+#[test]
+fn alerting_config_resolves_every_key() {
+    let c = load_ok("tests/fixtures/config/good-alerting.yml");
+    let a = c.alerting.clone().expect("alerting");
+    assert_eq!(
+        a.alertmanager_urls,
+        ["https://127.0.0.1:9093", "http://alertmanager-2:9093/am"]
+    );
+    assert_eq!(a.timeout, Duration::from_secs(5));
+    match &a.auth {
+        Some(config::AlertmanagerAuth::Basic {
+            username,
+            password,
+            password_file,
+        }) => {
+            assert_eq!(username, "pingone");
+            assert_eq!(password.expose(), "am-password", "trimmed");
+            assert_eq!(
+                password_file,
+                Path::new("tests/fixtures/config/alertmanager-password.txt")
+            );
+        }
+        other => panic!("basic auth expected, got {other:?}"),
+    }
+    let ca = a.tls.ca.as_ref().expect("ca");
+    assert!(ca.pem.starts_with(b"-----BEGIN CERTIFICATE-----"));
+    let client = a.tls.client.as_ref().expect("client cert");
+    assert!(client.pem.expose().contains("PRIVATE KEY"));
+    assert!(!a.tls.insecure_skip_verify);
+    assert_eq!(a.evaluation_interval, Duration::from_secs(15));
+    assert_eq!(a.resend_interval, Duration::from_secs(120));
+    assert_eq!(
+        a.external_labels.iter().collect::<Vec<_>>(),
+        [
+            (&"cluster".to_string(), &"eu-1".to_string()),
+            (&"team".to_string(), &"identity".to_string())
+        ]
+    );
+    let d = &a.alerts;
+    let h = |h: u64| Duration::from_secs(h * 3600);
+    assert_eq!((d.users_failing.params, d.users_failing.hold), (0.1, h(1)));
+    assert_eq!(d.groups_failing.params, 2);
+    assert!(!d.writeback_failing.enabled);
+    assert_eq!(d.rule_failed.hold, Duration::ZERO);
+    assert_eq!(d.sync_stale.hold, Duration::from_secs(1800));
+    assert_eq!(
+        [
+            d.sync_stale.params.ldap_inbound,
+            d.sync_stale.params.workday_inbound,
+            d.sync_stale.params.other_inbound,
+            d.sync_stale.params.default
+        ],
+        [h(1), h(4), h(12), h(48)]
+    );
+    assert_eq!(d.poll_failing.hold, Duration::from_secs(1200));
+    assert_eq!(
+        (d.data_stale.params, d.data_stale.hold),
+        (h(1), Duration::from_secs(600))
+    );
+    assert_eq!(d.rate_limited.params, Duration::from_secs(600));
+    assert!(!d.auth_failing.enabled);
+    assert_eq!(
+        d.disabled(),
+        [
+            "PingOneProvisioningWritebackFailing",
+            "PingOneExporterAuthFailing"
+        ]
+    );
+    let summary = c.summary();
+    assert!(summary.contains("auth=basic (user \"pingone\", password file \"tests/fixtures/config/alertmanager-password.txt\")"), "{summary}");
+    assert!(
+        summary.contains("external_labels.cluster=\"eu-1\""),
+        "{summary}"
+    );
+    assert!(
+        !summary.contains("am-password") && !summary.contains("PRIVATE KEY"),
+        "{summary}"
+    );
+    let debug = format!("{a:?}");
+    assert!(
+        !debug.contains("am-password") && !debug.contains("PRIVATE KEY"),
+        "{debug}"
+    );
+}
+
+/// The Alertmanager password, bearer token and TLS key are secrets too.
+#[test]
+fn alertmanager_secrets_never_appear_in_errors_summary_or_debug() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, content: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, content).expect("write");
+        p.display().to_string()
+    };
+    let two_lines = write("two-lines", &format!("{CANARY}\nsecond\n"));
+    let good = write("good", &format!("{CANARY}\n"));
+    let bad_key = write(
+        "bad-key.pem",
+        &format!("-----BEGIN PRIVATE KEY-----\n{CANARY}\n"),
+    );
+    let cert = std::fs::canonicalize("tests/fixtures/alerting/client.pem")
+        .expect("fixture")
+        .display()
+        .to_string();
+    let head = "environments:\n  - name: prod\n    id: 3f0b6a1e-0000-4000-8000-000000000001\n    credentials: {client_id: app, client_secret_env: GOOD}\nalerting:\n  alertmanager:\n    urls: [http://127.0.0.1:9093]\n";
+    let env = |name: &str| (name == "GOOD").then(|| "x".to_string());
+    let broken = [
+        format!("{head}    bearer_token_file: {two_lines}\n"),
+        format!("{head}    bearer_token_file: {CANARY}\n"),
+        format!("{head}    basic_auth: {{username: u, password_file: {CANARY}}}\n"),
+        format!("{head}    basic_auth: {{username: u, password_file: {two_lines}}}\n"),
+        format!("{head}    basic_auth: {{username: u, password {CANARY}}}\n"),
+        format!("{head}    basic_auth: {{username: u, password: {CANARY}}}\n"),
+        format!("{head}    tls: {{cert_file: {cert}, key_file: {bad_key}}}\n"),
+        format!(
+            "{head}    bearer_token_file: {good}\n    basic_auth: {{username: u, password_file: {good}}}\n"
+        ),
+    ];
+    for (i, yaml) in broken.iter().enumerate() {
+        let path = dir.path().join(format!("broken-{i}.yml"));
+        std::fs::write(&path, yaml).expect("write");
+        match config::load_with(&path, &env) {
+            Ok(c) => panic!("case {i} loaded:\n{yaml}\n{}", c.summary()),
+            Err(e) => {
+                let shown = format!("{e}\n{e:?}");
+                assert!(
+                    !shown.contains("s3cr3t"),
+                    "case {i} leaks:\n{yaml}\n{shown}"
+                );
+            }
+        }
+    }
+    for (i, yaml) in [
+        format!("{head}    bearer_token_file: {good}\n"),
+        format!("{head}    basic_auth: {{username: u, password_file: {good}}}\n"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = dir.path().join(format!("good-{i}.yml"));
+        std::fs::write(&path, yaml).expect("write");
+        let c = config::load_with(&path, &env).unwrap_or_else(|e| panic!("good case {i}:\n{e}"));
+        let shown = format!("{}\n{c:?}", c.summary());
+        assert!(!shown.contains("s3cr3t"), "good case {i} leaks:\n{shown}");
+        assert!(shown.contains("auth="), "{shown}");
+    }
+}

@@ -1,9 +1,12 @@
 //! A recognisable client secret must never appear in logs (debug level),
 //! error messages, `/metrics`, the landing page, reload answers or
-//! `--config.check` output, whether the secret is right or wrong.
+//! `--config.check` output, whether the secret is right or wrong. The
+//! same holds for the Alertmanager bearer token the alert sender uses.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
+#[path = "common/alertmanager.rs"]
+mod alertmanager;
 mod common;
 
 use std::time::Duration;
@@ -151,4 +154,54 @@ fn config_check_never_prints_the_secret() {
     );
     assert!(text.contains("region"), "{text}");
     assert_clean("config check", &text);
+}
+
+#[test]
+fn the_alertmanager_token_never_leaks() {
+    let dir = Dir::new();
+    let sim = Sim::start(&canary_scenario(&dir));
+    let secret = dir.write("secret", &format!("{CANARY}\n"));
+    let token = dir.write("token", &format!("{WRONG}\n"));
+    let am = alertmanager::Alertmanager::start();
+    let down = format!("http://127.0.0.1:{}", alertmanager::free_port());
+    let base = config_for(
+        &sim.base,
+        &[("small-a", SMALL_A)],
+        "demo-client",
+        &secret,
+        "",
+    );
+    let alerting = |token_file: &std::path::Path| {
+        format!(
+            "alerting:\n  alertmanager:\n    urls: [{}, {down}]\n    bearer_token_file: {}\n  evaluation_interval: 1s\n  alerts:\n    PingOneProvisioningSyncStale: {{for: 0s}}\n",
+            am.url,
+            token_file.display()
+        )
+    };
+    let cfg = dir.write("config.yml", &format!("{base}{}", alerting(&token)));
+    let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
+    exp.wait_ready(Duration::from_secs(30));
+    // Alerts were sent with the token (and failed to the closed port).
+    wait_for("alerts sent and failed", Duration::from_secs(15), || {
+        let m = exp.metrics();
+        let sent = m.one(
+            "pingone_exporter_alerts_sent_total",
+            &[("alertmanager", &am.url)],
+        );
+        let errors = m.one(
+            "pingone_exporter_alert_send_errors_total",
+            &[("alertmanager", &down)],
+        );
+        (sent > Some(0.0) && errors > Some(0.0)).then_some(())
+    });
+    assert_clean("scrapes", &scrape_everything(&exp));
+
+    // A reload whose token file holds two lines (the token among them).
+    let two = dir.write("token2", &format!("{WRONG}\nmore\n"));
+    std::fs::write(&cfg, format!("{base}{}", alerting(&two))).unwrap();
+    let r = post(&exp.url("/-/reload"));
+    assert_eq!(r.status, 500);
+    assert!(r.text().contains("bearer_token_file"), "{}", r.text());
+    assert_clean("reload answer", &r.text());
+    assert_clean("logs", &exp.proc.output());
 }

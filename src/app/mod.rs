@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+use crate::alerting;
 use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
 use crate::http::{ServeOptions, serve};
@@ -134,6 +135,12 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
     let listener: TcpListener = bind(&cli.listen_address).await?;
     let addr = listener.local_addr()?;
     tracing::info!(address = %addr, telemetry_path = %cli.telemetry_path, "listening");
+    let alerter = alerting::Alerter::start(
+        Arc::clone(&shared),
+        alerting::landing_url(cli.external_url.as_deref(), addr),
+        alerting::plan(config.alerting.as_ref())?,
+        shutdown.clone(),
+    );
 
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let mut about = vec![(
@@ -167,7 +174,7 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
             _ = hup.recv() => None,
             r = reload_rx.recv() => match r { Some(tx) => Some(tx), None => break },
         };
-        let result = reload(cli, &mut supervisor, &metrics);
+        let result = reload(cli, &mut supervisor, &alerter, &metrics);
         if let Some(tx) = answer {
             let _ = tx.send(result);
         }
@@ -176,6 +183,7 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
     // In-flight scrapes finish (the server's grace period); pollers stop.
     let _ = server.await;
     supervisor.stop().await;
+    alerter.join().await;
     if let Some(sim) = demo_sim {
         let _ = tokio::time::timeout(Duration::from_secs(2), sim.join()).await;
     }
@@ -185,13 +193,24 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
 
 /// Re-reads the config file and applies it; on any problem the running
 /// config stays and the reload gauge drops to 0.
-fn reload(cli: &Cli, supervisor: &mut Supervisor, metrics: &SelfMetrics) -> Result<(), String> {
+fn reload(
+    cli: &Cli,
+    supervisor: &mut Supervisor,
+    alerter: &alerting::Alerter,
+    metrics: &SelfMetrics,
+) -> Result<(), String> {
     if cli.demo {
         return Err("demo mode has no configuration file to reload".into());
     }
     let result = config::load(&cli.config_file)
         .map_err(|e| e.to_string())
-        .and_then(|c: Config| supervisor.apply(&c).map(|()| c).map_err(|e| e.to_string()));
+        .and_then(|c: Config| {
+            // Build everything that can fail before changing anything.
+            let plan = alerting::plan(c.alerting.as_ref()).map_err(|e| e.to_string())?;
+            supervisor.apply(&c).map_err(|e| e.to_string())?;
+            alerter.apply(plan);
+            Ok(c)
+        });
     match result {
         Ok(c) => {
             metrics.config_loaded(true, now_unix());

@@ -21,6 +21,7 @@
 pub mod duration;
 pub mod yaml;
 
+mod alerting;
 mod checks;
 mod context;
 mod environment;
@@ -37,6 +38,10 @@ use std::time::Duration;
 
 use crate::secret::Secret;
 
+pub use alerting::{
+    AlertConditions, Alerting, AlertmanagerAuth, AlertmanagerTls, ClientCert, Condition, PemFile,
+    SyncStaleThresholds,
+};
 pub use load::{load, load_str, load_with};
 pub use problem::{ConfigError, Problem};
 
@@ -246,12 +251,4 @@ impl RuleFilter {
         self.include.as_ref().is_none_or(|r| r.is_match(name))
             && !self.exclude.as_ref().is_some_and(|r| r.is_match(name))
     }
-}
-
-/// `alerting:` settings (built-in alert sender).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Alerting {
-    /// Alertmanager base URLs (at least one; http(s), unique, no trailing
-    /// slash), e.g. `http://127.0.0.1:9093`.
-    pub alertmanager_urls: Vec<String>,
 }

@@ -8,6 +8,8 @@
 
 use serde::Deserialize;
 
+pub(crate) use super::alerting::RawAlerting;
+
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,18 +85,4 @@ pub(crate) struct RawUserDetail {
     pub enabled: Option<String>,
     pub interval: Option<String>,
     pub max_requests_per_second: Option<String>,
-}
-
-/// `alerting:`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawAlerting {
-    pub alertmanager: Option<RawAlertmanager>,
-}
-
-/// `alerting.alertmanager:`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawAlertmanager {
-    pub urls: Option<Vec<Option<String>>>,
 }

@@ -62,10 +62,7 @@ impl Config {
             lines.push(line);
         }
         match &self.alerting {
-            Some(a) => lines.push(format!(
-                "alerting: alertmanager urls={}",
-                a.alertmanager_urls.join(",")
-            )),
+            Some(a) => lines.push(a.summary()),
             None => lines.push("alerting: off".to_string()),
         }
         lines.join("\n")

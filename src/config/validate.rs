@@ -6,19 +6,15 @@
 //! using the document's position index; a missing key is reported at the
 //! mapping that should hold it.
 
-use std::collections::HashMap;
-
 use super::context::Context;
 use super::environment::{Seen, environment};
-use super::problem::{Problem, quote};
-use super::raw::{RawAlerting, RawConfig, RawEnvironment, RawGlobal};
-use super::{Alerting, Config, Environment, Global, checks, duration};
+use super::problem::Problem;
+use super::raw::{RawConfig, RawEnvironment, RawGlobal};
+use super::{Config, Environment, Global, checks, duration};
 
 /// What an `environments` list item needs, for messages.
 const ENVIRONMENT_SHAPE: &str =
     "expected a list of environments, each with name, id and credentials";
-/// An example Alertmanager URL list, for messages.
-const ALERTMANAGER_EXAMPLE: &str = "[http://127.0.0.1:9093]";
 
 /// Validates the whole file, recording every problem in `ctx`; `None`
 /// when there was one (see [`finish`]).
@@ -27,7 +23,7 @@ pub(crate) fn validate(raw: RawConfig, ctx: &mut Context<'_>) -> Option<Config> 
     let environments = environments(raw.environments, global.as_ref(), ctx);
     let alerting = match raw.alerting {
         None => Some(None),
-        Some(a) => alerting(a, ctx).map(Some),
+        Some(a) => super::alerting::validate(a, ctx).map(Some),
     };
     match (global, environments, alerting) {
         (Some(global), Some(environments), Some(alerting)) if ctx.problems.is_empty() => {
@@ -131,52 +127,6 @@ fn environments(
         }
     }
     Some(out)
-}
-
-fn alerting(raw: RawAlerting, ctx: &mut Context<'_>) -> Option<Alerting> {
-    let accepted = format!("expected alertmanager: {{urls: {ALERTMANAGER_EXAMPLE}}}");
-    let Some(am) = raw.alertmanager else {
-        let _ = ctx.required("alerting", "alertmanager", &None, &accepted);
-        return None;
-    };
-    let path = "alerting.alertmanager.urls";
-    let url_accepted =
-        format!("expected a list of Alertmanager URLs such as {ALERTMANAGER_EXAMPLE}");
-    let Some(urls) = am.urls else {
-        let _ = ctx.required("alerting.alertmanager", "urls", &None, &url_accepted);
-        return None;
-    };
-    if urls.is_empty() {
-        ctx.problem(path, format!("the list is empty; {url_accepted}"));
-        return None;
-    }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::new();
-    for (i, url) in urls.iter().enumerate() {
-        let item = format!("{path}[{i}]");
-        let Some(url) = url.as_deref() else {
-            ctx.problem(&item, format!("no value given; {url_accepted}"));
-            continue;
-        };
-        let Some(url) = ctx.report(&item, checks::base_url(url, "http://127.0.0.1:9093")) else {
-            continue;
-        };
-        if let Some(first) = seen.get(&url) {
-            ctx.problem(
-                &item,
-                format!(
-                    "duplicate URL {}; {path}[{first}] already lists it",
-                    quote(&url)
-                ),
-            );
-            continue;
-        }
-        seen.insert(url.clone(), i);
-        out.push(url);
-    }
-    (out.len() == urls.len()).then_some(Alerting {
-        alertmanager_urls: out,
-    })
 }
 
 /// Turns the collected problems into the final result.

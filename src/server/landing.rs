@@ -79,7 +79,9 @@ pub fn page(web: &Web) -> Response {
             escape(&when)
         );
     }
-    h.push_str("</table>\n</body></html>\n");
+    h.push_str("</table>\n");
+    firing_alerts(&mut h, web, now);
+    h.push_str("</body></html>\n");
     let mut r = hyper::Response::new(Chunks::new(vec![h.into()]));
     *r.status_mut() = StatusCode::OK;
     r.headers_mut().insert(
@@ -87,6 +89,36 @@ pub fn page(web: &Web) -> Response {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     r
+}
+
+/// The "Firing alerts" section, while the built-in alert sender is on.
+fn firing_alerts(h: &mut String, web: &Web, now: f64) {
+    let status = &web.shared.metrics.alerts;
+    if !status.is_on() {
+        return;
+    }
+    let firing = status.firing();
+    let _ = writeln!(h, "<h2>Firing alerts ({})</h2>", firing.len());
+    if firing.is_empty() {
+        h.push_str("<p>None.</p>\n");
+        return;
+    }
+    h.push_str("<table><tr><th>alert</th><th>severity</th><th>environment</th><th>rule</th><th>firing since</th><th>description</th></tr>\n");
+    for a in &firing {
+        let label = |k: &str| escape(a.labels.get(k).map_or("", String::as_str));
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({} ago)</td><td>{}</td></tr>",
+            label("alertname"),
+            label("severity"),
+            label("environment_name"),
+            label("rule_name"),
+            escape(&format_rfc3339(a.fired_at)),
+            escape(&format_age(now - a.fired_at)),
+            escape(&a.description)
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 #[cfg(test)]
