@@ -12,12 +12,14 @@
 pub mod auth;
 pub mod budget;
 mod client;
+mod env;
 mod error;
 pub mod hal;
 pub mod model;
 pub mod retry;
 
-pub use client::{Client, ClientSettings, EnvClient};
+pub use client::{Client, ClientSettings};
+pub use env::EnvClient;
 pub use error::ApiError;
 
 use std::fmt;

@@ -1,0 +1,275 @@
+//! One environment's API access: its URLs, token cache and one method per
+//! endpoint, with HAL paging (`_links.next.href` followed verbatim, page cap
+//! and loop detection).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+
+use super::auth::TokenCache;
+use super::client::Client;
+use super::hal::parse_page;
+use super::model;
+use super::{ApiError, Endpoint};
+use crate::config::Environment;
+use crate::secret::Secret;
+use crate::selfmetrics::EnvKey;
+
+/// One environment's API access.
+#[derive(Debug)]
+pub struct EnvClient {
+    client: Arc<Client>,
+    key: EnvKey,
+    api_url: Url,
+    env_id: String,
+    tokens: Arc<TokenCache>,
+}
+
+impl EnvClient {
+    /// Builds the client for one configured environment.
+    pub fn new(client: Arc<Client>, env: &Environment) -> Result<Self, ApiError> {
+        let api_url =
+            Url::parse(&format!("{}/", env.api_url.trim_end_matches('/'))).map_err(|e| {
+                ApiError::BadLink {
+                    endpoint: Endpoint::Stores,
+                    message: format!("api_url: {e}"),
+                }
+            })?;
+        let tokens = Arc::new(TokenCache::new(
+            format!(
+                "{}/{}/as/token",
+                env.auth_url.trim_end_matches('/'),
+                env.credentials.worker_environment_id
+            ),
+            env.credentials.client_id.clone(),
+            env.credentials.client_secret.clone(),
+        ));
+        Ok(Self {
+            client,
+            key: EnvKey::new(&env.id, &env.name),
+            api_url,
+            env_id: env.id.clone(),
+            tokens,
+        })
+    }
+
+    /// The environment's metric labels.
+    pub fn key(&self) -> &EnvKey {
+        &self.key
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ApiError> {
+        self.api_url
+            .join(&format!("environments/{}/{}", self.env_id, path))
+            .map_err(|e| ApiError::BadLink {
+                endpoint: Endpoint::Stores,
+                message: e.to_string(),
+            })
+    }
+
+    /// Sends one authorised request and returns the 2xx body. A 401 with a
+    /// token that looked valid (revoked early) drops the token and retries
+    /// once with a fresh one.
+    async fn call(&self, endpoint: Endpoint, method: Method, url: Url) -> Result<Bytes, ApiError> {
+        let mut reauthorised = false;
+        loop {
+            let token: Secret = self.tokens.get(&self.client, &self.key).await?;
+            let result = self
+                .client
+                .execute(&self.key, endpoint, |http| {
+                    let rb = http
+                        .request(method.clone(), url.clone())
+                        .bearer_auth(token.expose())
+                        .header(reqwest::header::ACCEPT, "application/json");
+                    if method == Method::POST {
+                        rb.header(reqwest::header::CONTENT_TYPE, "application/json")
+                    } else {
+                        rb
+                    }
+                })
+                .await;
+            match result {
+                Err(ApiError::Status { status: 401, .. }) if !reauthorised => {
+                    reauthorised = true;
+                    self.tokens.invalidate(&token).await;
+                    self.client
+                        .metrics()
+                        .api_retry(&self.key, endpoint.as_str(), "unauthorized");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Reads every page of a collection, following `_links.next.href`
+    /// verbatim (relative links resolved against the page's URL). A link to
+    /// another origin is re-based onto the configured `api_url` so the token
+    /// only ever goes to the configured host.
+    async fn collection<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        first: Url,
+        key: &str,
+    ) -> Result<(Vec<T>, usize), ApiError> {
+        let cap = self.client.settings().page_cap;
+        let mut seen = HashSet::new();
+        let mut items = Vec::new();
+        let mut skipped = 0;
+        let mut url = first;
+        for _ in 0..cap {
+            if !seen.insert(url.as_str().to_string()) {
+                return Err(ApiError::PagingLoop { endpoint });
+            }
+            let body = self.call(endpoint, Method::GET, url.clone()).await?;
+            let page = parse_page::<T>(&body, key).map_err(|e| ApiError::Malformed {
+                endpoint,
+                message: e.to_string(),
+            })?;
+            items.extend(page.items);
+            skipped += page.skipped;
+            let Some(next) = page.next else {
+                return Ok((items, skipped));
+            };
+            url = self.follow(endpoint, &url, &next)?;
+        }
+        Err(ApiError::PageCap {
+            endpoint,
+            pages: cap,
+        })
+    }
+
+    fn follow(&self, endpoint: Endpoint, current: &Url, href: &str) -> Result<Url, ApiError> {
+        let mut next = current.join(href).map_err(|e| ApiError::BadLink {
+            endpoint,
+            message: e.to_string(),
+        })?;
+        if next.origin() != self.api_url.origin() {
+            tracing::debug!(%endpoint, "next link points at another origin; re-basing onto api_url");
+            let ok = next.set_scheme(self.api_url.scheme()).is_ok()
+                && next.set_host(self.api_url.host_str()).is_ok()
+                && next.set_port(self.api_url.port()).is_ok();
+            if !ok {
+                return Err(ApiError::BadLink {
+                    endpoint,
+                    message: "cannot re-base the next link onto api_url".into(),
+                });
+            }
+        }
+        Ok(next)
+    }
+
+    fn malformed(endpoint: Endpoint) -> impl Fn(serde_json::Error) -> ApiError {
+        move |e| ApiError::Malformed {
+            endpoint,
+            message: e.to_string(),
+        }
+    }
+
+    /// `GET .../propagation/plans`.
+    pub async fn plans(&self) -> Result<(Vec<model::Plan>, usize), ApiError> {
+        let url = self.url("propagation/plans")?;
+        self.collection(Endpoint::Plans, url, "plans").await
+    }
+
+    /// `GET .../propagation/stores`.
+    pub async fn stores(&self) -> Result<(Vec<model::Store>, usize), ApiError> {
+        let url = self.url("propagation/stores")?;
+        self.collection(Endpoint::Stores, url, "stores").await
+    }
+
+    /// `GET .../propagation/rules`.
+    pub async fn rules(&self) -> Result<(Vec<model::Rule>, usize), ApiError> {
+        let url = self.url("propagation/rules")?;
+        self.collection(Endpoint::Rules, url, "rules").await
+    }
+
+    /// `GET .../propagation/rules/{id}/syncedGroups?limit=1000`, all pages.
+    pub async fn synced_groups(
+        &self,
+        rule_id: &str,
+    ) -> Result<(Vec<model::SyncedGroup>, usize), ApiError> {
+        let mut url = self.url(&format!(
+            "propagation/rules/{}/syncedGroups",
+            encode_segment(rule_id)
+        ))?;
+        url.query_pairs_mut().append_pair("limit", "1000");
+        self.collection(Endpoint::SyncedGroups, url, "syncedGroups")
+            .await
+    }
+
+    /// `GET .../propagation/revisions/id:latest`.
+    pub async fn latest_revision(&self) -> Result<model::Revision, ApiError> {
+        let url = self.url("propagation/revisions/id%3Alatest")?;
+        let body = self
+            .call(Endpoint::LatestRevision, Method::GET, url)
+            .await?;
+        model::parse_one(&body).map_err(Self::malformed(Endpoint::LatestRevision))
+    }
+
+    /// `POST .../propagation/revisions`: starts a resync of the whole
+    /// environment. Never retried automatically beyond the client policy.
+    pub async fn create_revision(&self) -> Result<model::Revision, ApiError> {
+        let url = self.url("propagation/revisions")?;
+        let body = self
+            .call(Endpoint::CreateRevision, Method::POST, url)
+            .await?;
+        model::parse_one(&body).map_err(Self::malformed(Endpoint::CreateRevision))
+    }
+
+    /// `GET .../users?limit=N`, all pages; only ids are kept.
+    pub async fn users(&self, limit: u32) -> Result<(Vec<model::User>, usize), ApiError> {
+        let mut url = self.url("users")?;
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string());
+        self.collection(Endpoint::Users, url, "users").await
+    }
+
+    /// `GET .../users/{id}/syncedRules/{ruleId}`; `Ok(None)` on 404 (the
+    /// user has no record for the rule).
+    pub async fn user_synced_rule(
+        &self,
+        user_id: &str,
+        rule_id: &str,
+    ) -> Result<Option<model::SyncedRule>, ApiError> {
+        let url = self.url(&format!(
+            "users/{}/syncedRules/{}",
+            encode_segment(user_id),
+            encode_segment(rule_id)
+        ))?;
+        match self.call(Endpoint::UserSyncedRule, Method::GET, url).await {
+            Ok(body) => model::parse_one(&body)
+                .map(Some)
+                .map_err(Self::malformed(Endpoint::UserSyncedRule)),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The raw body of a GET on an API path below the environment (for
+    /// `dump`): `path` like `propagation/stores`.
+    pub async fn get_raw(&self, endpoint: Endpoint, url: Url) -> Result<Bytes, ApiError> {
+        self.call(endpoint, Method::GET, url).await
+    }
+
+    /// The URL of a path below the environment.
+    pub fn env_url(&self, path: &str) -> Result<Url, ApiError> {
+        self.url(path)
+    }
+}
+
+/// Percent-encodes an id for use as one path segment. PingOne ids are UUIDs,
+/// but an id from an answer must not be able to change the path.
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
