@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use super::budget::Budget;
 use super::model::{self, ApiErrorBody};
@@ -13,7 +15,7 @@ use super::{ApiError, Endpoint};
 use crate::selfmetrics::{EnvKey, SelfMetrics};
 
 /// Settings shared by all environments.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClientSettings {
     /// Whole-request timeout: connect to last body byte.
     pub request_timeout: Duration,
@@ -23,6 +25,9 @@ pub struct ClientSettings {
     pub retry: RetryPolicy,
     /// Most pages read from one collection.
     pub page_cap: usize,
+    /// Requests of one environment in flight at once (>= 1), so that one
+    /// slow environment cannot hold every slot of the shared budget.
+    pub per_env_concurrency: usize,
 }
 
 impl Default for ClientSettings {
@@ -32,6 +37,38 @@ impl Default for ClientSettings {
             max_body_bytes: 16 * 1024 * 1024,
             retry: RetryPolicy::default(),
             page_cap: 1000,
+            per_env_concurrency: 2,
+        }
+    }
+}
+
+impl ClientSettings {
+    /// The share of `max_concurrent_requests` one environment may use: half,
+    /// rounded up, so other environments always keep slots.
+    pub fn per_env_share(max_concurrent_requests: usize) -> usize {
+        max_concurrent_requests.div_ceil(2).max(1)
+    }
+}
+
+/// What the calls of one environment share: metric labels, concurrency
+/// slots and the retry window.
+#[derive(Debug)]
+pub struct Lane {
+    /// The environment's metric labels.
+    pub key: EnvKey,
+    slots: Semaphore,
+    window: Duration,
+}
+
+impl Lane {
+    /// A lane allowing `concurrency` (>= 1) requests in flight at once, in
+    /// which a call stops retrying when the next wait would end more than
+    /// `window` after its first attempt started.
+    pub fn new(key: EnvKey, concurrency: usize, window: Duration) -> Self {
+        Self {
+            key,
+            slots: Semaphore::new(concurrency.max(1)),
+            window,
         }
     }
 }
@@ -89,14 +126,19 @@ impl Client {
         &self.settings
     }
 
-    /// One attempt: waits for the budget, sends, reads the body with the
-    /// size cap, all within the request timeout. Counts the request.
+    /// One attempt: waits for a slot of the environment's lane and for the
+    /// shared budget, sends, reads the body with the size cap, all within
+    /// the request timeout (which does not include the waits). Counts the
+    /// request.
     async fn attempt(
         &self,
-        env: &EnvKey,
+        lane: &Lane,
         endpoint: Endpoint,
         request: reqwest::RequestBuilder,
     ) -> Result<Attempt, ApiError> {
+        // The semaphore is never closed; without a slot we would still be
+        // bounded by the shared budget.
+        let _slot = lane.slots.acquire().await.ok();
         let _permit = self.budget.acquire().await;
         let timeout = self.settings.request_timeout;
         let limit = self.settings.max_body_bytes;
@@ -141,24 +183,29 @@ impl Client {
             Ok(Attempt::Status { status, .. }) => status.to_string(),
             Err(e) => e.reason().to_string(),
         };
-        self.metrics.api_request(env, endpoint.as_str(), &code);
+        self.metrics
+            .api_request(&lane.key, endpoint.as_str(), &code);
         result
     }
 
     /// Sends the request `build` makes (called again for each retry) and
     /// returns the body of a 2xx answer. Retries 408/429/5xx, timeouts and
-    /// connection failures per the policy; every retry waits for the budget
-    /// again.
+    /// connection failures per the policy; every retry waits for the lane
+    /// and the budget again. Gives up instead of retrying when `Retry-After`
+    /// exceeds the policy's cap or the wait would end outside the lane's
+    /// retry window.
     pub(super) async fn execute(
         &self,
-        env: &EnvKey,
+        lane: &Lane,
         endpoint: Endpoint,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Bytes, ApiError> {
         let policy = self.settings.retry;
+        let started = Instant::now();
+        let env = &lane.key;
         let mut retries = 0;
         loop {
-            let outcome = self.attempt(env, endpoint, build(&self.http)).await;
+            let outcome = self.attempt(lane, endpoint, build(&self.http)).await;
             let (err, retry_after, retryable) = match outcome {
                 Ok(Attempt::Ok(body)) => return Ok(body),
                 Ok(Attempt::Status {
@@ -178,8 +225,16 @@ impl Client {
             if !retryable || retries >= policy.max_retries {
                 return Err(err);
             }
+            let wait = match policy.delay(retries, retry_after) {
+                Some(w) if started.elapsed() + w <= lane.window => w,
+                _ => {
+                    tracing::debug!(environment = %env.name, %endpoint, error = %err,
+                        retry_after_s = retry_after.map(|d| d.as_secs()),
+                        "not retrying: the wait would end after this call's retry window");
+                    return Err(err);
+                }
+            };
             self.metrics.api_retry(env, endpoint.as_str(), err.reason());
-            let wait = policy.delay(retries, retry_after);
             tracing::debug!(environment = %env.name, %endpoint, error = %err, wait_ms = wait.as_millis() as u64, "retrying");
             tokio::time::sleep(wait).await;
             retries += 1;

@@ -10,7 +10,7 @@ use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
 use super::auth::TokenCache;
-use super::client::Client;
+use super::client::{Client, Lane};
 use super::hal::parse_page;
 use super::model;
 use super::{ApiError, Endpoint};
@@ -22,14 +22,16 @@ use crate::selfmetrics::EnvKey;
 #[derive(Debug)]
 pub struct EnvClient {
     client: Arc<Client>,
-    key: EnvKey,
+    lane: Lane,
     api_url: Url,
     env_id: String,
     tokens: Arc<TokenCache>,
 }
 
 impl EnvClient {
-    /// Builds the client for one configured environment.
+    /// Builds the client for one configured environment. Its calls stop
+    /// retrying after half its poll interval: by then the next poll is the
+    /// better retry.
     pub fn new(client: Arc<Client>, env: &Environment) -> Result<Self, ApiError> {
         let api_url =
             Url::parse(&format!("{}/", env.api_url.trim_end_matches('/'))).map_err(|e| {
@@ -47,9 +49,14 @@ impl EnvClient {
             env.credentials.client_id.clone(),
             env.credentials.client_secret.clone(),
         ));
+        let lane = Lane::new(
+            EnvKey::new(&env.id, &env.name),
+            client.settings().per_env_concurrency,
+            env.poll_interval / 2,
+        );
         Ok(Self {
             client,
-            key: EnvKey::new(&env.id, &env.name),
+            lane,
             api_url,
             env_id: env.id.clone(),
             tokens,
@@ -58,7 +65,7 @@ impl EnvClient {
 
     /// The environment's metric labels.
     pub fn key(&self) -> &EnvKey {
-        &self.key
+        &self.lane.key
     }
 
     fn url(&self, path: &str) -> Result<Url, ApiError> {
@@ -76,10 +83,10 @@ impl EnvClient {
     async fn call(&self, endpoint: Endpoint, method: Method, url: Url) -> Result<Bytes, ApiError> {
         let mut reauthorised = false;
         loop {
-            let token: Secret = self.tokens.get(&self.client, &self.key).await?;
+            let token: Secret = self.tokens.get(&self.client, &self.lane).await?;
             let result = self
                 .client
-                .execute(&self.key, endpoint, |http| {
+                .execute(&self.lane, endpoint, |http| {
                     let rb = http
                         .request(method.clone(), url.clone())
                         .bearer_auth(token.expose())
@@ -95,9 +102,11 @@ impl EnvClient {
                 Err(ApiError::Status { status: 401, .. }) if !reauthorised => {
                     reauthorised = true;
                     self.tokens.invalidate(&token).await;
-                    self.client
-                        .metrics()
-                        .api_retry(&self.key, endpoint.as_str(), "unauthorized");
+                    self.client.metrics().api_retry(
+                        &self.lane.key,
+                        endpoint.as_str(),
+                        "unauthorized",
+                    );
                 }
                 other => return other,
             }

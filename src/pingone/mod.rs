@@ -18,7 +18,7 @@ pub mod hal;
 pub mod model;
 pub mod retry;
 
-pub use client::{Client, ClientSettings};
+pub use client::{Client, ClientSettings, Lane};
 pub use env::EnvClient;
 pub use error::ApiError;
 

@@ -4,7 +4,10 @@
 //! On reload an environment whose settings did not change keeps its task,
 //! its token and its data; a changed one is restarted (its last data stays
 //! served until the new task's first poll); a removed one stops and its
-//! series go. The request budget is shared and reconfigured in place.
+//! series go. The request budget is shared and reconfigured in place; a
+//! change of the client settings (request timeout, per-environment share
+//! of the concurrency) rebuilds the client and restarts every poller, whose
+//! last data stays served meanwhile.
 
 use std::sync::Arc;
 
@@ -51,6 +54,7 @@ pub enum SupervisorError {
 fn settings_for(config: &Config) -> ClientSettings {
     ClientSettings {
         request_timeout: config.global.request_timeout,
+        per_env_concurrency: ClientSettings::per_env_share(config.global.max_concurrent_requests),
         ..ClientSettings::default()
     }
 }
@@ -98,7 +102,7 @@ impl Supervisor {
     /// Applies a (re)loaded configuration. On error nothing has changed.
     pub fn apply(&mut self, config: &Config) -> Result<(), SupervisorError> {
         let settings = settings_for(config);
-        let rebuild = settings.request_timeout != self.settings.request_timeout;
+        let rebuild = settings != self.settings;
         let client = if rebuild {
             Client::new(
                 Arc::clone(&self.budget),
