@@ -539,6 +539,11 @@ async fn a_failed_poll_keeps_the_last_good_values_of_what_failed() {
     assert!(first.error.is_none(), "{:?}", first.error);
     let good = first.snapshot.unwrap();
     assert!(good.rules.iter().any(|r| r.groups_impacted.is_some()));
+    assert_eq!(
+        c.value("pingone_exporter_unknown_fields_total", &[]),
+        0.0,
+        "the simulator sends documented fields only"
+    );
 
     // syncedGroups and the revision fail: users move on, groups and the
     // revision time keep their last good values, and the poll is a failure.
@@ -628,6 +633,19 @@ async fn unknown_enum_values_and_fields_and_missing_fields_are_tolerated() {
         .find(|r| r.name == "SCIM outbound")
         .unwrap();
     assert!(scim.users_impacted.is_some(), "values still read");
+    for field in [
+        "stores.simFutureField",
+        "stores.syncStatus.simFutureFlag",
+        "rules.simFutureField",
+        "syncedGroups.simFutureFlag",
+        "revision.simFutureField",
+    ] {
+        let n = c.value(
+            "pingone_exporter_unknown_fields_total",
+            &[&format!("field=\"{field}\"")],
+        );
+        assert!(n >= 1.0, "{field} not counted:\n{}", c.metrics_text());
+    }
     assert_eq!(scim.groups.success, Some(0), "QUEUED is not success");
 
     sim.clear_faults().await;

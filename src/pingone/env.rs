@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::TokenCache;
 use super::client::{Client, Lane};
+use super::fields::{self, Model};
 use super::hal::parse_page;
 use super::model;
 use super::{ApiError, Endpoint};
@@ -122,6 +123,7 @@ impl EnvClient {
         endpoint: Endpoint,
         first: Url,
         key: &str,
+        model: Option<&'static Model>,
     ) -> Result<(Vec<T>, usize), ApiError> {
         let cap = self.client.settings().page_cap;
         let mut seen = HashSet::new();
@@ -137,6 +139,9 @@ impl EnvClient {
                 endpoint,
                 message: e.to_string(),
             })?;
+            if let Some(model) = model {
+                self.note_unknown(endpoint, fields::unknown_in_page(&body, key, model));
+            }
             items.extend(page.items);
             skipped += page.skipped;
             let Some(next) = page.next else {
@@ -148,6 +153,16 @@ impl EnvClient {
             endpoint,
             pages: cap,
         })
+    }
+
+    /// Counts undocumented fields; logs each the first time it is seen.
+    fn note_unknown(&self, endpoint: Endpoint, names: Vec<String>) {
+        for field in names {
+            if self.client.metrics().unknown_field(&field) {
+                tracing::info!(environment = %self.lane.key.name, %endpoint, field = %field,
+                    "PingOne sent a field its documentation does not list; it is ignored and counted in pingone_exporter_unknown_fields_total");
+            }
+        }
     }
 
     fn follow(&self, endpoint: Endpoint, current: &Url, href: &str) -> Result<Url, ApiError> {
@@ -180,19 +195,22 @@ impl EnvClient {
     /// `GET .../propagation/plans`.
     pub async fn plans(&self) -> Result<(Vec<model::Plan>, usize), ApiError> {
         let url = self.url("propagation/plans")?;
-        self.collection(Endpoint::Plans, url, "plans").await
+        self.collection(Endpoint::Plans, url, "plans", Some(&fields::PLANS))
+            .await
     }
 
     /// `GET .../propagation/stores`.
     pub async fn stores(&self) -> Result<(Vec<model::Store>, usize), ApiError> {
         let url = self.url("propagation/stores")?;
-        self.collection(Endpoint::Stores, url, "stores").await
+        self.collection(Endpoint::Stores, url, "stores", Some(&fields::STORES))
+            .await
     }
 
     /// `GET .../propagation/rules`.
     pub async fn rules(&self) -> Result<(Vec<model::Rule>, usize), ApiError> {
         let url = self.url("propagation/rules")?;
-        self.collection(Endpoint::Rules, url, "rules").await
+        self.collection(Endpoint::Rules, url, "rules", Some(&fields::RULES))
+            .await
     }
 
     /// `GET .../propagation/rules/{id}/syncedGroups?limit=1000`, all pages.
@@ -205,8 +223,13 @@ impl EnvClient {
             encode_segment(rule_id)
         ))?;
         url.query_pairs_mut().append_pair("limit", "1000");
-        self.collection(Endpoint::SyncedGroups, url, "syncedGroups")
-            .await
+        self.collection(
+            Endpoint::SyncedGroups,
+            url,
+            "syncedGroups",
+            Some(&fields::SYNCED_GROUPS),
+        )
+        .await
     }
 
     /// `GET .../propagation/revisions/id:latest`.
@@ -215,7 +238,11 @@ impl EnvClient {
         let body = self
             .call(Endpoint::LatestRevision, Method::GET, url)
             .await?;
-        model::parse_one(&body).map_err(Self::malformed(Endpoint::LatestRevision))
+        let revision =
+            model::parse_one(&body).map_err(Self::malformed(Endpoint::LatestRevision))?;
+        let unknown = fields::unknown_in_object(&body, &fields::REVISION);
+        self.note_unknown(Endpoint::LatestRevision, unknown);
+        Ok(revision)
     }
 
     /// `POST .../propagation/revisions`: starts a resync of the whole
@@ -233,7 +260,7 @@ impl EnvClient {
         let mut url = self.url("users")?;
         url.query_pairs_mut()
             .append_pair("limit", &limit.to_string());
-        self.collection(Endpoint::Users, url, "users").await
+        self.collection(Endpoint::Users, url, "users", None).await
     }
 
     /// `GET .../users/{id}/syncedRules/{ruleId}`; `Ok(None)` on 404 (the

@@ -14,6 +14,7 @@ pub mod budget;
 mod client;
 mod env;
 mod error;
+pub mod fields;
 pub mod hal;
 pub mod model;
 pub mod retry;
