@@ -230,7 +230,7 @@ impl Client {
                 _ => {
                     tracing::debug!(environment = %env.name, %endpoint, error = %err,
                         retry_after_s = retry_after.map(|d| d.as_secs()),
-                        "not retrying: the wait would end after this call's retry window");
+                        "not retrying: Retry-After exceeds the cap, or the wait would end after this call's retry window");
                     return Err(err);
                 }
             };
