@@ -2,6 +2,7 @@
 //! Every flag can also come from a `PINGONE_SYNC_EXPORTER_...` variable.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -49,6 +50,26 @@ pub struct Cli {
         env = "PINGONE_SYNC_EXPORTER_WEB_EXTERNAL_URL"
     )]
     pub external_url: Option<String>,
+
+    /// The longest a client may keep the server waiting (`10s`, `500ms`): to
+    /// send a complete request head, the next one on an idle keep-alive
+    /// connection, or to read more of a response; then the connection closes.
+    #[arg(
+        long = "web.read-timeout",
+        env = "PINGONE_SYNC_EXPORTER_WEB_READ_TIMEOUT",
+        default_value = "10s",
+        value_parser = parse_timeout
+    )]
+    pub read_timeout: Duration,
+
+    /// Most connections served at once; further clients wait in the listen backlog.
+    #[arg(
+        long = "web.max-connections",
+        env = "PINGONE_SYNC_EXPORTER_WEB_MAX_CONNECTIONS",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections: u32,
 
     /// Log level.
     #[arg(long = "log.level", env = "PINGONE_SYNC_EXPORTER_LOG_LEVEL", value_enum, default_value_t = LogLevel::Info, global = true)]
@@ -134,4 +155,12 @@ pub enum LogFormat {
     Logfmt,
     /// One JSON object per line.
     Json,
+}
+
+/// A positive Prometheus-style duration for `--web.read-timeout`.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match crate::config::duration::parse_duration(text)? {
+        d if d.is_zero() => Err("must be greater than 0".into()),
+        d => Ok(d),
+    }
 }

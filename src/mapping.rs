@@ -14,7 +14,7 @@
 //! | `rule_status` | `syncState`, `active` | `failed` if `syncState` is `FAILED`, else `active` if `active`, else `inactive` |
 //! | `groups_impacted`, `groups{state}` | the rule's `syncedGroups` | count of entries, and per `status` ([`group_state`]) |
 //! | `revision_timestamp_seconds` | `revisions/id:latest` `createdAt` | RFC 3339 to Unix seconds |
-//! | (none) | any other field of a store's `syncStatus` | its name is reported as an unknown value (`field="syncStatus.*"`), never read under a guessed meaning |
+//! | (none) | any other field of a store's `syncStatus` | never read under a guessed meaning; its name is counted in `pingone_exporter_unknown_fields_total{field="stores.syncStatus.<name>"}` by the client's key-only scan (`pingone::fields`) |
 //!
 //! `users{state="unsynced"|"partial"}`, last poll, last write-back and
 //! write-back failures have no documented per-rule source: they stay absent
@@ -210,15 +210,6 @@ pub fn summarize(
             unknown.push(UnknownValue {
                 field: "syncStatus.syncState",
                 value: state.to_string(),
-            });
-        }
-        // SPEC 6 way 2: a field PingOne does not document for syncStatus
-        // may be the source of a value left absent; no name is guessed,
-        // the field is reported so users can show it to us with `dump`.
-        for name in ss.other.keys() {
-            unknown.push(UnknownValue {
-                field: "syncStatus.*",
-                value: name.clone(),
             });
         }
     }

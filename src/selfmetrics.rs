@@ -59,6 +59,7 @@ struct Inner {
     reload_ok: bool,
     reload_success_ts: f64,
     unknown: BTreeMap<(&'static str, String), u64>,
+    unknown_fields: BTreeMap<String, u64>,
 }
 
 /// The exporter's own metrics. Share it behind an `Arc`.
@@ -125,6 +126,11 @@ const RELOAD_TS: Desc = Desc {
 const UNKNOWN: Desc = Desc {
     name: "pingone_exporter_unknown_values",
     help: "API values the exporter does not know (new enum values), by field and value; see the logs.",
+    kind: Kind::Counter,
+};
+const UNKNOWN_FIELDS: Desc = Desc {
+    name: "pingone_exporter_unknown_fields",
+    help: "API answers carrying a field PingOne's documentation does not list, by field; the field is ignored (see the logs).",
     kind: Kind::Counter,
 };
 const BUILD: Desc = Desc {
@@ -237,6 +243,30 @@ impl SelfMetrics {
             key
         };
         let n = inner.unknown.entry(key).or_default();
+        *n += 1;
+        *n == 1
+    }
+
+    /// Counts an answer carrying an undocumented field (`stores.newField`);
+    /// returns true the first time the field is seen, so the caller logs it
+    /// once. Bounded like [`SelfMetrics::unknown_value`].
+    pub fn unknown_field(&self, field: &str) -> bool {
+        let mut inner = self.lock();
+        if let Some(n) = inner.unknown_fields.get_mut(field) {
+            *n += 1;
+            return false;
+        }
+        let distinct = inner
+            .unknown_fields
+            .keys()
+            .filter(|k| *k != "other")
+            .count();
+        let key = if distinct >= MAX_UNKNOWN_VALUES {
+            "other".to_string()
+        } else {
+            field.to_string()
+        };
+        let n = inner.unknown_fields.entry(key).or_default();
         *n += 1;
         *n == 1
     }
@@ -391,6 +421,10 @@ impl SelfMetrics {
                 *n,
             );
         }
+        UNKNOWN_FIELDS.write_header(format, out);
+        for (field, n) in &inner.unknown_fields {
+            counter(out, UNKNOWN_FIELDS.name, &[], &[("field", field)], *n);
+        }
         BUILD.write_header(format, out);
         let build = [
             ("version", self.version.as_str()),
@@ -462,6 +496,26 @@ mod tests {
             .count();
         assert_eq!(series, MAX_UNKNOWN_VALUES + 1, "{text}");
         assert!(text.contains(r#"value="other"} 11"#));
+    }
+
+    #[test]
+    fn unknown_fields_are_bounded() {
+        let m = SelfMetrics::new("0", "x");
+        assert!(m.unknown_field("stores.a"));
+        assert!(!m.unknown_field("stores.a"));
+        for i in 0..(MAX_UNKNOWN_VALUES + 5) {
+            m.unknown_field(&format!("rules.f{i}"));
+        }
+        let mut out = Vec::new();
+        m.encode(Format::Text, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("pingone_exporter_unknown_fields_total"))
+            .collect();
+        assert_eq!(series.len(), MAX_UNKNOWN_VALUES + 1, "{text}");
+        assert!(text.contains(r#"{field="other"} 6"#), "{text}");
+        assert!(text.contains(r#"pingone_exporter_unknown_fields_total{field="stores.a"} 2"#));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! A recognisable client secret must never appear in logs (debug level),
-//! error messages, `/metrics`, the landing page, reload answers or
-//! `--config.check` output, whether the secret is right or wrong. The
+//! A recognisable client secret and recognisable access tokens must never
+//! appear in logs (debug level), error messages, `/metrics`, the landing
+//! page, reload answers, the simulator's output or any command's output,
+//! whether the secret is right or wrong, and under every PingOne fault. The
 //! same holds for the Alertmanager bearer token the alert sender uses.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
@@ -204,4 +205,215 @@ fn the_alertmanager_token_never_leaks() {
     assert!(r.text().contains("bearer_token_file"), "{}", r.text());
     assert_clean("reload answer", &r.text());
     assert_clean("logs", &exp.proc.output());
+}
+
+/// Recognisable access tokens: the simulator starts every token with this.
+const TOKEN: &str = "tok-CANARY-";
+
+/// One environment per fault (scoped to it, from start-up), each with its
+/// own API client whose worker environment is itself, so token-endpoint
+/// faults hit only it. The last environment is healthy.
+const FAULTS: [&str; 15] = [
+    r#"{ kind: status, status: 503 }"#,
+    r#"{ kind: retry_after, seconds: 1 }"#,
+    r#"{ kind: retry_after_date, seconds: 1 }"#,
+    r#"{ kind: slow, delay_ms: 3000 }"#,
+    r#"{ kind: slow_body, delay_ms: 3000 }"#,
+    r#"{ kind: reset_mid_body }"#,
+    r#"{ kind: malformed_json, endpoint: token }"#,
+    r#"{ kind: truncated_json, endpoint: token }"#,
+    r#"{ kind: revoke_tokens }"#,
+    r#"{ kind: token_endpoint_down }"#,
+    r#"{ kind: huge, endpoint: token, bytes: 30000000 }"#,
+    r#"{ kind: unknown_fields }"#,
+    r#"{ kind: paging_loop }"#,
+    r#"{ kind: status, status: 403, endpoint: stores }"#,
+    r#"{ kind: malformed_json, endpoint: rules }"#,
+];
+
+/// The one-shot commands, each as arguments given a config file and an
+/// empty directory for `dump` (whose files are checked too). `env` names the
+/// healthy environment, the one `resync` is pointed at.
+fn one_shot_commands(cfg: &str, dump_dir: &str, env: &str) -> Vec<Vec<String>> {
+    [
+        vec!["--config.check", "--config.file", cfg],
+        vec!["status", "--config.file", cfg],
+        vec!["status", "--config.file", cfg, "--output", "json"],
+        vec!["dump", "--config.file", cfg, "--out", dump_dir],
+        vec!["resync", "--config.file", cfg, "--environment", env],
+        vec![
+            "resync",
+            "--config.file",
+            cfg,
+            "--environment",
+            env,
+            "--yes",
+        ],
+    ]
+    .into_iter()
+    .map(|a| a.into_iter().map(String::from).collect())
+    .collect()
+}
+
+#[test]
+fn no_fault_path_and_no_command_prints_the_secret_or_a_token() {
+    let dir = Dir::new();
+    let n = FAULTS.len() + 1;
+    let mut scenario = format!(
+        "seed: 5\nclock: manual\nwarmup_ticks: 2\ntoken_prefix: {TOKEN}\ngenerate:\n  environments: {n}\n  rules_per_environment: 3\n  users_per_environment: 10\n  groups_per_rule: 2\nclients:\n"
+    );
+    for i in 1..=n {
+        scenario.push_str(&format!(
+            "  - {{ client_id: canary-{i}, client_secret: {CANARY}, environment_id: gen-{i:04}, environments: [gen-{i:04}] }}\n"
+        ));
+    }
+    scenario.push_str("faults:\n");
+    for (i, f) in FAULTS.iter().enumerate() {
+        let scoped = f.replacen('{', &format!("{{ environment: gen-{:04},", i + 1), 1);
+        scenario.push_str(&format!("  - {scoped}\n"));
+    }
+    let sim = Sim::start(&dir.write("scenario.yml", &scenario));
+    let ids: Vec<String> = sim
+        .proc
+        .output()
+        .lines()
+        .filter_map(|l| l.strip_prefix("environment "))
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), n);
+
+    // The last environment but one presents a wrong secret.
+    let right = dir.write("secret", &format!("{CANARY}\n"));
+    let wrong = dir.write("wrong", WRONG);
+    let mut cfg = String::from(
+        "global:\n  poll_interval: 10s\n  request_timeout: 2s\n  max_requests_per_second: 200\n  max_concurrent_requests: 32\nenvironments:\n",
+    );
+    for (i, id) in ids.iter().enumerate() {
+        let secret = if i == n - 2 { &wrong } else { &right };
+        cfg.push_str(&format!(
+            "  - name: env-{i}\n    id: {id}\n    api_url: {0}/v1\n    auth_url: {0}\n    credentials:\n      client_id: canary-{1}\n      client_secret_file: {2}\n      worker_environment_id: {id}\n",
+            sim.base,
+            i + 1,
+            secret.display()
+        ));
+    }
+    let cfg_path = dir.write("config.yml", &cfg);
+    let exp = Exporter::start(&["--config.file", cfg_path.to_str().unwrap()]);
+    exp.wait_ready(Duration::from_secs(60));
+    let m = exp.metrics();
+    let up = |i: usize| m.one("pingone_exporter_up", &[("environment_id", &ids[i])]);
+    assert_eq!(up(n - 1), Some(1.0), "the healthy environment works");
+    for (i, fault) in FAULTS.iter().enumerate() {
+        if !fault.contains("unknown_fields") {
+            assert_eq!(up(i), Some(0.0), "{fault} made no poll fail");
+        }
+    }
+    let refetched = m
+        .one(
+            "pingone_exporter_token_refreshes_total",
+            &[("environment_id", &ids[8])],
+        )
+        .unwrap();
+    assert!(refetched >= 2.0, "the revoked token was fetched again");
+
+    // Everything a user or a scraper can see.
+    let mut seen = scrape_everything(&exp);
+    for (method, path) in [
+        ("GET", "/nothing"),
+        ("PUT", "/metrics"),
+        ("GET", "/-/reload"),
+    ] {
+        seen.push_str(&request(method, &exp.url(path), &[], b"").unwrap().text());
+    }
+    let gz = request(
+        "GET",
+        &exp.url("/metrics"),
+        &[("Accept-Encoding", "gzip")],
+        b"",
+    )
+    .unwrap();
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz.body[..]), &mut plain)
+        .unwrap();
+    seen.push_str(&plain);
+    // A reload that fails while the file carries the secret inline.
+    std::fs::write(&cfg_path, format!("{cfg}      client_secret: {CANARY}\n")).unwrap();
+    let r = post(&exp.url("/-/reload"));
+    assert_eq!(r.status, 500);
+    seen.push_str(&r.text());
+    assert_clean_of_all("what the exporter serves", &seen);
+    let logs = exp.proc.output();
+    for path in [
+        "token: malformed answer",
+        "token: answer larger than",
+        "token: HTTP 503",
+        "invalid_client",
+        "paging loop",
+        "no answer within",
+        "connection failed",
+        "token: HTTP 429",
+        "HTTP 403",
+        "does not list",
+    ] {
+        assert!(
+            logs.contains(path),
+            "the fault path {path:?} did not run:\n{logs}"
+        );
+    }
+    assert_clean_of_all("the exporter's debug log", &logs);
+    assert!(
+        exp.proc.output().contains("level=debug"),
+        "debug logs were on"
+    );
+    assert_clean_of_all("the simulator's output", &sim.proc.output());
+
+    std::fs::write(&cfg_path, &cfg).unwrap();
+    let dump_dir = dir.0.path().join("dump");
+    let healthy = format!("env-{}", n - 1);
+    for args in one_shot_commands(
+        cfg_path.to_str().unwrap(),
+        dump_dir.to_str().unwrap(),
+        &healthy,
+    ) {
+        let out = std::process::Command::new(bin())
+            .args(&args)
+            .args(["--log.level", "debug"])
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_clean_of_all(&format!("{args:?}"), &text);
+    }
+    let mut dumped = 0;
+    for entry in std::fs::read_dir(&dump_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect()
+        } else {
+            vec![path]
+        };
+        for f in files {
+            assert_clean_of_all(
+                &f.display().to_string(),
+                &std::fs::read_to_string(&f).unwrap(),
+            );
+            dumped += 1;
+        }
+    }
+    assert!(dumped > 3, "dump wrote {dumped} files");
+}
+
+/// Neither secret nor any token (by its prefix) appears in `text`.
+fn assert_clean_of_all(what: &str, text: &str) {
+    assert_clean(what, text);
+    assert!(
+        !text.contains(TOKEN),
+        "{what} contains an access token:\n{text}"
+    );
 }

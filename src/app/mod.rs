@@ -162,7 +162,12 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
     });
     let server = tokio::spawn(serve(
         listener,
-        ServeOptions::default(),
+        ServeOptions {
+            max_connections: cli.max_connections as usize,
+            header_read_timeout: cli.read_timeout,
+            write_stall_timeout: cli.read_timeout,
+            ..ServeOptions::default()
+        },
         shutdown.clone(),
         move |req| server::handle(Arc::clone(&web), req),
     ));

@@ -1,9 +1,16 @@
 //! A small hyper 1 server loop shared by the exporter and the simulator.
 //!
 //! It owns the parts every listener here needs and that hyper leaves to the
-//! caller: a cap on concurrent connections, a header read timeout (so a slow
-//! client cannot hold a connection forever), bounded request bodies, and a
-//! graceful shutdown that lets in-flight requests finish.
+//! caller: a cap on concurrent connections, a header read timeout (which
+//! also closes idle keep-alive connections) and a write stall timeout
+//! ([`stall`]), so a slow client cannot hold a connection forever; bounded
+//! request heads (a 64 KiB read buffer: a head that does not fit after the
+//! read that overflows it, so at most about 128 KiB, gets 431) and bodies;
+//! and a graceful shutdown that lets in-flight requests finish.
+
+mod stall;
+
+pub use stall::StallGuard;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -75,8 +82,11 @@ impl hyper::body::Body for Chunks {
 pub struct ServeOptions {
     /// Connections served at once; further clients wait in the listen backlog.
     pub max_connections: usize,
-    /// Time a client has to send a complete request head.
+    /// Time a client has to send a complete request head (the next one, on
+    /// an idle keep-alive connection).
     pub header_read_timeout: Duration,
+    /// Longest a response write may wait for a client that stopped reading.
+    pub write_stall_timeout: Duration,
     /// How long shutdown waits for in-flight requests before dropping them.
     pub shutdown_grace: Duration,
 }
@@ -86,6 +96,7 @@ impl Default for ServeOptions {
         Self {
             max_connections: 256,
             header_read_timeout: Duration::from_secs(10),
+            write_stall_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -144,7 +155,8 @@ pub async fn serve<H, F, B>(
 ) where
     H: Fn(Request) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = hyper::Response<B>> + Send + 'static,
-    B: hyper::body::Body<Data = Bytes, Error = Infallible> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let permits = Arc::new(Semaphore::new(opts.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
@@ -178,7 +190,8 @@ pub async fn serve<H, F, B>(
             let h = h.clone();
             async move { Ok::<_, Infallible>(h(req).await) }
         });
-        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+        let io = StallGuard::new(stream, opts.write_stall_timeout);
+        let conn = builder.serve_connection(TokioIo::new(io), svc);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             // Client errors (resets, header timeouts) are routine here.

@@ -11,11 +11,10 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::client::Client;
+use super::client::{Client, Lane};
 use super::model::TokenResponse;
 use super::{ApiError, Endpoint};
 use crate::secret::Secret;
-use crate::selfmetrics::EnvKey;
 
 /// Refresh this long before expiry, or a tenth of the lifetime for short
 /// tokens, so a token never expires between being read and being used.
@@ -57,7 +56,7 @@ impl TokenCache {
     }
 
     /// A token valid for at least the refresh margin, fetching one if needed.
-    pub async fn get(&self, client: &Client, env: &EnvKey) -> Result<Secret, ApiError> {
+    pub async fn get(&self, client: &Client, lane: &Lane) -> Result<Secret, ApiError> {
         let mut cached = self.cached.lock().await;
         let now = Instant::now();
         match cached.as_ref() {
@@ -67,14 +66,14 @@ impl TokenCache {
             Some(Cached::Failed { error, until }) if now < *until => return Err(error.clone()),
             _ => {}
         }
-        match self.fetch(client, env).await {
+        match self.fetch(client, lane).await {
             Ok((token, lifetime)) => {
                 let margin = REFRESH_MARGIN.min(lifetime / 10);
                 *cached = Some(Cached::Token {
                     token: token.clone(),
                     refresh_at: Instant::now() + lifetime.saturating_sub(margin),
                 });
-                client.metrics().token_refreshed(env);
+                client.metrics().token_refreshed(&lane.key);
                 Ok(token)
             }
             Err(error) => {
@@ -96,9 +95,9 @@ impl TokenCache {
         }
     }
 
-    async fn fetch(&self, client: &Client, env: &EnvKey) -> Result<(Secret, Duration), ApiError> {
+    async fn fetch(&self, client: &Client, lane: &Lane) -> Result<(Secret, Duration), ApiError> {
         let body = client
-            .execute(env, Endpoint::Token, |http| {
+            .execute(lane, Endpoint::Token, |http| {
                 http.post(&self.token_url)
                     .basic_auth(&self.client_id, Some(self.client_secret.expose()))
                     .header(

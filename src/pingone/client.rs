@@ -1,27 +1,21 @@
-//! Sending requests: budget, timeout, size cap, retries, token handling,
-//! metrics, and HAL paging (`pages`).
-
-mod pages;
+//! Sending requests: budget, timeout, size cap, retries and metrics. Each
+//! environment's calls go through [`super::EnvClient`].
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use reqwest::{Method, Url};
-use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
-use super::auth::TokenCache;
 use super::budget::Budget;
-use super::hal::parse_page;
 use super::model::{self, ApiErrorBody};
 use super::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use super::{ApiError, Endpoint};
-use crate::config::{Config, Environment};
-use crate::secret::Secret;
 use crate::selfmetrics::{EnvKey, SelfMetrics};
 
 /// Settings shared by all environments.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClientSettings {
     /// Whole-request timeout: connect to last body byte.
     pub request_timeout: Duration,
@@ -31,6 +25,9 @@ pub struct ClientSettings {
     pub retry: RetryPolicy,
     /// Most pages read from one collection.
     pub page_cap: usize,
+    /// Requests of one environment in flight at once (>= 1), so that one
+    /// slow environment cannot hold every slot of the shared budget.
+    pub per_env_concurrency: usize,
 }
 
 impl Default for ClientSettings {
@@ -40,16 +37,53 @@ impl Default for ClientSettings {
             max_body_bytes: 16 * 1024 * 1024,
             retry: RetryPolicy::default(),
             page_cap: 1000,
+            per_env_concurrency: 2,
         }
     }
 }
 
 impl ClientSettings {
-    /// The defaults with the configuration's `global.request_timeout`.
-    pub fn for_config(config: &Config) -> Self {
+    /// The share of `max_concurrent_requests` one environment may use: half,
+    /// rounded up, so other environments always keep slots.
+    pub fn per_env_share(max_concurrent_requests: usize) -> usize {
+        max_concurrent_requests.div_ceil(2).max(1)
+    }
+
+    /// The defaults with the configuration's `global.request_timeout` and
+    /// per-environment share of `global.max_concurrent_requests`.
+    pub fn for_config(config: &crate::config::Config) -> Self {
         Self {
             request_timeout: config.global.request_timeout,
+            per_env_concurrency: Self::per_env_share(config.global.max_concurrent_requests),
             ..Self::default()
+        }
+    }
+}
+
+/// What the calls of one environment share: metric labels, concurrency
+/// slots and the retry window.
+#[derive(Debug)]
+pub struct Lane {
+    /// The environment's metric labels.
+    pub key: EnvKey,
+    slots: Semaphore,
+    window: Duration,
+}
+
+impl Lane {
+    /// How long after a call's first attempt it may still retry.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// A lane allowing `concurrency` (>= 1) requests in flight at once, in
+    /// which a call stops retrying when the next wait would end more than
+    /// `window` after its first attempt started.
+    pub fn new(key: EnvKey, concurrency: usize, window: Duration) -> Self {
+        Self {
+            key,
+            slots: Semaphore::new(concurrency.max(1)),
+            window,
         }
     }
 }
@@ -102,14 +136,24 @@ impl Client {
         &self.metrics
     }
 
-    /// One attempt: waits for the budget, sends, reads the body with the
-    /// size cap, all within the request timeout. Counts the request.
+    /// The settings it was built with.
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
+    /// One attempt: waits for a slot of the environment's lane and for the
+    /// shared budget, sends, reads the body with the size cap, all within
+    /// the request timeout (which does not include the waits). Counts the
+    /// request.
     async fn attempt(
         &self,
-        env: &EnvKey,
+        lane: &Lane,
         endpoint: Endpoint,
         request: reqwest::RequestBuilder,
     ) -> Result<Attempt, ApiError> {
+        // The semaphore is never closed; without a slot we would still be
+        // bounded by the shared budget.
+        let _slot = lane.slots.acquire().await.ok();
         let _permit = self.budget.acquire().await;
         let timeout = self.settings.request_timeout;
         let limit = self.settings.max_body_bytes;
@@ -154,24 +198,29 @@ impl Client {
             Ok(Attempt::Status { status, .. }) => status.to_string(),
             Err(e) => e.reason().to_string(),
         };
-        self.metrics.api_request(env, endpoint.as_str(), &code);
+        self.metrics
+            .api_request(&lane.key, endpoint.as_str(), &code);
         result
     }
 
     /// Sends the request `build` makes (called again for each retry) and
     /// returns the body of a 2xx answer. Retries 408/429/5xx, timeouts and
-    /// connection failures per the policy; every retry waits for the budget
-    /// again.
+    /// connection failures per the policy; every retry waits for the lane
+    /// and the budget again. Gives up instead of retrying when `Retry-After`
+    /// exceeds the policy's cap or the wait would end outside the lane's
+    /// retry window.
     pub(super) async fn execute(
         &self,
-        env: &EnvKey,
+        lane: &Lane,
         endpoint: Endpoint,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Bytes, ApiError> {
         let policy = self.settings.retry;
+        let started = Instant::now();
+        let env = &lane.key;
         let mut retries = 0;
         loop {
-            let outcome = self.attempt(env, endpoint, build(&self.http)).await;
+            let outcome = self.attempt(lane, endpoint, build(&self.http)).await;
             let (err, retry_after, retryable) = match outcome {
                 Ok(Attempt::Ok(body)) => return Ok(body),
                 Ok(Attempt::Status {
@@ -191,8 +240,16 @@ impl Client {
             if !retryable || retries >= policy.max_retries {
                 return Err(err);
             }
+            let wait = match policy.delay(retries, retry_after) {
+                Some(w) if started.elapsed() + w <= lane.window => w,
+                _ => {
+                    tracing::debug!(environment = %env.name, %endpoint, error = %err,
+                        retry_after_s = retry_after.map(|d| d.as_secs()),
+                        "not retrying: Retry-After exceeds the cap, or the wait would end after this call's retry window");
+                    return Err(err);
+                }
+            };
             self.metrics.api_retry(env, endpoint.as_str(), err.reason());
-            let wait = policy.delay(retries, retry_after);
             tracing::debug!(environment = %env.name, %endpoint, error = %err, wait_ms = wait.as_millis() as u64, "retrying");
             tokio::time::sleep(wait).await;
             retries += 1;
@@ -245,258 +302,4 @@ fn status_error(endpoint: Endpoint, status: u16, body: &[u8]) -> ApiError {
         code: code.map(|c| shorten(&c)),
         message: message.map(|m| shorten(&m)),
     }
-}
-
-/// One environment's API access.
-#[derive(Debug)]
-pub struct EnvClient {
-    client: Arc<Client>,
-    key: EnvKey,
-    api_url: Url,
-    env_id: String,
-    tokens: Arc<TokenCache>,
-}
-
-impl EnvClient {
-    /// Builds the client for one configured environment.
-    pub fn new(client: Arc<Client>, env: &Environment) -> Result<Self, ApiError> {
-        let api_url =
-            Url::parse(&format!("{}/", env.api_url.trim_end_matches('/'))).map_err(|e| {
-                ApiError::BadLink {
-                    endpoint: Endpoint::Stores,
-                    message: format!("api_url: {e}"),
-                }
-            })?;
-        let tokens = Arc::new(TokenCache::new(
-            format!(
-                "{}/{}/as/token",
-                env.auth_url.trim_end_matches('/'),
-                env.credentials.worker_environment_id
-            ),
-            env.credentials.client_id.clone(),
-            env.credentials.client_secret.clone(),
-        ));
-        Ok(Self {
-            client,
-            key: EnvKey::new(&env.id, &env.name),
-            api_url,
-            env_id: env.id.clone(),
-            tokens,
-        })
-    }
-
-    /// The same environment through another shared client (another request
-    /// budget), sharing this one's token cache: user-detail mode's view.
-    pub fn with_client(&self, client: Arc<Client>) -> Self {
-        Self {
-            client,
-            key: self.key.clone(),
-            api_url: self.api_url.clone(),
-            env_id: self.env_id.clone(),
-            tokens: Arc::clone(&self.tokens),
-        }
-    }
-
-    /// The environment's metric labels.
-    pub fn key(&self) -> &EnvKey {
-        &self.key
-    }
-
-    fn url(&self, path: &str) -> Result<Url, ApiError> {
-        self.api_url
-            .join(&format!("environments/{}/{}", self.env_id, path))
-            .map_err(|e| ApiError::BadLink {
-                endpoint: Endpoint::Stores,
-                message: e.to_string(),
-            })
-    }
-
-    /// Sends one authorised request and returns the 2xx body. A 401 with a
-    /// token that looked valid (revoked early) drops the token and retries
-    /// once with a fresh one.
-    async fn call(&self, endpoint: Endpoint, method: Method, url: Url) -> Result<Bytes, ApiError> {
-        let mut reauthorised = false;
-        loop {
-            let token: Secret = self.tokens.get(&self.client, &self.key).await?;
-            let result = self
-                .client
-                .execute(&self.key, endpoint, |http| {
-                    let rb = http
-                        .request(method.clone(), url.clone())
-                        .bearer_auth(token.expose())
-                        .header(reqwest::header::ACCEPT, "application/json");
-                    if method == Method::POST {
-                        rb.header(reqwest::header::CONTENT_TYPE, "application/json")
-                    } else {
-                        rb
-                    }
-                })
-                .await;
-            match result {
-                Err(ApiError::Status { status: 401, .. }) if !reauthorised => {
-                    reauthorised = true;
-                    self.tokens.invalidate(&token).await;
-                    self.client
-                        .metrics
-                        .api_retry(&self.key, endpoint.as_str(), "unauthorized");
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// Reads every page of a collection ([`Self::pages`]) and parses the
-    /// items under `_embedded.<key>`.
-    async fn collection<T: DeserializeOwned>(
-        &self,
-        endpoint: Endpoint,
-        first: Url,
-        key: &str,
-    ) -> Result<(Vec<T>, usize), ApiError> {
-        let mut items = Vec::new();
-        let mut skipped = 0;
-        self.pages(endpoint, first, |body| {
-            let page = parse_page::<T>(body, key).map_err(|e| ApiError::Malformed {
-                endpoint,
-                message: e.to_string(),
-            })?;
-            items.extend(page.items);
-            skipped += page.skipped;
-            Ok(page.next)
-        })
-        .await?;
-        Ok((items, skipped))
-    }
-
-    fn follow(&self, endpoint: Endpoint, current: &Url, href: &str) -> Result<Url, ApiError> {
-        let mut next = current.join(href).map_err(|e| ApiError::BadLink {
-            endpoint,
-            message: e.to_string(),
-        })?;
-        if next.origin() != self.api_url.origin() {
-            tracing::debug!(%endpoint, "next link points at another origin; re-basing onto api_url");
-            let ok = next.set_scheme(self.api_url.scheme()).is_ok()
-                && next.set_host(self.api_url.host_str()).is_ok()
-                && next.set_port(self.api_url.port()).is_ok();
-            if !ok {
-                return Err(ApiError::BadLink {
-                    endpoint,
-                    message: "cannot re-base the next link onto api_url".into(),
-                });
-            }
-        }
-        Ok(next)
-    }
-
-    fn malformed(endpoint: Endpoint) -> impl Fn(serde_json::Error) -> ApiError {
-        move |e| ApiError::Malformed {
-            endpoint,
-            message: e.to_string(),
-        }
-    }
-
-    /// `GET .../propagation/plans`.
-    pub async fn plans(&self) -> Result<(Vec<model::Plan>, usize), ApiError> {
-        let url = self.url("propagation/plans")?;
-        self.collection(Endpoint::Plans, url, "plans").await
-    }
-
-    /// `GET .../propagation/stores`.
-    pub async fn stores(&self) -> Result<(Vec<model::Store>, usize), ApiError> {
-        let url = self.url("propagation/stores")?;
-        self.collection(Endpoint::Stores, url, "stores").await
-    }
-
-    /// `GET .../propagation/rules`.
-    pub async fn rules(&self) -> Result<(Vec<model::Rule>, usize), ApiError> {
-        let url = self.url("propagation/rules")?;
-        self.collection(Endpoint::Rules, url, "rules").await
-    }
-
-    /// `GET .../propagation/rules/{id}/syncedGroups?limit=1000`, all pages.
-    pub async fn synced_groups(
-        &self,
-        rule_id: &str,
-    ) -> Result<(Vec<model::SyncedGroup>, usize), ApiError> {
-        let mut url = self.url(&format!(
-            "propagation/rules/{}/syncedGroups",
-            encode_segment(rule_id)
-        ))?;
-        url.query_pairs_mut().append_pair("limit", "1000");
-        self.collection(Endpoint::SyncedGroups, url, "syncedGroups")
-            .await
-    }
-
-    /// `GET .../propagation/revisions/id:latest`.
-    pub async fn latest_revision(&self) -> Result<model::Revision, ApiError> {
-        let url = self.url("propagation/revisions/id%3Alatest")?;
-        let body = self
-            .call(Endpoint::LatestRevision, Method::GET, url)
-            .await?;
-        model::parse_one(&body).map_err(Self::malformed(Endpoint::LatestRevision))
-    }
-
-    /// `POST .../propagation/revisions`: starts a resync of the whole
-    /// environment. Never retried automatically beyond the client policy.
-    pub async fn create_revision(&self) -> Result<model::Revision, ApiError> {
-        let url = self.url("propagation/revisions")?;
-        let body = self
-            .call(Endpoint::CreateRevision, Method::POST, url)
-            .await?;
-        model::parse_one(&body).map_err(Self::malformed(Endpoint::CreateRevision))
-    }
-
-    /// `GET .../users?limit=N`, all pages; only ids are kept.
-    pub async fn users(&self, limit: u32) -> Result<(Vec<model::User>, usize), ApiError> {
-        let mut url = self.url("users")?;
-        url.query_pairs_mut()
-            .append_pair("limit", &limit.to_string());
-        self.collection(Endpoint::Users, url, "users").await
-    }
-
-    /// `GET .../users/{id}/syncedRules/{ruleId}`; `Ok(None)` on 404 (the
-    /// user has no record for the rule).
-    pub async fn user_synced_rule(
-        &self,
-        user_id: &str,
-        rule_id: &str,
-    ) -> Result<Option<model::SyncedRule>, ApiError> {
-        let url = self.url(&format!(
-            "users/{}/syncedRules/{}",
-            encode_segment(user_id),
-            encode_segment(rule_id)
-        ))?;
-        match self.call(Endpoint::UserSyncedRule, Method::GET, url).await {
-            Ok(body) => model::parse_one(&body)
-                .map(Some)
-                .map_err(Self::malformed(Endpoint::UserSyncedRule)),
-            Err(ApiError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The raw body of a GET on an API path below the environment (for
-    /// `dump`): `path` like `propagation/stores`.
-    pub async fn get_raw(&self, endpoint: Endpoint, url: Url) -> Result<Bytes, ApiError> {
-        self.call(endpoint, Method::GET, url).await
-    }
-
-    /// The URL of a path below the environment.
-    pub fn env_url(&self, path: &str) -> Result<Url, ApiError> {
-        self.url(path)
-    }
-}
-
-/// Percent-encodes an id for use as one path segment. PingOne ids are UUIDs,
-/// but an id from an answer must not be able to change the path.
-pub(crate) fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

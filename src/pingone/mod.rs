@@ -12,13 +12,16 @@
 pub mod auth;
 pub mod budget;
 mod client;
+mod env;
 mod error;
+pub mod fields;
 pub mod hal;
 pub mod model;
 pub mod retry;
 
-pub(crate) use client::encode_segment;
-pub use client::{Client, ClientSettings, EnvClient};
+pub use client::{Client, ClientSettings, Lane};
+pub use env::EnvClient;
+pub(crate) use env::encode_segment;
 pub use error::ApiError;
 
 use std::fmt;

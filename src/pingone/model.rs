@@ -10,9 +10,7 @@
 //!
 //! Collections are HAL documents, read by [`super::hal`].
 
-use std::collections::BTreeMap;
-
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 /// Deserialises `T` if the JSON value has the right shape, else `None`.
@@ -119,11 +117,6 @@ pub struct SyncStatus {
     /// Free-text error details.
     #[serde(default, deserialize_with = "lenient")]
     pub details: Option<String>,
-    /// The names of fields this exporter does not read (their values are
-    /// not kept). A tenant that sends one may hold a source for a value the
-    /// exporter leaves absent (SPEC 6, way 2); the mapping reports them.
-    #[serde(flatten)]
-    pub other: BTreeMap<String, IgnoredAny>,
 }
 
 /// A propagation rule (`/propagation/rules`).
@@ -261,11 +254,5 @@ mod tests {
         assert_eq!(ss.user_total, Some(15));
         assert_eq!(page.items[1].kind, None);
         assert!(!format!("{page:?}").contains("pw"));
-        let other: Vec<&String> = ss.other.keys().collect();
-        assert_eq!(
-            other,
-            ["somethingNew"],
-            "unknown fields are kept by name only"
-        );
     }
 }

@@ -3,11 +3,21 @@
 //! PingOne's guidance (`reference/pingone-api.md` §6): retry 408, 429 and
 //! 5xx; honour `Retry-After` (seconds or an HTTP date); do not retry 400,
 //! 403 or 404; a 401 is fixed by fetching a new token once, not by waiting.
+//!
+//! Decisions (see `docs/architecture.md`, "Retries"):
+//! - a `Retry-After` longer than the cap is not shortened: the call gives
+//!   up instead, and the next poll asks again (retrying early would only
+//!   earn another 429);
+//! - a 403 is not retried, not even once: the next poll, at least 10 s
+//!   later, is the retry that eventual consistency of a new role needs;
+//! - the caller bounds the time all retries of one call may take (half the
+//!   poll interval, [`crate::pingone::EnvClient`]), so a retry never waits
+//!   past the point where the next poll would do better.
 
 use std::time::{Duration, SystemTime};
 
 /// Retry limits.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt.
     pub max_retries: u32,
@@ -17,12 +27,16 @@ pub struct RetryPolicy {
     pub cap: Duration,
 }
 
+/// `Retry-After` values above this are treated as "not now" by
+/// [`RetryPolicy::default`].
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_retries: 3,
             base: Duration::from_millis(500),
-            cap: Duration::from_secs(30),
+            cap: RETRY_AFTER_CAP,
         }
     }
 }
@@ -45,14 +59,15 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 impl RetryPolicy {
     /// The wait before retry number `retry` (0-based): `Retry-After` when
-    /// given, else exponential backoff with up to 25% jitter; both capped.
-    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+    /// given, else exponential backoff with up to 25% jitter, capped.
+    /// `None` when `Retry-After` asks for more than the cap: do not retry.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
         if let Some(d) = retry_after {
-            return d.min(self.cap);
+            return (d <= self.cap).then_some(d);
         }
         let exp = self.base.saturating_mul(1u32 << retry.min(16));
         let jitter = exp.mul_f64(fastrand::f64() * 0.25);
-        (exp + jitter).min(self.cap)
+        Some((exp + jitter).min(self.cap))
     }
 }
 
@@ -81,14 +96,20 @@ mod tests {
             base: Duration::from_secs(1),
             cap: Duration::from_secs(5),
         };
-        let d0 = p.delay(0, None);
+        let d0 = p.delay(0, None).unwrap();
         assert!(d0 >= Duration::from_secs(1) && d0 <= Duration::from_millis(1250));
-        let d2 = p.delay(2, None);
+        let d2 = p.delay(2, None).unwrap();
         assert!(d2 >= Duration::from_secs(4) && d2 <= Duration::from_secs(5));
-        assert_eq!(p.delay(10, None), Duration::from_secs(5));
+        assert_eq!(p.delay(10, None), Some(Duration::from_secs(5)));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(3))),
+            Some(Duration::from_secs(3)),
+            "Retry-After is honoured exactly, without jitter"
+        );
         assert_eq!(
             p.delay(0, Some(Duration::from_secs(300))),
-            Duration::from_secs(5)
+            None,
+            "a Retry-After beyond the cap means: not within this call"
         );
     }
 

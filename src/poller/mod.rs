@@ -114,13 +114,7 @@ pub async fn run(
         shared
             .metrics
             .poll_finished(&key, reason.map_or(Ok(finished), Err), seconds);
-        log_change(
-            &key.name,
-            &mut last_error,
-            error.as_deref(),
-            seconds,
-            &outcome,
-        );
+        log_change(&key.name, &mut last_error, seconds, &outcome);
         let fresh = outcome.snapshot.map(|mut s| {
             if let Some(walked) = detail.as_ref().and_then(|d| d.get()) {
                 mapping::detail::apply(&mut s, &walked);
@@ -148,21 +142,21 @@ pub async fn run(
     }
 }
 
-/// Logs a poll outcome: at warn/info only when it changes, so a persistent
-/// failure is logged once, not once per poll.
-fn log_change(
-    env: &str,
-    last: &mut Option<String>,
-    now: Option<&str>,
-    seconds: f64,
-    o: &poll::Outcome,
-) {
+/// Logs a poll outcome: at warn/info only when what failed (endpoint and
+/// reason) changes, so a persistent failure is logged once, not once per
+/// poll, even when PingOne's message text varies between answers.
+fn log_change(env: &str, last: &mut Option<String>, seconds: f64, o: &poll::Outcome) {
     let rules = o.snapshot.as_ref().map(|s| s.rules.len());
-    match (last.as_deref(), now) {
-        (_, Some(e)) if last.as_deref() != Some(e) => {
+    let now = o
+        .error
+        .as_ref()
+        .map(|e| format!("{} {}", e.endpoint(), e.reason()));
+    let message = o.error.as_ref().map(ToString::to_string);
+    match (last.as_deref(), now.as_deref()) {
+        (_, Some(what)) if last.as_deref() != Some(what) => {
             tracing::warn!(
                 environment = env,
-                error = e,
+                error = message.as_deref().unwrap_or(what),
                 kept_last_good = o.snapshot.is_none(),
                 "poll failed"
             );
@@ -177,11 +171,11 @@ fn log_change(
             environment = env,
             duration_s = seconds,
             rules,
-            error = now,
+            error = message.as_deref(),
             "poll finished"
         ),
     }
-    *last = now.map(str::to_string);
+    *last = now;
 }
 
 #[cfg(test)]

@@ -4,9 +4,12 @@
 //! On reload an environment whose settings did not change keeps its task,
 //! its token and its data; a changed one is restarted (its last data stays
 //! served until the new task's first poll); a removed one stops and its
-//! series go. The request budget is shared and reconfigured in place. An
-//! environment in user-detail mode also runs a walk task, started, kept
-//! and stopped with its poll task, on a request budget of its own.
+//! series go. The request budget is shared and reconfigured in place; a
+//! change of the client settings (request timeout, per-environment share
+//! of the concurrency) rebuilds the client and restarts every poller, whose
+//! last data stays served meanwhile. An environment in user-detail mode also
+//! runs a walk task, started, kept and stopped with its poll task, on a
+//! request budget of its own.
 
 use std::sync::Arc;
 
@@ -106,7 +109,7 @@ impl Supervisor {
     /// Applies a (re)loaded configuration. On error nothing has changed.
     pub fn apply(&mut self, config: &Config) -> Result<(), SupervisorError> {
         let settings = ClientSettings::for_config(config);
-        let rebuild = settings.request_timeout != self.settings.request_timeout;
+        let rebuild = settings != self.settings;
         let client = if rebuild {
             Client::new(
                 Arc::clone(&self.budget),

@@ -99,7 +99,8 @@ impl Endpoint {
         }
     }
 
-    fn env(&self) -> &str {
+    /// The environment in the path (for the token, the worker environment).
+    pub fn env(&self) -> &str {
         match self {
             Endpoint::Token(e)
             | Endpoint::Plans(e)

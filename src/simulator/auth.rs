@@ -50,6 +50,7 @@ struct Issued {
 pub(crate) struct Auth {
     clients: Vec<Client>,
     lifetime: Duration,
+    prefix: String,
     tokens: Mutex<HashMap<String, Issued>>,
 }
 
@@ -59,7 +60,26 @@ impl Auth {
         Self {
             clients,
             lifetime,
+            prefix: String::new(),
             tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Starts every issued token with `prefix` (a recognisable token for
+    /// leak tests).
+    pub fn with_token_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_owned();
+        self
+    }
+
+    /// Revokes the bearer token in an `Authorization` header, if any: the
+    /// next call with it gets 401 although it has not expired.
+    pub fn revoke(&self, authorization: Option<&str>) {
+        if let Some(token) = authorization.and_then(|h| strip_scheme(h, "Bearer")) {
+            self.tokens
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(token);
         }
     }
 
@@ -103,8 +123,10 @@ impl Auth {
                 "Request denied: unsupported authentication method or invalid client credentials",
             );
         };
-        let token: String = std::iter::repeat_with(fastrand::alphanumeric)
-            .take(48)
+        let token: String = self
+            .prefix
+            .chars()
+            .chain(std::iter::repeat_with(fastrand::alphanumeric).take(48))
             .collect();
         let now = Instant::now();
         let mut tokens = self

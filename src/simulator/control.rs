@@ -8,11 +8,15 @@
 //! | POST | `/_sim/rules/{ruleId}/activate`, `.../deactivate` | sets `active` |
 //! | GET | `/_sim/requests` | API requests served, per endpoint and status |
 //! | POST | `/_sim/requests/reset` | forgets those counts |
+//! | GET | `/_sim/faults` | the fault rules in force, with hits and what remains |
+//! | POST | `/_sim/faults` | adds a fault rule (a JSON object) or several (an array) |
+//! | POST | `/_sim/faults/clear` | removes every fault rule |
 
 use hyper::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::engine::{self, RuleAction};
+use super::faults::FaultRule;
 use super::query;
 use super::reply;
 use super::router::{Call, Shared};
@@ -24,9 +28,16 @@ const MAX_ADVANCE: u64 = 100_000;
 /// Answers `/_sim/{rest}`.
 pub(crate) fn handle(shared: &Shared, rest: &str, call: &Call) -> Response {
     let seg: Vec<&str> = rest.split('/').collect();
+    if seg.as_slice() == ["faults"] {
+        return match call.method {
+            Method::GET => reply::json(200, &shared.faults.to_json()),
+            Method::POST => add_faults(shared, call),
+            _ => reply::method_not_allowed("GET, POST"),
+        };
+    }
     let want = match seg.as_slice() {
         ["truth"] | ["requests"] => Method::GET,
-        ["advance"] | ["requests", "reset"] => Method::POST,
+        ["advance"] | ["requests", "reset"] | ["faults", "clear"] => Method::POST,
         ["rules", _, "delete" | "activate" | "deactivate"] => Method::POST,
         _ => return reply::not_found("the control endpoint"),
     };
@@ -40,6 +51,10 @@ pub(crate) fn handle(shared: &Shared, rest: &str, call: &Call) -> Response {
         ["requests", "reset"] => {
             shared.stats.reset();
             reply::json(200, &shared.stats.to_json())
+        }
+        ["faults", "clear"] => {
+            shared.faults.clear();
+            reply::json(200, &shared.faults.to_json())
         }
         ["rules", id, action] => {
             let action = match *action {
@@ -75,4 +90,38 @@ fn advance(shared: &Shared, call: &Call) -> Response {
         200,
         &json!({"ticks": t.clock.ticks, "now": super::model::format_ts(t.clock.now())}),
     )
+}
+
+/// `POST /_sim/faults`: one rule or an array of rules; all are checked
+/// before any is added. Answers `{"ids": [...]}`.
+fn add_faults(shared: &Shared, call: &Call) -> Response {
+    let rules: Vec<FaultRule> = match serde_json::from_slice::<Value>(&call.body) {
+        Ok(Value::Array(a)) => match serde_json::from_value(Value::Array(a)) {
+            Ok(r) => r,
+            Err(e) => return reply::invalid("body", &e.to_string()),
+        },
+        Ok(v) => match serde_json::from_value(v) {
+            Ok(r) => vec![r],
+            Err(e) => return reply::invalid("body", &e.to_string()),
+        },
+        Err(e) => return reply::invalid("body", &format!("not JSON: {e}")),
+    };
+    let envs: Vec<(String, String)> = shared
+        .tenant()
+        .envs
+        .iter()
+        .map(|e| (e.id.clone(), e.name.clone()))
+        .collect();
+    let mut checked = Vec::with_capacity(rules.len());
+    for (i, rule) in rules.into_iter().enumerate() {
+        match rule.check(&envs) {
+            Ok(env) => checked.push((rule, env)),
+            Err(e) => return reply::invalid(&format!("[{i}]"), &e),
+        }
+    }
+    let ids: Vec<u64> = checked
+        .into_iter()
+        .map(|(rule, env)| shared.faults.add(rule, env))
+        .collect();
+    reply::json(200, &json!({ "ids": ids }))
 }

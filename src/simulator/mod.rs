@@ -11,11 +11,12 @@
 //!
 //! Module map: [`scenario`] (the YAML), `setup` (scenario → model),
 //! `model`, `engine` (ticks, revisions), `counts` (derived numbers),
-//! `router` → `faults` → `api` (+ `auth`, `paging`, `render`), `control`
-//! and `truth` (`/_sim/...`).
+//! `router` → `faults` → `api` (+ `auth`, `paging`, `render`), `body`
+//! (how answers are sent), `control` and `truth` (`/_sim/...`).
 
 mod api;
 mod auth;
+mod body;
 mod control;
 mod counts;
 mod engine;
@@ -40,6 +41,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use faults::{FaultKind, FaultRule};
 pub use generate::STORE_SECRET_PREFIX;
 pub use scenario::Scenario;
 
@@ -157,19 +159,27 @@ pub async fn start(
     };
     let listener = TcpListener::bind(listen).await.map_err(bind_err)?;
     let addr = listener.local_addr().map_err(bind_err)?;
-    let environments = tenant
+    let environments: Vec<(String, String)> = tenant
         .envs
         .iter()
         .map(|e| (e.id.clone(), e.name.clone()))
         .collect();
     let manual = tenant.clock.manual;
-    let auth = auth::Auth::new(clients, scenario.token_lifetime);
+    let auth =
+        auth::Auth::new(clients, scenario.token_lifetime).with_token_prefix(&scenario.token_prefix);
     let client_list = auth
         .clients()
         .iter()
         .map(|c| (c.id.clone(), c.worker_env.clone()))
         .collect();
     let shared = Arc::new(router::Shared::new(tenant, auth, addr.to_string()));
+    for (i, rule) in scenario.faults.iter().enumerate() {
+        let env = rule.check(&environments).map_err(|e| SimError::Scenario {
+            file: "<scenario>".into(),
+            message: format!("faults[{i}]: {e}"),
+        })?;
+        shared.faults.add(rule.clone(), env);
+    }
     let handler_state = shared.clone();
     let handler = move |req| router::handle(handler_state.clone(), req);
     let server = tokio::spawn(crate::http::serve(

@@ -12,7 +12,7 @@ use hyper::Method;
 use super::api::{self, Endpoint};
 use super::auth::Auth;
 use super::control;
-use super::faults::Faults;
+use super::faults::{self, Faults, SimResponse, Step};
 use super::model::Tenant;
 use super::query;
 use super::reply;
@@ -40,7 +40,7 @@ impl Shared {
             tenant: Mutex::new(tenant),
             auth,
             stats: Stats::default(),
-            faults: Faults,
+            faults: Faults::default(),
             fallback_host,
         }
     }
@@ -123,24 +123,25 @@ impl Call {
 }
 
 /// Answers one request.
-pub(crate) async fn handle(shared: Arc<Shared>, req: Request) -> Response {
+pub(crate) async fn handle(shared: Arc<Shared>, req: Request) -> SimResponse {
     let call = match Call::read(req, &shared.fallback_host).await {
         Ok(c) => c,
-        Err(r) => return *r,
+        Err(r) => return faults::plain(*r).await,
     };
     if let Some(rest) = call.path.strip_prefix("/_sim/") {
-        return control::handle(&shared, rest, &call);
+        return faults::plain(control::handle(&shared, rest, &call)).await;
     }
     let Some(endpoint) = Endpoint::parse(&call.path) else {
         let r = reply::not_found("the resource");
         shared.stats.record("unknown", r.status().as_u16());
-        return r;
+        return faults::plain(r).await;
     };
-    let response = match shared.faults.before(&endpoint, &call).await {
-        Some(r) => r,
-        None => shared
-            .faults
-            .after(&endpoint, api::handle(&shared, &endpoint, &call)),
+    let response = match shared.faults.before(&shared.auth, &endpoint, &call).await {
+        Step::Answer(r) => faults::plain(r).await,
+        Step::Continue(rules) => {
+            let answer = api::handle(&shared, &endpoint, &call);
+            shared.faults.after(rules, &call, answer).await
+        }
     };
     shared
         .stats

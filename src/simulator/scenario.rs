@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use super::SimError;
+use super::faults::FaultRule;
 
 /// The built-in demo scenario, as YAML.
 const DEMO_YAML: &str = include_str!("demo.yml");
@@ -50,6 +51,13 @@ pub struct Scenario {
     /// Synthetic environments appended after `environments` (benchmarks).
     #[serde(default)]
     pub generate: Option<GenerateSpec>,
+    /// Prefix of every access token issued (letters, digits, `-._~`; at
+    /// most 64), so leak tests can recognise tokens.
+    #[serde(default)]
+    pub token_prefix: String,
+    /// Fault rules in force from start-up (`docs/simulator.md`).
+    #[serde(default)]
+    pub faults: Vec<FaultRule>,
 }
 
 /// `clock:` of a scenario.
@@ -238,6 +246,8 @@ impl Default for Scenario {
             clients: Vec::new(),
             environments: Vec::new(),
             generate: None,
+            token_prefix: String::new(),
+            faults: Vec::new(),
         }
     }
 }

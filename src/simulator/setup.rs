@@ -25,6 +25,13 @@ pub(crate) fn build(s: &Scenario) -> Result<(Tenant, Vec<Client>), String> {
     if s.token_lifetime.is_zero() {
         return Err("token_lifetime: must be positive".into());
     }
+    let prefix_ok = s.token_prefix.len() <= 64
+        && s.token_prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !prefix_ok {
+        return Err("token_prefix: at most 64 letters, digits, `-`, `.`, `_` or `~`".into());
+    }
     if s.warmup_ticks > 10_000 {
         return Err("warmup_ticks: at most 10000".into());
     }
@@ -65,6 +72,13 @@ pub(crate) fn build(s: &Scenario) -> Result<(Tenant, Vec<Client>), String> {
         envs.push(env);
     }
     let clients = auth::resolve_clients(&s.clients, &envs)?;
+    let pairs: Vec<(String, String)> = envs
+        .iter()
+        .map(|e| (e.id.clone(), e.name.clone()))
+        .collect();
+    for (i, f) in s.faults.iter().enumerate() {
+        f.check(&pairs).map_err(|e| format!("faults[{i}]: {e}"))?;
+    }
     let clock = Clock {
         manual: s.clock == ClockMode::Manual,
         tick_ms,

@@ -256,6 +256,33 @@ impl Sim {
     pub fn control(&self, path: &str) -> Resp {
         post(&format!("{}/_sim/{path}", self.base))
     }
+
+    /// Adds fault rules (`POST /_sim/faults`, a JSON object or array).
+    pub fn faults(&self, rules: &str) {
+        let r = request(
+            "POST",
+            &format!("{}/_sim/faults", self.base),
+            &[("Content-Type", "application/json")],
+            rules.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        assert_eq!(self.control("faults/clear").status, 200);
+    }
+}
+
+/// Peak resident memory of a process in KiB (`VmHWM`).
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
 }
 
 /// The exporter daemon.

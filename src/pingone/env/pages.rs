@@ -26,7 +26,7 @@ impl EnvClient {
         first: Url,
         mut on_page: impl FnMut(&Bytes) -> Result<Option<String>, ApiError>,
     ) -> Result<(), ApiError> {
-        let cap = self.client.settings.page_cap;
+        let cap = self.client.settings().page_cap;
         let mut seen = HashSet::new();
         let mut url = first;
         for _ in 0..cap {

@@ -1,0 +1,123 @@
+//! The documented models: which keys PingOne's documentation lists for each
+//! object the exporter reads (`reference/pingone-api.md` §4 and §8).
+
+/// The documented keys of one kind of object, and one nested object whose
+/// keys are checked too.
+#[derive(Debug)]
+pub struct Model {
+    /// Prefix of reported names, e.g. `stores`.
+    pub name: &'static str,
+    /// Documented keys.
+    pub known: &'static [&'static str],
+    /// `(key, model)` of a nested object to check as well.
+    pub nested: Option<(&'static str, &'static Model)>,
+}
+
+const SYNC_STATUS: Model = Model {
+    name: "syncStatus",
+    known: &[
+        "syncState",
+        "lastSyncAt",
+        "successCount",
+        "failedCount",
+        "failedDeprovisionCount",
+        "userTotal",
+        "details",
+    ],
+    nested: None,
+};
+
+/// Items of `_embedded.stores`.
+pub const STORES: Model = Model {
+    name: "stores",
+    known: &[
+        "id",
+        "environment",
+        "createdAt",
+        "updatedAt",
+        "image",
+        "name",
+        "description",
+        "type",
+        "status",
+        "managed",
+        "configuration",
+        "syncStatus",
+        "_links",
+    ],
+    nested: Some(("syncStatus", &SYNC_STATUS)),
+};
+
+/// Items of `_embedded.rules`.
+pub const RULES: Model = Model {
+    name: "rules",
+    known: &[
+        "id",
+        "environment",
+        "plan",
+        "name",
+        "description",
+        "sourceStore",
+        "targetStore",
+        "active",
+        "populationExpression",
+        "populations",
+        "groups",
+        "deprovision",
+        "configuration",
+        "parentRule",
+        "createdAt",
+        "updatedAt",
+        "_links",
+    ],
+    nested: None,
+};
+
+/// Items of `_embedded.plans`.
+pub const PLANS: Model = Model {
+    name: "plans",
+    known: &[
+        "id",
+        "environment",
+        "name",
+        "status",
+        "createdAt",
+        "updatedAt",
+        "_links",
+    ],
+    nested: None,
+};
+
+/// Items of a rule's `syncedGroups` (shape assumed by analogy with
+/// `syncedRules`, see the reference §8.5).
+pub const SYNCED_GROUPS: Model = Model {
+    name: "syncedGroups",
+    known: &[
+        "id",
+        "group",
+        "rule",
+        "environment",
+        "sourceStore",
+        "targetStore",
+        "type",
+        "status",
+        "lastSyncAt",
+        "details",
+        "_links",
+    ],
+    nested: None,
+};
+
+/// The revision object.
+pub const REVISION: Model = Model {
+    name: "revision",
+    known: &[
+        "id",
+        "environment",
+        "createdAt",
+        "createdBy",
+        "previousRevision",
+        "_links",
+    ],
+    nested: None,
+};
