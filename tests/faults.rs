@@ -321,6 +321,39 @@ async fn transient_statuses_are_retried_and_others_are_not() {
     assert_eq!(by_status(&sim.requests().await, "plans", "503"), 4);
 }
 
+/// Creating a revision starts a resync of the whole environment: after a 5xx
+/// or a timeout it may have happened, so it is never repeated; a 429 says
+/// it did not, so that one is retried.
+#[tokio::test]
+async fn a_revision_is_created_at_most_once() {
+    let (sim, c) = setup(RELAXED).await;
+    let a = c.env(0);
+    sim.add_faults(
+        &json!({"kind": "status", "endpoint": "revision_create", "status": 503, "count": 1}),
+    )
+    .await;
+    let err = a.create_revision().await.unwrap_err();
+    assert_eq!(err.reason(), "server_error");
+    assert_eq!(
+        by_status(&sim.requests().await, "revision_create", "503"),
+        1,
+        "not repeated"
+    );
+
+    sim.add_faults(
+        &json!({"kind": "status", "endpoint": "revision_create", "status": 429, "count": 1}),
+    )
+    .await;
+    a.create_revision().await.unwrap();
+    let req = sim.requests().await;
+    assert_eq!(by_status(&req, "revision_create", "429"), 1);
+    assert_eq!(
+        by_status(&req, "revision_create", "201"),
+        1,
+        "retried after the 429"
+    );
+}
+
 #[tokio::test]
 async fn retry_after_is_honoured_in_seconds_and_as_a_date_and_capped() {
     let (sim, c) = setup(RELAXED).await;

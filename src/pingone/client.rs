@@ -158,7 +158,10 @@ impl Client {
         let timeout = self.settings.request_timeout;
         let limit = self.settings.max_body_bytes;
         let run = async {
-            let mut resp = request.send().await.map_err(|e| transport(endpoint, &e))?;
+            let mut resp = request
+                .send()
+                .await
+                .map_err(|e| transport(endpoint, timeout, &e))?;
             let status = resp.status().as_u16();
             let retry_after = resp
                 .headers()
@@ -169,7 +172,11 @@ impl Client {
                 return Err(ApiError::TooLarge { endpoint, limit });
             }
             let mut body = BytesMut::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| transport(endpoint, &e))? {
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| transport(endpoint, timeout, &e))?
+            {
                 if body.len() + chunk.len() > limit {
                     return Err(ApiError::TooLarge { endpoint, limit });
                 }
@@ -232,9 +239,20 @@ impl Client {
                         self.metrics.rate_limited(env);
                     }
                     let err = status_error(endpoint, status, &body);
-                    (err, retry_after, is_retryable_status(status))
+                    // A create may have happened before a 5xx or 408 came
+                    // back; only a 429 says for sure it was not processed.
+                    let retryable = if endpoint.is_idempotent() {
+                        is_retryable_status(status)
+                    } else {
+                        status == 429
+                    };
+                    (err, retry_after, retryable)
                 }
-                Err(e @ (ApiError::Timeout { .. } | ApiError::Transport { .. })) => (e, None, true),
+                Err(e @ (ApiError::Timeout { .. } | ApiError::Transport { .. })) => {
+                    // The request may have reached PingOne: never repeat a create.
+                    let retryable = endpoint.is_idempotent();
+                    (e, None, retryable)
+                }
                 Err(e) => return Err(e),
             };
             if !retryable || retries >= policy.max_retries {
@@ -257,7 +275,9 @@ impl Client {
     }
 }
 
-fn transport(endpoint: Endpoint, e: &reqwest::Error) -> ApiError {
+/// Maps a reqwest error; a timeout reports `timeout`, the limit that ran
+/// out (reqwest's connect timeout is set to the request timeout).
+fn transport(endpoint: Endpoint, timeout: Duration, e: &reqwest::Error) -> ApiError {
     // reqwest's Display names the URL, never headers: no token or secret.
     let mut message = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -269,7 +289,7 @@ fn transport(endpoint: Endpoint, e: &reqwest::Error) -> ApiError {
     if e.is_timeout() {
         return ApiError::Timeout {
             endpoint,
-            seconds: 0.0,
+            seconds: timeout.as_secs_f64(),
         };
     }
     ApiError::Transport { endpoint, message }

@@ -50,6 +50,13 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// False for calls that change something at PingOne (creating a
+    /// revision starts a resync): those are not repeated after an answer
+    /// that leaves open whether they happened.
+    pub fn is_idempotent(self) -> bool {
+        !matches!(self, Endpoint::CreateRevision)
+    }
+
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -24,7 +24,7 @@ use crate::collector;
 use crate::config::Environment;
 use crate::mapping::{self, UnknownValue};
 use crate::pingone::EnvClient;
-use crate::selfmetrics::SelfMetrics;
+use crate::selfmetrics::{EnvKey, SelfMetrics};
 use crate::shutdown::Shutdown;
 use crate::state::{EnvState, PollReport, Shared};
 use crate::timefmt::now_unix;
@@ -69,6 +69,24 @@ impl Schedule {
     }
 }
 
+/// Records a poll that died inside the exporter (a bug): logged at error,
+/// counted as a failure with reason `internal`; the last good data stays.
+fn internal_failure(shared: &Shared, key: &EnvKey, started: Instant, what: &str) {
+    let seconds = started.elapsed().as_secs_f64();
+    let finished = now_unix();
+    tracing::error!(environment = %key.name, error = what, "poll task failed inside the exporter; keeping the last good data");
+    shared.metrics.poll_finished(key, Err("internal"), seconds);
+    let report = PollReport {
+        finished_at: finished,
+        duration: seconds,
+        error: Some("internal error in the exporter; see its log".to_string()),
+    };
+    shared.update(key, |cur| EnvState {
+        last_poll: Some(report.clone()),
+        ..cur.clone()
+    });
+}
+
 /// Logs (once per distinct value, as the self-metrics decide) and counts
 /// API values the exporter does not know.
 fn report_unknown(metrics: &SelfMetrics, env: &str, unknown: &[UnknownValue]) {
@@ -99,9 +117,26 @@ pub async fn run(
             .iter()
             .find(|e| e.key == key)
             .and_then(|e| e.snapshot.clone());
-        let outcome = tokio::select! {
-            o = poll_once(&client, &env, previous.as_deref()) => o,
-            () = stop.wait() => return,
+        // The poll runs as its own task so that a bug that panics in it
+        // costs one poll, not the environment's polling for good.
+        let task = {
+            let (client, env) = (Arc::clone(&client), env.clone());
+            tokio::spawn(async move { poll_once(&client, &env, previous.as_deref()).await })
+        };
+        let abort = task.abort_handle();
+        let joined = tokio::select! {
+            j = task => j,
+            () = stop.wait() => {
+                abort.abort();
+                return;
+            }
+        };
+        let outcome = match joined {
+            Ok(o) => o,
+            Err(e) => {
+                internal_failure(&shared, &key, started, &e.to_string());
+                continue;
+            }
         };
         let seconds = started.elapsed().as_secs_f64();
         let finished = now_unix();
@@ -181,6 +216,33 @@ fn log_change(env: &str, last: &mut Option<String>, seconds: f64, o: &poll::Outc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_poll_that_dies_inside_the_exporter_keeps_data_and_counts_a_failure() {
+        let shared = Shared::new(SelfMetrics::new("t", "t"));
+        let key = EnvKey::new("id", "prod");
+        shared.set_envs(std::slice::from_ref(&key));
+        let snap = Arc::new(crate::snapshot::EnvSnapshot::default());
+        shared.update(&key, |e| EnvState {
+            snapshot: Some(Arc::clone(&snap)),
+            ..e.clone()
+        });
+        // A panic in a spawned poll, caught the way `run` catches it.
+        let joined = tokio::spawn(async { panic!("boom") }).await;
+        let Err(e) = joined else { unreachable!() };
+        internal_failure(&shared, &key, Instant::now(), &e.to_string());
+        let env = &shared.envs()[0];
+        assert!(env.snapshot.is_some(), "the last good data stays");
+        let report = env.last_poll.clone().unwrap();
+        assert!(report.error.unwrap().contains("internal error"));
+        assert!(!shared.metrics.is_up(&key));
+        let mut out = Vec::new();
+        shared
+            .metrics
+            .encode(crate::exposition::Format::Text, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(r#"reason="internal"} 1"#), "{text}");
+    }
 
     #[tokio::test]
     async fn schedule_runs_at_once_then_every_interval_never_overlapping() {
