@@ -228,8 +228,9 @@ mod tests {
             ..e.clone()
         });
         // A panic in a spawned poll, caught the way `run` catches it.
-        let joined = tokio::spawn(async { panic!("boom") }).await;
-        let Err(e) = joined else { unreachable!() };
+        let e = tokio::spawn(async { std::panic::panic_any::<&str>("boom") })
+            .await
+            .unwrap_err();
         internal_failure(&shared, &key, Instant::now(), &e.to_string());
         let env = &shared.envs()[0];
         assert!(env.snapshot.is_some(), "the last good data stays");
