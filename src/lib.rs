@@ -22,6 +22,7 @@
 //! - [`alerting`]: the built-in alert sender (conditions, state, delivery).
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
 //! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
+//! - [`healthcheck`]: the `healthcheck` command (the image's HEALTHCHECK).
 #![forbid(unsafe_code)]
 
 pub mod alerting;
@@ -31,6 +32,7 @@ pub mod collector;
 pub mod commands;
 pub mod config;
 pub mod exposition;
+pub mod healthcheck;
 pub mod http;
 pub mod logging;
 pub mod mapping;
