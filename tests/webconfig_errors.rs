@@ -177,3 +177,23 @@ fn http2_is_accepted_with_a_warning() {
         ]
     );
 }
+
+#[test]
+fn the_documented_example_loads() {
+    let doc = std::fs::read_to_string("docs/web-config.md").unwrap();
+    let start = doc.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let example = &doc[start..start + doc[start..].find("```").unwrap()];
+    let local = example
+        .replace("/etc/pingone-sync-exporter/tls/cert.pem", "tls/cert.pem")
+        .replace("/etc/pingone-sync-exporter/tls/key.pem", "tls/key.pem");
+    let c = webconfig::load_str(&local, &format!("{FIXTURES}/doc.yml")).unwrap();
+    assert_eq!(c.summary(), "TLS (TLS12-TLS13), basic auth (1 users)");
+    let hash = example
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("prometheus: "))
+        .unwrap();
+    assert!(
+        bcrypt::verify("changeme", hash).unwrap(),
+        "the example hash is of \"changeme\""
+    );
+}
