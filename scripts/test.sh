@@ -20,4 +20,9 @@ cargo test --locked --doc
 scripts/check-dashboards.sh
 scripts/check-rules.sh
 scripts/check-monitoring.sh
+
+# Shipping: the Dockerfile (hadolint, its build stage run here), and the
+# compose, Kubernetes and systemd examples.
+scripts/check-dockerfile.sh
+scripts/check-deploy.sh
 echo "all tests passed"

@@ -62,6 +62,14 @@ pub struct Cli {
     )]
     pub read_timeout: Duration,
 
+    /// TLS and basic-auth settings, in the exporter-toolkit web-config.yml
+    /// format (see docs/web-config.md); re-read when it or a file it names changes.
+    #[arg(
+        long = "web.config.file",
+        env = "PINGONE_SYNC_EXPORTER_WEB_CONFIG_FILE"
+    )]
+    pub web_config_file: Option<PathBuf>,
+
     /// Most connections served at once; further clients wait in the listen backlog.
     #[arg(
         long = "web.max-connections",
@@ -124,6 +132,8 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// GET the daemon's /-/healthy (or --url) once; exit 0 on 200, else 1. The container image's HEALTHCHECK.
+    Healthcheck(crate::healthcheck::Args),
 }
 
 /// `status --output` values.

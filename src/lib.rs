@@ -18,9 +18,11 @@
 //! - [`collector`]: turns snapshots and self-metrics into an exposition.
 //! - [`state`]: the snapshots shared by pollers and the server.
 //! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, ...).
+//! - [`webconfig`]: `--web.config.file`: TLS and basic auth for the server.
 //! - [`alerting`]: the built-in alert sender (conditions, state, delivery).
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
 //! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
+//! - [`healthcheck`]: the `healthcheck` command (the image's HEALTHCHECK).
 #![forbid(unsafe_code)]
 
 pub mod alerting;
@@ -30,6 +32,7 @@ pub mod collector;
 pub mod commands;
 pub mod config;
 pub mod exposition;
+pub mod healthcheck;
 pub mod http;
 pub mod logging;
 pub mod mapping;
@@ -44,6 +47,7 @@ pub mod snapshot;
 pub mod state;
 pub mod timefmt;
 pub mod user_detail;
+pub mod webconfig;
 
 /// The crate version, as built.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

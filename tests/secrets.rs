@@ -417,3 +417,86 @@ fn assert_clean_of_all(what: &str, text: &str) {
         "{what} contains an access token:\n{text}"
     );
 }
+
+/// The basic-auth password a client sends (right or wrong), the user name
+/// typed where the password belongs, and the TLS private key never appear
+/// in the daemon's debug logs, a web config error or the healthcheck's
+/// output.
+#[test]
+fn basic_auth_passwords_and_the_tls_key_never_leak() {
+    let dir = Dir::new();
+    let hash = bcrypt::hash(CANARY, 4).unwrap();
+    let web = dir.write(
+        "web.yml",
+        &format!("basic_auth_users:\n  prometheus: {hash}\n"),
+    );
+    let exp = Exporter::start(&["--demo", "--web.config.file", web.to_str().unwrap()]);
+    let basic = |user: &str, password: &str| {
+        use base64::Engine;
+        let b = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        format!("Basic {b}")
+    };
+    for (user, password, status) in [
+        ("prometheus", CANARY, 200),
+        ("prometheus", WRONG, 401),
+        (WRONG, CANARY, 401),
+    ] {
+        let auth = basic(user, password);
+        let r = request(
+            "GET",
+            &exp.url("/metrics"),
+            &[("Authorization", &auth)],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(r.status, status);
+        assert_clean("answer", &r.text());
+    }
+    let pw = dir.write("password", &format!("{WRONG}\n"));
+    let out = std::process::Command::new(bin())
+        .args([
+            "healthcheck",
+            "--url",
+            &exp.url("/-/healthy"),
+            "--username",
+            "prometheus",
+        ])
+        .args(["--password-file", pw.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_clean(
+        "healthcheck",
+        &String::from_utf8_lossy(&[out.stdout, out.stderr].concat()),
+    );
+
+    // A key pasted inline, and a key file that is not a key.
+    let key = dir.write(
+        "key.pem",
+        &format!("-----BEGIN PRIVATE KEY-----\n{CANARY}\n-----END PRIVATE KEY-----\n"),
+    );
+    std::fs::write(
+        &web,
+        format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n  key: {CANARY}\n",
+            key.display(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    let r = request(
+        "GET",
+        &exp.url("/metrics"),
+        &[("Authorization", &basic("prometheus", CANARY))],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "the last good web config stays");
+    wait_for("the reload failure", Duration::from_secs(10), || {
+        exp.proc
+            .output()
+            .contains("web configuration reload failed")
+            .then_some(())
+    });
+    assert_clean("logs", &exp.proc.output());
+}

@@ -45,8 +45,8 @@ pub(super) async fn run(cli: &Cli, command: &Command) -> ExitCode {
         Command::Resync { environment, yes } => {
             resync::run(&config, environment, *yes, &mut out, &mut err).await
         }
-        // Not a one-shot command; `app::main` runs it.
-        Command::Simulate { .. } => Exit::Error,
+        // Not config-based one-shot commands; `app::main` runs them.
+        Command::Simulate { .. } | Command::Healthcheck(_) => Exit::Error,
     };
     ExitCode::from(exit.code())
 }

@@ -21,6 +21,7 @@ use crate::shutdown::Shutdown;
 use crate::simulator;
 use crate::state::Shared;
 use crate::timefmt::now_unix;
+use crate::webconfig::{self, WebGuard};
 
 mod commands;
 mod demo;
@@ -52,6 +53,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Some(Command::Simulate { listen, scenario }) => {
                 run_simulator(listen, scenario.clone()).await
             }
+            Some(Command::Healthcheck(args)) => return crate::healthcheck::run(args).await,
             Some(command) => return commands::run(&cli, command).await,
             None => run_daemon(&cli).await,
         };
@@ -67,6 +69,12 @@ pub fn main(cli: Cli) -> ExitCode {
 }
 
 fn check_config(cli: &Cli) -> ExitCode {
+    if let Some(path) = &cli.web_config_file
+        && let Err(e) = webconfig::load(path)
+    {
+        println!("{e}");
+        return ExitCode::FAILURE;
+    }
     match config::load(&cli.config_file) {
         Ok(c) => {
             for w in &c.warnings {
@@ -125,6 +133,13 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
             Err(e) => anyhow::bail!("invalid configuration:\n{e}"),
         }
     };
+    let guard = match &cli.web_config_file {
+        Some(path) => match WebGuard::load(path) {
+            Ok(g) => Some(g),
+            Err(e) => anyhow::bail!("invalid web configuration:\n{e}"),
+        },
+        None => None,
+    };
     metrics.config_loaded(true, now_unix());
     for w in &config.warnings {
         tracing::warn!(warning = %w, "configuration");
@@ -134,10 +149,15 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
 
     let listener: TcpListener = bind(&cli.listen_address).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(address = %addr, telemetry_path = %cli.telemetry_path, "listening");
+    let tls = guard.as_ref().and_then(WebGuard::tls_source);
+    tracing::info!(address = %addr, telemetry_path = %cli.telemetry_path, tls = tls.is_some(), "listening");
+    let mut landing_url = alerting::landing_url(cli.external_url.as_deref(), addr);
+    if tls.is_some() && cli.external_url.is_none() {
+        landing_url = landing_url.replacen("http://", "https://", 1);
+    }
     let alerter = alerting::Alerter::start(
         Arc::clone(&shared),
-        alerting::landing_url(cli.external_url.as_deref(), addr),
+        landing_url,
         alerting::plan(config.alerting.as_ref())?,
         shutdown.clone(),
     );
@@ -154,6 +174,14 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
     if let Some(sim) = &demo_sim {
         about.push(("simulator".to_string(), sim.base_url()));
     }
+    if let (Some(g), Some(path)) = (&guard, &cli.web_config_file) {
+        let summary = g.current().summary();
+        tracing::info!(file = %path.display(), web_config = %summary, "web configuration");
+        about.push((
+            "web config".to_string(),
+            format!("{} ({summary})", path.display()),
+        ));
+    }
     let web = Arc::new(Web {
         shared: Arc::clone(&shared),
         telemetry_path: cli.telemetry_path.clone(),
@@ -166,10 +194,14 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
             max_connections: cli.max_connections as usize,
             header_read_timeout: cli.read_timeout,
             write_stall_timeout: cli.read_timeout,
+            tls,
             ..ServeOptions::default()
         },
         shutdown.clone(),
-        move |req| server::handle(Arc::clone(&web), req),
+        move |req| {
+            let web = Arc::clone(&web);
+            webconfig::guarded(guard.clone(), req, move |r| server::handle(web, r))
+        },
     ));
 
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;

@@ -45,6 +45,14 @@ pub use alerting::{
 pub use load::{load, load_str, load_with};
 pub use problem::{ConfigError, Problem};
 
+// The web config (`crate::webconfig`) is another YAML file with the same
+// error format: it reuses the position index, the validation context and
+// the problem wording.
+pub(crate) use checks::boolean;
+pub(crate) use context::Context;
+pub(crate) use positions::{NodeKind, join_key};
+pub(crate) use problem::{Problems, quote};
+
 /// The validated, resolved configuration. Defaults are filled in and every
 /// URL is resolved, so consumers never re-derive anything.
 #[derive(Clone, Debug)]

@@ -181,7 +181,7 @@ pub fn join(parent: &str, key: &str) -> String {
 /// The path of `key` in the mapping at `parent` as the index spells it:
 /// `parent.key` for plain names, `parent["odd key"]` for anything else,
 /// so a key holding `.` or `[` cannot be confused with nesting.
-fn join_key(parent: &str, key: &str) -> String {
+pub(crate) fn join_key(parent: &str, key: &str) -> String {
     if super::yaml::is_identifier(key) {
         join(parent, key)
     } else {

@@ -6,11 +6,14 @@
 //! ([`stall`]), so a slow client cannot hold a connection forever; bounded
 //! request heads (a 64 KiB read buffer: a head that does not fit after the
 //! read that overflows it, so at most about 128 KiB, gets 431) and bodies;
-//! and a graceful shutdown that lets in-flight requests finish.
+//! and a graceful shutdown that lets in-flight requests finish; optionally
+//! TLS ([`tls`]), with the handshake bounded by the header read timeout.
 
 mod stall;
+mod tls;
 
 pub use stall::StallGuard;
+pub use tls::TlsSource;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -89,6 +92,9 @@ pub struct ServeOptions {
     pub write_stall_timeout: Duration,
     /// How long shutdown waits for in-flight requests before dropping them.
     pub shutdown_grace: Duration,
+    /// TLS: every connection must complete a handshake (within
+    /// `header_read_timeout`) first. `None`: plain HTTP.
+    pub tls: Option<TlsSource>,
 }
 
 impl Default for ServeOptions {
@@ -98,6 +104,7 @@ impl Default for ServeOptions {
             header_read_timeout: Duration::from_secs(10),
             write_stall_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
+            tls: None,
         }
     }
 }
@@ -190,6 +197,20 @@ pub async fn serve<H, F, B>(
             let h = h.clone();
             async move { Ok::<_, Infallible>(h(req).await) }
         });
+        if let Some(tls) = &opts.tls {
+            let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
+            let (timeout, stall) = (opts.header_read_timeout, opts.write_stall_timeout);
+            tokio::spawn(async move {
+                if let Some(io) = tls.accept(stream, timeout, stall).await {
+                    let conn = watcher.watch(builder.serve_connection(TokioIo::new(io), svc));
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                drop(permit);
+            });
+            continue;
+        }
         let io = StallGuard::new(stream, opts.write_stall_timeout);
         let conn = builder.serve_connection(TokioIo::new(io), svc);
         let conn = graceful.watch(conn);
