@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
-use super::auth::TokenCache;
+use super::auth::{TokenCache, TokenCaches};
 use super::budget::Budget;
 use super::hal::parse_page;
 use super::model::{self, ApiErrorBody};
@@ -50,6 +50,8 @@ pub struct Client {
     budget: Arc<Budget>,
     metrics: Arc<SelfMetrics>,
     settings: ClientSettings,
+    /// Token caches shared by environments with the same credential.
+    tokens: TokenCaches,
 }
 
 /// What one HTTP attempt produced.
@@ -83,6 +85,7 @@ impl Client {
             budget,
             metrics,
             settings,
+            tokens: TokenCaches::default(),
         }))
     }
 
@@ -256,7 +259,7 @@ impl EnvClient {
                     message: format!("api_url: {e}"),
                 }
             })?;
-        let tokens = Arc::new(TokenCache::new(
+        let tokens = client.tokens.shared(
             format!(
                 "{}/{}/as/token",
                 env.auth_url.trim_end_matches('/'),
@@ -264,7 +267,7 @@ impl EnvClient {
             ),
             env.credentials.client_id.clone(),
             env.credentials.client_secret.clone(),
-        ));
+        );
         Ok(Self {
             client,
             key: EnvKey::new(&env.id, &env.name),
