@@ -9,6 +9,7 @@
 //! the rest. A rule deleted upstream is missing from the next poll's
 //! snapshot, so its series disappear at once.
 
+mod age;
 mod gzip;
 mod render;
 mod scrape;

@@ -15,10 +15,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use flate2::CompressError;
 
+use super::age::write_age;
 use super::gzip::GzipWriter;
 use super::render::{Rendered, SHARE_MIN};
 use super::{AGE_FAMILIES, REVISION, RULE_FAMILIES};
-use crate::exposition::{Desc, Format, write_f64, write_trailer};
+use crate::exposition::{Desc, Format, write_trailer};
 use crate::selfmetrics::SelfMetrics;
 
 /// Size of the buffers a scrape writes its own text into.
@@ -93,7 +94,7 @@ impl Exposition {
                 parts.push_back(Part::Ages(env, family, value_ends.len()));
                 total += ages.prefixes.len() + ages.timestamps.len();
                 for ts in &ages.timestamps {
-                    write_f64(&mut values, round_ms(now - ts));
+                    write_age(&mut values, now - ts);
                     value_ends.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
                 }
             }
@@ -209,15 +210,11 @@ impl Iterator for Exposition {
     }
 }
 
-/// Ages to the millisecond: finer digits are clock noise.
-fn round_ms(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::collector::{AGE_FAMILIES, render};
+    use crate::exposition::write_f64;
     use crate::selfmetrics::EnvKey;
     use crate::snapshot::{
         Direction, EnvSnapshot, RuleStatus, RuleSummary, StateCounts, StoreInfo,
