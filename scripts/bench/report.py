@@ -54,7 +54,8 @@ def size_table(r):
 
 def startup(s):
     runs = ", ".join(f"{t:.3f}" for t in s["runs_s"])
-    print(f"  --demo, process start to /-/ready: median {s['median_s']:.3f} s (runs: {runs})")
+    print(f"  --demo, process start to /-/ready: median {s['median_s']:.3f} s (runs: {runs}); "
+          f"to /-/healthy (listening): median {s['listening_median_s']:.3f} s")
 
 
 IDLE_LIMIT_MS_PER_S = 1.0  # "near zero": at most 0.1 % of one core
