@@ -9,24 +9,14 @@
 //! by reference, and ends the member with a final empty block and the
 //! CRC-32 of the whole text, combined from the segments' CRCs.
 
-use std::cell::RefCell;
-
 use bytes::Bytes;
 use flate2::{Compress, CompressError, Compression, Crc, FlushCompress};
-
-use super::render::SCRATCH_KEEP;
 
 /// gzip member header: deflate, no flags, no mtime, unknown OS (RFC 1952).
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
 /// A final, empty, fixed-Huffman deflate block: ends the stream.
 const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
-
-thread_local! {
-    /// The block compressor (about 300 KiB of state) and its output buffer,
-    /// reused across renders on one thread (see `render` on why).
-    static BLOCK_DEFLATE: RefCell<Option<(Compress, Vec<u8>)>> = const { RefCell::new(None) };
-}
 
 /// A self-contained deflate segment of one block's text.
 #[derive(Debug)]
@@ -65,15 +55,13 @@ fn compress(
 /// Deflates each `Some` block into its own segment, at the default level
 /// (once per poll, not per scrape: about 8 % smaller than the fast level
 /// used at scrape time, for about 1.5 times its CPU). All segments share
-/// one buffer of exactly their size. A block that fails to compress gets `None` and is
-/// compressed at scrape time instead.
+/// one buffer of exactly their size. A block that fails to compress gets
+/// `None` and is compressed at scrape time instead.
 pub(crate) fn deflate_blocks<'a>(
     blocks: impl Iterator<Item = Option<&'a [u8]>>,
 ) -> Vec<Option<Deflated>> {
-    let (mut z, mut out) = BLOCK_DEFLATE
-        .take()
-        .unwrap_or_else(|| (Compress::new(Compression::default(), false), Vec::new()));
-    out.clear();
+    let mut z = Compress::new(Compression::default(), false);
+    let mut out = Vec::new();
     let mut spans = Vec::new();
     for block in blocks {
         spans.push(block.and_then(|text| {
@@ -88,10 +76,8 @@ pub(crate) fn deflate_blocks<'a>(
             Some((start, out.len(), crc))
         }));
     }
-    let all = Bytes::copy_from_slice(&out);
-    if out.capacity() <= SCRATCH_KEEP {
-        BLOCK_DEFLATE.set(Some((z, out)));
-    }
+    out.shrink_to_fit();
+    let all = Bytes::from(out);
     spans
         .into_iter()
         .map(|s| {

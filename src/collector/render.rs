@@ -3,14 +3,6 @@
 //! revision line, in one exactly sized buffer shared by every scrape; and
 //! the larger blocks also deflated, so a gzip scrape does not compress them
 //! again.
-//!
-//! Rendering writes into a per-thread scratch buffer that is reused, then
-//! copies the result into its exact-size buffer. Growing a fresh buffer per
-//! environment instead leaves the freed steps of its growth behind in the
-//! heap, beside the long-lived result, every poll of every environment:
-//! measured at 200 environments, that doubled the heap.
-
-use std::cell::RefCell;
 
 use bytes::Bytes;
 
@@ -156,15 +148,6 @@ fn common_labels(env: &EnvKey, rule: &RuleSummary) -> Vec<u8> {
     common
 }
 
-/// Scratch buffers up to this size are kept for the next render on the
-/// same thread; a larger one (an environment with thousands of rules) is
-/// freed, so a one-off does not stay allocated.
-pub(crate) const SCRATCH_KEEP: usize = 4 << 20;
-
-thread_local! {
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
 /// The timestamp each age family is computed from.
 const AGE_SOURCES: [fn(&RuleSummary) -> Option<f64>; 2] = [|r| r.last_sync, |r| r.last_poll];
 
@@ -172,8 +155,7 @@ const AGE_SOURCES: [fn(&RuleSummary) -> Option<f64>; 2] = [|r| r.last_sync, |r| 
 /// path. Every part lives in one buffer of exactly the rendered size.
 pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
     let commons: Vec<Vec<u8>> = snap.rules.iter().map(|r| common_labels(env, r)).collect();
-    let mut out = SCRATCH.take();
-    out.clear();
+    let mut out = Vec::new();
     let mut block_ends = Vec::with_capacity(RULE_FAMILIES.len());
     for family in 0..RULE_FAMILIES.len() {
         for (rule, common) in snap.rules.iter().zip(&commons) {
@@ -204,10 +186,8 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
         );
         Line { out: &mut out }.f64(REVISION.name, &common, &[], ts);
     }
-    let all = Bytes::copy_from_slice(&out);
-    if out.capacity() <= SCRATCH_KEEP {
-        SCRATCH.set(out);
-    }
+    out.shrink_to_fit();
+    let all = Bytes::from(out);
 
     let mut start = 0;
     let texts: Vec<Bytes> = block_ends
