@@ -100,10 +100,11 @@ const AGE_FAMILIES: [Desc; 2] = [
         kind: Kind::Gauge,
     },
 ];
-const REVISION: Desc = family!(
+/// The families with one sample per environment, in exposition order.
+const ENV_FAMILIES: [Desc; 1] = [family!(
     "pingone_provisioning_revision_timestamp_seconds",
     "Unix time of the environment's latest propagation revision (configuration change or resync)."
-);
+)];
 
 /// Starts a `/metrics` answer at time `now` (Unix seconds) from the
 /// environments' rendered snapshots (those not yet polled are skipped) and

@@ -1,13 +1,13 @@
 //! Rendering one environment's snapshot once per poll: the sample lines of
 //! every per-rule family, the label prefixes of the age lines, and the
-//! revision line, in one exactly sized buffer shared by every scrape; and
+//! environment-level lines (revision), in one exactly sized buffer shared by every scrape; and
 //! the larger blocks also deflated, so a gzip scrape does not compress them
 //! again.
 
 use bytes::Bytes;
 
 use super::gzip::{self, Deflated};
-use super::{AGE_FAMILIES, REVISION, RULE_FAMILIES};
+use super::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
 use crate::exposition::{write_f64, write_label_pairs, write_u64};
 use crate::selfmetrics::EnvKey;
 use crate::snapshot::{EnvSnapshot, RuleStatus, RuleSummary, StateCounts};
@@ -24,8 +24,8 @@ pub struct Rendered {
     pub(crate) blocks: Vec<Block>,
     /// Per entry of [`AGE_FAMILIES`]: the lines' `name{labels} ` prefixes.
     pub(crate) ages: [Ages; 2],
-    /// The revision sample line, if any.
-    pub(crate) revision: Bytes,
+    /// Per entry of [`ENV_FAMILIES`]: the environment's sample line, if any.
+    pub(crate) env_lines: Vec<Bytes>,
 }
 
 /// One family's sample lines of one environment.
@@ -151,6 +151,9 @@ fn common_labels(env: &EnvKey, rule: &RuleSummary) -> Vec<u8> {
 /// The timestamp each age family is computed from.
 const AGE_SOURCES: [fn(&RuleSummary) -> Option<f64>; 2] = [|r| r.last_sync, |r| r.last_poll];
 
+/// The value of each environment-level family.
+const ENV_SOURCES: [fn(&EnvSnapshot) -> Option<f64>; ENV_FAMILIES.len()] = [|s| s.revision_created];
+
 /// Renders one environment's snapshot. Called once per poll, off the scrape
 /// path. Every part lives in one buffer of exactly the rendered size.
 pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
@@ -177,14 +180,17 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
         }
         ages[i].0 = out.len();
     }
-    let revision_start = out.len();
-    if let Some(ts) = snap.revision_created {
-        let mut common = Vec::new();
-        write_label_pairs(
-            &mut common,
-            &[("environment_id", &env.id), ("environment_name", &env.name)],
-        );
-        Line { out: &mut out }.f64(REVISION.name, &common, &[], ts);
+    let mut env_common = Vec::new();
+    write_label_pairs(
+        &mut env_common,
+        &[("environment_id", &env.id), ("environment_name", &env.name)],
+    );
+    let mut env_ends = Vec::with_capacity(ENV_FAMILIES.len());
+    for (desc, value) in ENV_FAMILIES.iter().zip(ENV_SOURCES) {
+        if let Some(v) = value(snap) {
+            Line { out: &mut out }.f64(desc.name, &env_common, &[], v);
+        }
+        env_ends.push(out.len());
     }
     out.shrink_to_fit();
     let all = Bytes::from(out);
@@ -217,9 +223,17 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
             timestamps,
         }
     });
+    let env_lines = env_ends
+        .iter()
+        .map(|&end| {
+            let line = all.slice(start..end);
+            start = end;
+            line
+        })
+        .collect();
     Rendered {
         blocks,
         ages,
-        revision: all.slice(revision_start..),
+        env_lines,
     }
 }

@@ -18,7 +18,7 @@ use flate2::CompressError;
 use super::age::write_age;
 use super::gzip::GzipWriter;
 use super::render::{Rendered, SHARE_MIN};
-use super::{AGE_FAMILIES, REVISION, RULE_FAMILIES};
+use super::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
 use crate::exposition::{Desc, Format, write_trailer};
 use crate::selfmetrics::SelfMetrics;
 
@@ -100,11 +100,15 @@ impl Exposition {
             }
         }
         total += values.len();
-        header(&REVISION, &mut text, &mut parts);
-        let start = text.len();
-        for r in &rendered {
-            text.extend_from_slice(&r.revision);
+        for (family, desc) in ENV_FAMILIES.iter().enumerate() {
+            header(desc, &mut text, &mut parts);
+            let start = text.len();
+            for r in &rendered {
+                text.extend_from_slice(&r.env_lines[family]);
+            }
+            parts.push_back(Part::Text(start, text.len()));
         }
+        let start = text.len();
         metrics.encode(format, &mut text);
         write_trailer(format, &mut text);
         parts.push_back(Part::Text(start, text.len()));
@@ -213,7 +217,7 @@ impl Iterator for Exposition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::{AGE_FAMILIES, render};
+    use crate::collector::{AGE_FAMILIES, ENV_FAMILIES, render};
     use crate::exposition::write_f64;
     use crate::selfmetrics::EnvKey;
     use crate::snapshot::{
@@ -293,9 +297,11 @@ mod tests {
                 }
             }
         }
-        REVISION.write_header(format, &mut out);
-        for r in rendered {
-            out.extend_from_slice(&r.revision);
+        for (family, desc) in ENV_FAMILIES.iter().enumerate() {
+            desc.write_header(format, &mut out);
+            for r in rendered {
+                out.extend_from_slice(&r.env_lines[family]);
+            }
         }
         metrics.encode(format, &mut out);
         write_trailer(format, &mut out);
