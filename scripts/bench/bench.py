@@ -210,7 +210,7 @@ def main():
             os.makedirs(tmp, exist_ok=True)
         for size in sizes:
             work = os.path.join(tmp, size)
-            os.makedirs(work)
+            os.makedirs(work, exist_ok=True)
             report.heading(size)
             r = run_size(procs, args.binary, size, args, work)
             results["sizes"].append(r)
