@@ -1,8 +1,15 @@
 //! Rendering one environment's snapshot once per poll: the sample lines of
-//! every per-rule family, the label prefixes of the age lines, and the
-//! environment-level lines (revision), in one exactly sized buffer shared by every scrape; and
-//! the larger blocks also deflated, so a gzip scrape does not compress them
-//! again.
+//! every per-rule family, the label prefixes of the age lines and the
+//! environment-level lines (revision), shared by every scrape until the
+//! next poll; the larger blocks also deflated, so a gzip scrape does not
+//! compress them again.
+//!
+//! Everything is written into one growing buffer, then each part is copied
+//! into an allocation of exactly its size (a family block is at most some
+//! tens of KiB). Slicing the one buffer instead (about 170 KiB per
+//! environment at 50 rules) left the first cycle's freed memory in holes
+//! too small for those buffers: at 200 environments the heap held 84 MB
+//! for 48 MB in use, against 57 MB with per-part copies.
 
 use bytes::Bytes;
 
@@ -155,7 +162,7 @@ const AGE_SOURCES: [fn(&RuleSummary) -> Option<f64>; 2] = [|r| r.last_sync, |r| 
 const ENV_SOURCES: [fn(&EnvSnapshot) -> Option<f64>; ENV_FAMILIES.len()] = [|s| s.revision_created];
 
 /// Renders one environment's snapshot. Called once per poll, off the scrape
-/// path. Every part lives in one buffer of exactly the rendered size.
+/// path.
 pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
     let commons: Vec<Vec<u8>> = snap.rules.iter().map(|r| common_labels(env, r)).collect();
     let mut out = Vec::new();
@@ -192,14 +199,14 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
         }
         env_ends.push(out.len());
     }
-    out.shrink_to_fit();
-    let all = Bytes::from(out);
+    // Each part gets an allocation of exactly its size (see the module doc).
+    let part = |a: usize, b: usize| Bytes::copy_from_slice(&out[a..b]);
 
     let mut start = 0;
     let texts: Vec<Bytes> = block_ends
         .iter()
         .map(|&end| {
-            let text = all.slice(start..end);
+            let text = part(start, end);
             start = end;
             text
         })
@@ -215,7 +222,7 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
         .map(|(text, deflated)| Block { text, deflated })
         .collect();
     let ages = ages.map(|(end, ends, timestamps)| {
-        let prefixes = all.slice(start..end);
+        let prefixes = part(start, end);
         start = end;
         Ages {
             prefixes,
@@ -226,7 +233,7 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
     let env_lines = env_ends
         .iter()
         .map(|&end| {
-            let line = all.slice(start..end);
+            let line = part(start, end);
             start = end;
             line
         })
