@@ -25,6 +25,11 @@ use crate::selfmetrics::SelfMetrics;
 /// Size of the buffers a scrape writes its own text into.
 pub const CHUNK: usize = 64 * 1024;
 
+/// Initial capacity for headers and self-metrics: fixed part and per
+/// environment (the self-metrics take about 3.5 KiB per environment).
+const TEXT_BASE: usize = 8 * 1024;
+const TEXT_PER_ENV: usize = 4 * 1024;
+
 #[derive(Clone, Copy, Debug)]
 enum Part {
     /// `text[start..end]`: headers, self-metrics, trailer.
@@ -65,10 +70,20 @@ impl Exposition {
         metrics: &SelfMetrics,
         now: f64,
     ) -> Self {
-        let mut text = Vec::new();
-        let mut parts = VecDeque::new();
-        let mut values = Vec::new();
-        let mut value_ends = Vec::new();
+        // Sized from the inputs so that filling them does not reallocate:
+        // headers and self-metrics (a few KiB per environment), and about
+        // ten bytes per age value.
+        let envs = rendered.len();
+        let ages: usize = rendered
+            .iter()
+            .flat_map(|r| r.ages.iter().map(|a| a.timestamps.len()))
+            .sum();
+        let mut text = Vec::with_capacity(TEXT_BASE + TEXT_PER_ENV * envs);
+        let mut parts = VecDeque::with_capacity(
+            RULE_FAMILIES.len() * (envs + 1) + AGE_FAMILIES.len() * (envs + 1) + 8,
+        );
+        let mut values = Vec::with_capacity(ages * 12);
+        let mut value_ends = Vec::with_capacity(ages);
         let mut total = 0usize;
         let header = |desc: &Desc, text: &mut Vec<u8>, parts: &mut VecDeque<Part>| {
             let start = text.len();
@@ -156,7 +171,8 @@ impl Exposition {
     fn next_piece(&mut self) -> Option<Piece> {
         while let Some(part) = self.parts.pop_front() {
             if self.pending.capacity() == 0 {
-                self.pending.reserve(CHUNK + CHUNK / 4);
+                let left = usize::try_from(self.remaining).unwrap_or(usize::MAX);
+                self.pending.reserve(left.min(CHUNK + CHUNK / 4));
             }
             match part {
                 Part::Text(a, b) => self.pending.extend_from_slice(&self.text[a..b]),
