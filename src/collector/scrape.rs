@@ -118,8 +118,8 @@ impl Exposition {
         for (family, desc) in ENV_FAMILIES.iter().enumerate() {
             header(desc, &mut text, &mut parts);
             let start = text.len();
-            for r in &rendered {
-                text.extend_from_slice(&r.env_lines[family]);
+            for line in rendered.iter().filter_map(|r| r.env_lines.get(family)) {
+                text.extend_from_slice(line);
             }
             parts.push_back(Part::Text(start, text.len()));
         }
