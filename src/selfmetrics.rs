@@ -34,6 +34,12 @@ pub const POLL_BUCKETS: [f64; 11] = [
     0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 ];
 
+/// The `le` labels of [`POLL_BUCKETS`] as `{:?}` writes them, spelled out
+/// so a scrape does not format them for every environment.
+const POLL_BUCKET_LABELS: [&str; POLL_BUCKETS.len()] = [
+    "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "30.0", "60.0", "120.0", "300.0",
+];
+
 /// Distinct `(field, value)` pairs kept for unknown API values; later ones
 /// are counted under `value="other"` so a misbehaving API cannot grow the
 /// series count without bound.
@@ -335,18 +341,10 @@ impl SelfMetrics {
         POLL_DURATION.write_header(format, out);
         for (k, m) in envs {
             let l = env_labels(k);
-            let mut le = String::new();
-            for (i, bound) in POLL_BUCKETS.iter().enumerate() {
-                le.clear();
-                le.push_str(&format!("{bound:?}"));
-                sample(
-                    out,
-                    POLL_DURATION.name,
-                    "_bucket",
-                    &l,
-                    &[("le", &le)],
-                    |o| write_u64(o, m.poll_buckets[i]),
-                );
+            for (i, le) in POLL_BUCKET_LABELS.iter().enumerate() {
+                sample(out, POLL_DURATION.name, "_bucket", &l, &[("le", le)], |o| {
+                    write_u64(o, m.poll_buckets[i])
+                });
             }
             sample(
                 out,
@@ -516,6 +514,12 @@ mod tests {
         assert_eq!(series.len(), MAX_UNKNOWN_VALUES + 1, "{text}");
         assert!(text.contains(r#"{field="other"} 6"#), "{text}");
         assert!(text.contains(r#"pingone_exporter_unknown_fields_total{field="stores.a"} 2"#));
+    }
+
+    #[test]
+    fn bucket_labels_match_the_buckets() {
+        let formatted: Vec<String> = POLL_BUCKETS.iter().map(|b| format!("{b:?}")).collect();
+        assert_eq!(formatted, POLL_BUCKET_LABELS);
     }
 
     #[test]

@@ -538,8 +538,12 @@ async fn token_endpoint_outages_are_retried_and_shared() {
     assert_eq!(by_status(&sim.requests().await, "token", "503"), 2);
 
     // Down for good: the three concurrent calls of a poll share one token
-    // fetch (1 + 3 retries), not one each.
-    let b = c.env(1);
+    // fetch (1 + 3 retries), not one each. A second client, because
+    // environments with the same credential share one token and small-a's
+    // is cached already.
+    let cfg = sim.config(&[("small-b", ENV_B)], RELAXED);
+    let other = TestClient::new(&cfg, fast(&cfg));
+    let b = other.env(0);
     sim.add_faults(&json!({"kind": "token_endpoint_down"}))
         .await;
     let (s, r, v) = tokio::join!(b.stores(), b.rules(), b.latest_revision());

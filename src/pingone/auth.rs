@@ -1,11 +1,15 @@
 //! Worker-app access tokens: OAuth 2 client credentials with HTTP Basic
 //! client authentication, cached until shortly before expiry.
 //!
-//! One fetch at a time per environment (callers queue on the cache lock, so
-//! a burst of requests after expiry costs one token request). A token that
-//! PingOne rejects with 401 before its expiry is dropped by
+//! One cache per credential: environments with the same token URL, client
+//! id and secret (one worker app reading many environments) share it through
+//! [`TokenCaches`], so they cost one token request per token lifetime, not
+//! one each. One fetch at a time per cache (callers queue on the cache lock,
+//! so a burst of requests after expiry costs one token request). A token
+//! that PingOne rejects with 401 before its expiry is dropped by
 //! [`TokenCache::invalidate`] and fetched again once by the caller.
 
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -35,7 +39,7 @@ enum Cached {
     Failed { error: ApiError, until: Instant },
 }
 
-/// One environment's token cache.
+/// The token cache of one credential.
 #[derive(Debug)]
 pub struct TokenCache {
     token_url: String,
@@ -56,6 +60,8 @@ impl TokenCache {
     }
 
     /// A token valid for at least the refresh margin, fetching one if needed.
+    /// A fetch is counted against the lane's environment, the one whose
+    /// call needed it.
     pub async fn get(&self, client: &Client, lane: &Lane) -> Result<Secret, ApiError> {
         let mut cached = self.cached.lock().await;
         let now = Instant::now();
@@ -95,6 +101,12 @@ impl TokenCache {
         }
     }
 
+    fn is_for(&self, token_url: &str, client_id: &str, client_secret: &Secret) -> bool {
+        self.token_url == token_url
+            && self.client_id == client_id
+            && &self.client_secret == client_secret
+    }
+
     async fn fetch(&self, client: &Client, lane: &Lane) -> Result<(Secret, Duration), ApiError> {
         let body = client
             .execute(lane, Endpoint::Token, |http| {
@@ -129,5 +141,77 @@ impl TokenCache {
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_LIFETIME);
         Ok((Secret::new(parsed.access_token), lifetime))
+    }
+}
+
+/// The token caches in use, one per credential (token URL, client id,
+/// secret). Holds them weakly: a cache lives as long as an environment
+/// client uses it, so a rotated secret or a removed environment does not
+/// keep an old token around.
+#[derive(Debug, Default)]
+pub struct TokenCaches {
+    caches: std::sync::Mutex<Vec<Weak<TokenCache>>>,
+}
+
+impl TokenCaches {
+    /// The cache for this credential, shared with every other environment
+    /// client that uses the same one.
+    pub fn shared(
+        &self,
+        token_url: String,
+        client_id: String,
+        client_secret: Secret,
+    ) -> Arc<TokenCache> {
+        // The list stays consistent even if a holder panicked.
+        let mut caches = self.caches.lock().unwrap_or_else(|p| p.into_inner());
+        caches.retain(|c| c.strong_count() > 0);
+        let found = caches
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|c| c.is_for(&token_url, &client_id, &client_secret));
+        found.unwrap_or_else(|| {
+            let cache = Arc::new(TokenCache::new(token_url, client_id, client_secret));
+            caches.push(Arc::downgrade(&cache));
+            cache
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(caches: &TokenCaches, url: &str, id: &str, secret: &str) -> Arc<TokenCache> {
+        caches.shared(url.into(), id.into(), Secret::new(secret))
+    }
+
+    #[test]
+    fn one_cache_per_credential() {
+        let caches = TokenCaches::default();
+        let a = get(&caches, "http://a/w/as/token", "client", "s1");
+        let b = get(&caches, "http://a/w/as/token", "client", "s1");
+        assert!(Arc::ptr_eq(&a, &b), "same credential, same cache");
+        for other in [
+            get(&caches, "http://a/other/as/token", "client", "s1"),
+            get(&caches, "http://a/w/as/token", "client2", "s1"),
+            get(&caches, "http://a/w/as/token", "client", "rotated"),
+        ] {
+            assert!(
+                !Arc::ptr_eq(&a, &other),
+                "a different credential has its own cache"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unused_cache_is_dropped() {
+        let caches = TokenCaches::default();
+        let a = get(&caches, "http://a/w/as/token", "client", "s1");
+        let weak = Arc::downgrade(&a);
+        drop(a);
+        assert!(weak.upgrade().is_none());
+        let _b = get(&caches, "http://a/w/as/token", "client", "s1");
+        let live = caches.caches.lock().unwrap().len();
+        assert_eq!(live, 1, "the dead entry was pruned");
     }
 }

@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use super::auth::TokenCaches;
 use super::budget::Budget;
 use super::model::{self, ApiErrorBody};
 use super::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
@@ -95,6 +96,8 @@ pub struct Client {
     budget: Arc<Budget>,
     metrics: Arc<SelfMetrics>,
     settings: ClientSettings,
+    /// Token caches shared by environments with the same credential.
+    tokens: TokenCaches,
 }
 
 /// What one HTTP attempt produced.
@@ -128,7 +131,13 @@ impl Client {
             budget,
             metrics,
             settings,
+            tokens: TokenCaches::default(),
         }))
+    }
+
+    /// The token caches of this client, one per credential.
+    pub(super) fn tokens(&self) -> &TokenCaches {
+        &self.tokens
     }
 
     /// The self-metrics this client records into.

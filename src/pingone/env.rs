@@ -42,7 +42,9 @@ impl EnvClient {
                     message: format!("api_url: {e}"),
                 }
             })?;
-        let tokens = Arc::new(TokenCache::new(
+        // Environments sharing a worker app share its token (one token
+        // request per credential, not per environment).
+        let tokens = client.tokens().shared(
             format!(
                 "{}/{}/as/token",
                 env.auth_url.trim_end_matches('/'),
@@ -50,7 +52,7 @@ impl EnvClient {
             ),
             env.credentials.client_id.clone(),
             env.credentials.client_secret.clone(),
-        ));
+        );
         let lane = Lane::new(
             EnvKey::new(&env.id, &env.name),
             client.settings().per_env_concurrency,

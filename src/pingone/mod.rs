@@ -3,8 +3,9 @@
 //!
 //! - [`Client`] is shared by all environments: the HTTP connection pool, the
 //!   request [`budget::Budget`], timeouts and size caps.
-//! - [`EnvClient`] is one environment's view: its URLs, credentials and
-//!   token cache, and one method per endpoint.
+//! - [`EnvClient`] is one environment's view: its URLs, the token cache of
+//!   its credential (shared with every environment using the same one), and
+//!   one method per endpoint.
 //!
 //! Every call goes through the budget, is counted in the self-metrics, and
 //! is retried per PingOne's guidance ([`retry`]).

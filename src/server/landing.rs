@@ -82,7 +82,7 @@ pub fn page(web: &Web) -> Response {
     h.push_str("</table>\n");
     firing_alerts(&mut h, web, now);
     h.push_str("</body></html>\n");
-    let mut r = hyper::Response::new(Chunks::new(vec![h.into()]));
+    let mut r = hyper::Response::new(Chunks::new(vec![h.into()]).into());
     *r.status_mut() = StatusCode::OK;
     r.headers_mut().insert(
         header::CONTENT_TYPE,

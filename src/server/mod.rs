@@ -10,14 +10,14 @@
 //!
 //! Other methods on these paths get 405 with `Allow`; other paths 404.
 
+mod body;
 mod landing;
 
-use std::io::Write;
+pub use body::Body;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, StatusCode};
 use tokio::sync::{mpsc, oneshot};
@@ -46,10 +46,10 @@ pub struct Web {
 }
 
 /// The response type of this server.
-pub type Response = hyper::Response<Chunks>;
+pub type Response = hyper::Response<Body>;
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response {
-    let mut r = hyper::Response::new(Chunks::new(vec![body.into()]));
+    let mut r = hyper::Response::new(Chunks::new(vec![body.into()]).into());
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -71,7 +71,7 @@ fn method_not_allowed(allow: &'static str) -> Response {
 fn strip_body(mut r: Response) -> Response {
     // HEAD: same headers, no body. Content-Length stays as for GET.
     let len = hyper::body::Body::size_hint(r.body()).exact().unwrap_or(0);
-    *r.body_mut() = Chunks::default();
+    *r.body_mut() = Body::default();
     r.headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     r
@@ -150,16 +150,17 @@ fn metrics(web: &Web, req: &Request) -> Response {
         header_str(header::ACCEPT_ENCODING),
     );
     let envs = web.shared.envs();
-    let chunks = collector::encode(format, &envs, &web.shared.metrics, now_unix());
+    let scrape = || collector::scrape(format, &envs, &web.shared.metrics, now_unix());
+    let plain = |e| Body::Metrics(Box::new(e));
     let (body, gzip) = match encoding {
-        Encoding::Identity => (chunks, false),
-        Encoding::Gzip => match gzip_all(&chunks) {
-            Ok(z) => (vec![z], true),
+        Encoding::Identity => (plain(scrape()), false),
+        Encoding::Gzip => match scrape().gzip() {
+            Ok(z) => (Chunks::new(z).into(), true),
             // Compression into memory cannot really fail; serve plain if so.
-            Err(_) => (chunks, false),
+            Err(_) => (plain(scrape()), false),
         },
     };
-    let mut r = hyper::Response::new(Chunks::new(body));
+    let mut r = hyper::Response::new(body);
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -173,13 +174,4 @@ fn metrics(web: &Web, req: &Request) -> Response {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     r
-}
-
-fn gzip_all(chunks: &[Bytes]) -> std::io::Result<Bytes> {
-    let total: usize = chunks.iter().map(Bytes::len).sum();
-    let mut z = GzEncoder::new(Vec::with_capacity(total / 8 + 64), Compression::fast());
-    for c in chunks {
-        z.write_all(c)?;
-    }
-    Ok(Bytes::from(z.finish()?))
 }

@@ -145,10 +145,11 @@ impl WebGuard {
     /// Serves `req` with `next` when it passes basic auth (if users are
     /// configured; 401 with `WWW-Authenticate` otherwise), adding the
     /// configured headers to the answer either way.
-    pub async fn handle<F, Fut>(&self, req: Request, next: F) -> hyper::Response<Chunks>
+    pub async fn handle<F, Fut, B>(&self, req: Request, next: F) -> hyper::Response<B>
     where
         F: FnOnce(Request) -> Fut,
-        Fut: Future<Output = hyper::Response<Chunks>>,
+        Fut: Future<Output = hyper::Response<B>>,
+        B: From<Chunks>,
     {
         let config = self.current();
         let allowed = config.users.is_empty()
@@ -160,7 +161,7 @@ impl WebGuard {
             next(req).await
         } else {
             tracing::debug!(path = %req.uri().path(), "request refused: basic auth failed");
-            unauthorized()
+            unauthorized().map(B::from)
         };
         for (name, value) in &config.headers {
             resp.headers_mut().insert(name.clone(), value.clone());
@@ -185,14 +186,15 @@ fn unauthorized() -> hyper::Response<Chunks> {
 }
 
 /// Serves `req` through `guard` when there is one, else straight to `next`.
-pub async fn guarded<F, Fut>(
+pub async fn guarded<F, Fut, B>(
     guard: Option<Arc<WebGuard>>,
     req: Request,
     next: F,
-) -> hyper::Response<Chunks>
+) -> hyper::Response<B>
 where
     F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = hyper::Response<Chunks>>,
+    Fut: Future<Output = hyper::Response<B>>,
+    B: From<Chunks>,
 {
     match guard {
         Some(g) => g.handle(req, next).await,

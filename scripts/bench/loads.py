@@ -1,0 +1,132 @@
+"""Scrape load: a static-file server (nginx) serving a saved exposition, and
+wrk runs against it and against the exporter, alternated in one run.
+
+The static server is the yardstick: it sends the very same bytes from the
+page cache with sendfile, which is about as cheap as serving a response can
+get. The exporter's figures are quoted as ratios to it.
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+
+from procs import children, cpu_seconds, free_port, request, wait_until
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WRK_SCRIPT = os.path.join(HERE, "wrk_report.lua")
+
+NGINX_CONF = """\
+daemon off;
+worker_processes {workers};
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_body_temp_path {dir}/tmp;
+    proxy_temp_path {dir}/tmp;
+    fastcgi_temp_path {dir}/tmp;
+    uwsgi_temp_path {dir}/tmp;
+    scgi_temp_path {dir}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        location = /metrics {{
+            default_type "{content_type}";
+            gzip_static on;
+            gzip_vary on;
+            alias {dir}/metrics;
+        }}
+    }}
+}}
+"""
+
+
+class Static:
+    """nginx serving `body` (and its gzip, for gzip_static) at /metrics."""
+
+    def __init__(self, procs, workdir, body, gz, content_type, workers):
+        self.dir = os.path.join(workdir, "nginx")
+        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
+        # nginx's workers run as an unprivileged user: let them read.
+        for d in (os.path.dirname(workdir), workdir, self.dir):
+            os.chmod(d, 0o755)
+        with open(os.path.join(self.dir, "metrics"), "wb") as f:
+            f.write(body)
+        with open(os.path.join(self.dir, "metrics.gz"), "wb") as f:
+            f.write(gz)
+        self.port = free_port()
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, port=self.port,
+                                      content_type=content_type, workers=workers))
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = procs.start("nginx", [nginx, "-c", conf, "-p", self.dir],
+                                os.path.join(workdir, "nginx.log"))
+        wait_until("nginx to serve /metrics", 10,
+                   lambda: request("GET", "127.0.0.1", self.port, "/metrics")[0] == 200)
+        self.url = f"http://127.0.0.1:{self.port}/metrics"
+
+    def pids(self):
+        return [self.proc.pid] + children(self.proc.pid)
+
+
+def wrk(url, connections, seconds, headers=()):
+    """One wrk run; returns requests, errors, latency p50/p99 (ms), bytes."""
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
+            "-s", WRK_SCRIPT]
+    for h in headers:
+        args += ["-H", h]
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    line = next((l for l in out.splitlines() if l.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    kv = dict(f.split("=", 1) for f in line.split()[1:])
+    return {
+        "requests": int(kv["requests"]),
+        "errors": int(kv["errors"]),
+        "p50_ms": int(kv["p50_us"]) / 1000,
+        "p99_ms": int(kv["p99_us"]) / 1000,
+        "bytes": int(kv["bytes"]),
+        "seconds": int(kv["duration_us"]) / 1e6,
+    }
+
+
+def measured(url, pids, connections, seconds, headers=()):
+    """A wrk run plus the server's CPU time (seconds) spent during it."""
+    before = cpu_seconds(pids())
+    r = wrk(url, connections, seconds, headers)
+    r["cpu_s"] = cpu_seconds(pids()) - before
+    return r
+
+
+def side_by_side(targets, connections, seconds, rounds, headers=()):
+    """Runs the same load against every target, alternating A B / B A ...
+    `targets` maps a name to (url, pids function). Returns, per name, the
+    runs and their aggregate: mean p50/p99 of the rounds, requests per
+    second and CPU per request over all rounds."""
+    runs = {name: [] for name in targets}
+    names = list(targets)
+    for i in range(rounds):
+        order = names if i % 2 == 0 else names[::-1]
+        for name in order:
+            url, pids = targets[name]
+            runs[name].append(measured(url, pids, connections, seconds, headers))
+    out = {}
+    for name, rs in runs.items():
+        reqs = sum(r["requests"] for r in rs)
+        out[name] = {
+            "runs": rs,
+            "p50_ms": statistics.mean(r["p50_ms"] for r in rs),
+            "p99_ms": statistics.mean(r["p99_ms"] for r in rs),
+            "rps": reqs / sum(r["seconds"] for r in rs),
+            "requests": reqs,
+            "errors": sum(r["errors"] for r in rs),
+            "cpu_ms_per_req": 1000 * sum(r["cpu_s"] for r in rs) / max(reqs, 1),
+        }
+    return out

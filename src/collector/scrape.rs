@@ -1,0 +1,380 @@
+//! One `/metrics` answer, written while it is sent.
+//!
+//! A scrape starts by listing its parts: family headers, the environments'
+//! rendered blocks (shared, not copied), their age lines, the self-metrics
+//! and the trailer. Only the age values (`now − timestamp`) are formatted at
+//! once, so the exact length is known before the first byte; the age lines
+//! themselves, and the copies of small blocks, are written into buffers of
+//! about [`CHUNK`] bytes as the connection asks for them. A scrape so holds
+//! about one buffer of its own however large the exposition, which keeps
+//! the memory of concurrent scrapes small.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use flate2::CompressError;
+
+use super::age::write_age;
+use super::gzip::GzipWriter;
+use super::render::{Rendered, SHARE_MIN};
+use super::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
+use crate::exposition::{Desc, Format, write_trailer};
+use crate::selfmetrics::SelfMetrics;
+
+/// Size of the buffers a scrape writes its own text into.
+pub const CHUNK: usize = 64 * 1024;
+
+/// Initial capacity for headers and self-metrics: fixed part and per
+/// environment (the self-metrics take about 3.5 KiB per environment).
+const TEXT_BASE: usize = 8 * 1024;
+const TEXT_PER_ENV: usize = 4 * 1024;
+
+#[derive(Clone, Copy, Debug)]
+enum Part {
+    /// `text[start..end]`: headers, self-metrics, trailer.
+    Text(usize, usize),
+    /// `rendered[env].blocks[family]`.
+    Block(usize, usize),
+    /// `rendered[env].ages[family]`, with the age values from `first_value`.
+    Ages(usize, usize, usize),
+}
+
+/// What [`Exposition::next_piece`] yields: text written by this scrape, or
+/// a rendered block shared with other scrapes.
+enum Piece {
+    Text(Bytes),
+    Shared(usize, usize),
+}
+
+/// A `/metrics` answer in the making; iterate it for the plain text, or
+/// call [`Exposition::gzip`].
+#[derive(Debug)]
+pub struct Exposition {
+    rendered: Vec<Arc<Rendered>>,
+    text: Bytes,
+    parts: VecDeque<Part>,
+    /// The formatted age values, back to back; `value_ends[i]` ends value `i`.
+    values: Vec<u8>,
+    value_ends: Vec<u32>,
+    pending: Vec<u8>,
+    /// Plain-text bytes not yet yielded.
+    remaining: u64,
+}
+
+impl Exposition {
+    /// Lists the parts of an answer at time `now` (Unix seconds).
+    pub(crate) fn new(
+        format: Format,
+        rendered: Vec<Arc<Rendered>>,
+        metrics: &SelfMetrics,
+        now: f64,
+    ) -> Self {
+        // Sized from the inputs so that filling them does not reallocate:
+        // headers and self-metrics (a few KiB per environment), and about
+        // ten bytes per age value.
+        let envs = rendered.len();
+        let ages: usize = rendered
+            .iter()
+            .flat_map(|r| r.ages.iter().map(|a| a.timestamps.len()))
+            .sum();
+        let mut text = Vec::with_capacity(TEXT_BASE + TEXT_PER_ENV * envs);
+        let mut parts = VecDeque::with_capacity(
+            RULE_FAMILIES.len() * (envs + 1) + AGE_FAMILIES.len() * (envs + 1) + 8,
+        );
+        let mut values = Vec::with_capacity(ages * 12);
+        let mut value_ends = Vec::with_capacity(ages);
+        let mut total = 0usize;
+        let header = |desc: &Desc, text: &mut Vec<u8>, parts: &mut VecDeque<Part>| {
+            let start = text.len();
+            desc.write_header(format, text);
+            parts.push_back(Part::Text(start, text.len()));
+        };
+        for (family, desc) in RULE_FAMILIES.iter().enumerate() {
+            header(desc, &mut text, &mut parts);
+            for (env, r) in rendered.iter().enumerate() {
+                if let Some(block) = r.blocks.get(family).filter(|b| !b.text.is_empty()) {
+                    total += block.text.len();
+                    parts.push_back(Part::Block(env, family));
+                }
+            }
+        }
+        for (family, desc) in AGE_FAMILIES.iter().enumerate() {
+            header(desc, &mut text, &mut parts);
+            for (env, r) in rendered.iter().enumerate() {
+                let ages = &r.ages[family];
+                if ages.timestamps.is_empty() {
+                    continue;
+                }
+                parts.push_back(Part::Ages(env, family, value_ends.len()));
+                total += ages.prefixes.len() + ages.timestamps.len();
+                for ts in &ages.timestamps {
+                    write_age(&mut values, now - ts);
+                    value_ends.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
+                }
+            }
+        }
+        total += values.len();
+        for (family, desc) in ENV_FAMILIES.iter().enumerate() {
+            header(desc, &mut text, &mut parts);
+            let start = text.len();
+            for line in rendered.iter().filter_map(|r| r.env_lines.get(family)) {
+                text.extend_from_slice(line);
+            }
+            parts.push_back(Part::Text(start, text.len()));
+        }
+        let start = text.len();
+        metrics.encode(format, &mut text);
+        write_trailer(format, &mut text);
+        parts.push_back(Part::Text(start, text.len()));
+        total += text.len();
+        Self {
+            rendered,
+            text: Bytes::from(text),
+            parts,
+            values,
+            value_ends,
+            pending: Vec::new(),
+            remaining: total as u64,
+        }
+    }
+
+    /// Bytes of plain text still to come.
+    pub fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
+    fn take_pending(&mut self) -> Bytes {
+        Bytes::from(std::mem::take(&mut self.pending))
+    }
+
+    fn write_ages(&mut self, env: usize, family: usize, first_value: usize) {
+        let ages = &self.rendered[env].ages[family];
+        let mut start = 0;
+        let mut value_start = match first_value {
+            0 => 0,
+            i => self.value_ends[i - 1] as usize,
+        };
+        for (i, &end) in ages.ends.iter().enumerate() {
+            let value_end = self.value_ends[first_value + i] as usize;
+            self.pending
+                .extend_from_slice(&ages.prefixes[start..end as usize]);
+            self.pending
+                .extend_from_slice(&self.values[value_start..value_end]);
+            self.pending.push(b'\n');
+            start = end as usize;
+            value_start = value_end;
+        }
+    }
+
+    /// The next piece: own text of about [`CHUNK`] bytes, or a shared block.
+    fn next_piece(&mut self) -> Option<Piece> {
+        while let Some(part) = self.parts.pop_front() {
+            if self.pending.capacity() == 0 {
+                let left = usize::try_from(self.remaining).unwrap_or(usize::MAX);
+                self.pending.reserve(left.min(CHUNK + CHUNK / 4));
+            }
+            match part {
+                Part::Text(a, b) => self.pending.extend_from_slice(&self.text[a..b]),
+                Part::Block(env, family) => {
+                    let text = &self.rendered[env].blocks[family].text;
+                    if text.len() < SHARE_MIN {
+                        self.pending.extend_from_slice(text);
+                    } else if self.pending.is_empty() {
+                        return Some(Piece::Shared(env, family));
+                    } else {
+                        self.parts.push_front(part);
+                        return Some(Piece::Text(self.take_pending()));
+                    }
+                }
+                Part::Ages(env, family, first) => self.write_ages(env, family, first),
+            }
+            if self.pending.len() >= CHUNK {
+                return Some(Piece::Text(self.take_pending()));
+            }
+        }
+        (!self.pending.is_empty()).then(|| Piece::Text(self.take_pending()))
+    }
+
+    /// The whole answer gzipped: shared blocks as deflated once per poll,
+    /// the rest deflated now.
+    pub fn gzip(mut self) -> Result<Vec<Bytes>, CompressError> {
+        let mut w = GzipWriter::new();
+        while let Some(piece) = self.next_piece() {
+            match piece {
+                Piece::Text(t) => w.text(&t)?,
+                Piece::Shared(env, family) => {
+                    let block = &self.rendered[env].blocks[family];
+                    match &block.deflated {
+                        Some(d) => w.segment(d)?,
+                        None => w.text(&block.text)?,
+                    }
+                }
+            }
+        }
+        w.finish()
+    }
+}
+
+impl Iterator for Exposition {
+    type Item = Bytes;
+
+    /// The next buffer of plain text.
+    fn next(&mut self) -> Option<Bytes> {
+        let bytes = match self.next_piece()? {
+            Piece::Text(t) => t,
+            Piece::Shared(env, family) => self.rendered[env].blocks[family].text.clone(),
+        };
+        self.remaining = self.remaining.saturating_sub(bytes.len() as u64);
+        Some(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::{AGE_FAMILIES, ENV_FAMILIES, render};
+    use crate::exposition::write_f64;
+    use crate::selfmetrics::EnvKey;
+    use crate::snapshot::{
+        Direction, EnvSnapshot, RuleStatus, RuleSummary, StateCounts, StoreInfo,
+    };
+    use std::io::Read;
+
+    const NOW: f64 = 1_795_861_200.0;
+
+    fn rule(i: usize) -> RuleSummary {
+        let store = |n: &str| StoreInfo {
+            id: format!("{n}-{i}"),
+            name: format!("{n} {i}"),
+            kind: "scim".into(),
+        };
+        RuleSummary {
+            id: format!("rule-{i:04}"),
+            name: format!("rule {i}"),
+            direction: Direction::Outbound,
+            source: store("src"),
+            target: store("dst"),
+            parent_rule_id: String::new(),
+            enabled: Some(i % 10 != 9),
+            status: Some(RuleStatus::Active),
+            users_impacted: Some(100 + i as u64),
+            users: StateCounts {
+                success: Some(90),
+                failed: Some(i as u64 % 7),
+                ..StateCounts::default()
+            },
+            groups_impacted: Some(5),
+            groups: StateCounts::default(),
+            writeback_failures: (i % 8 == 6).then_some(1),
+            deprovision_failures: Some(0),
+            last_sync: Some(NOW - 86_400.0 + i as f64 * 0.3791),
+            last_poll: (i % 8 == 5).then_some(NOW - 60.5),
+            last_writeback: None,
+        }
+    }
+
+    fn envs(rules_per_env: &[usize]) -> Vec<Arc<Rendered>> {
+        rules_per_env
+            .iter()
+            .enumerate()
+            .map(|(e, &n)| {
+                let snap = EnvSnapshot {
+                    rules: (0..n).map(rule).collect(),
+                    revision_created: Some(NOW - 3600.0),
+                    user_detail_finished: (e % 2 == 0).then_some(NOW - 60.0),
+                };
+                Arc::new(render(
+                    &EnvKey::new(&format!("env-{e}"), &format!("e{e}")),
+                    &snap,
+                ))
+            })
+            .collect()
+    }
+
+    /// The answer written the simple way: everything copied, in order.
+    fn reference(format: Format, rendered: &[Arc<Rendered>], metrics: &SelfMetrics) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (family, desc) in RULE_FAMILIES.iter().enumerate() {
+            desc.write_header(format, &mut out);
+            for r in rendered {
+                out.extend_from_slice(&r.blocks[family].text);
+            }
+        }
+        for (family, desc) in AGE_FAMILIES.iter().enumerate() {
+            desc.write_header(format, &mut out);
+            for r in rendered {
+                let ages = &r.ages[family];
+                let mut start = 0;
+                for (&end, ts) in ages.ends.iter().zip(&ages.timestamps) {
+                    out.extend_from_slice(&ages.prefixes[start..end as usize]);
+                    write_f64(&mut out, ((NOW - ts) * 1000.0).round() / 1000.0);
+                    out.push(b'\n');
+                    start = end as usize;
+                }
+            }
+        }
+        for (family, desc) in ENV_FAMILIES.iter().enumerate() {
+            desc.write_header(format, &mut out);
+            for r in rendered {
+                out.extend_from_slice(&r.env_lines[family]);
+            }
+        }
+        metrics.encode(format, &mut out);
+        write_trailer(format, &mut out);
+        out
+    }
+
+    #[test]
+    fn streamed_text_and_gzip_match_the_simple_encoding() {
+        let metrics = SelfMetrics::new("0", "x");
+        // Small environments (blocks copied) and large ones (blocks shared,
+        // own text over several chunks).
+        let rendered = envs(&[3, 400, 0, 1, 700]);
+        assert!(rendered[4].blocks[0].text.len() >= SHARE_MIN);
+        for format in [Format::Text, Format::OpenMetrics] {
+            let want = reference(format, &rendered, &metrics);
+            let e = Exposition::new(format, rendered.clone(), &metrics, NOW);
+            assert_eq!(e.remaining(), want.len() as u64, "length known up front");
+            let mut got = Vec::new();
+            let mut e = e;
+            let mut pieces = 0;
+            while let Some(b) = e.next() {
+                got.extend_from_slice(&b);
+                pieces += 1;
+                assert_eq!(e.remaining(), (want.len() - got.len()) as u64);
+            }
+            assert!(pieces > 20, "sent in pieces, not as one buffer");
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(want.clone()).unwrap()
+            );
+
+            let z = Exposition::new(format, rendered.clone(), &metrics, NOW)
+                .gzip()
+                .unwrap();
+            let all: Vec<u8> = z.iter().flat_map(|c| c.iter().copied()).collect();
+            let mut unzipped = Vec::new();
+            flate2::read::GzDecoder::new(&all[..])
+                .read_to_end(&mut unzipped)
+                .unwrap();
+            assert_eq!(unzipped, want);
+            assert!(
+                all.len() < want.len() / 5,
+                "{} of {}",
+                all.len(),
+                want.len()
+            );
+        }
+    }
+
+    #[test]
+    fn no_environments_still_has_headers_and_self_metrics() {
+        let metrics = SelfMetrics::new("0", "x");
+        let e = Exposition::new(Format::OpenMetrics, Vec::new(), &metrics, NOW);
+        let n = e.remaining();
+        let text: Vec<u8> = e.flat_map(|b| b.to_vec()).collect();
+        assert_eq!(text.len() as u64, n);
+        assert!(String::from_utf8(text).unwrap().ends_with("# EOF\n"));
+    }
+}
