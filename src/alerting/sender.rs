@@ -246,7 +246,7 @@ impl Task {
         };
         match req.send().await {
             Err(e) if e.is_timeout() => Outcome::Retry("timeout".into()),
-            Err(e) => Outcome::Retry(format!("connection: {}", error_chain(&e))),
+            Err(e) => Outcome::Retry(format!("connection: {}", crate::http::error_chain(&e))),
             Ok(resp) => {
                 let status = resp.status();
                 if status.is_success() {
@@ -277,18 +277,6 @@ fn first_line(text: &str) -> String {
         .chars()
         .take(200)
         .collect()
-}
-
-/// An error and its sources on one line (reqwest's own text is terse).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

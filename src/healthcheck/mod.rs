@@ -159,22 +159,10 @@ pub async fn check(args: &Args) -> Result<bool, CheckError> {
             Ok(false)
         }
         Err(e) => {
-            eprintln!("unhealthy: {}: {}", args.url, error_chain(&e));
+            eprintln!("unhealthy: {}: {}", args.url, crate::http::error_chain(&e));
             Ok(false)
         }
     }
-}
-
-/// The error and its causes on one line (reqwest's own text is terse).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The subcommand: exit 0 when healthy, 1 otherwise (including when the

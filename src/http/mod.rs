@@ -141,6 +141,20 @@ pub async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<
     }
 }
 
+/// An error and its sources on one line: HTTP client errors (reqwest's)
+/// say little at the top ("error sending request") and the cause below.
+/// Used for the PingOne client, the alert sender and `healthcheck`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Builds a response with a body and content type.
 pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response {
     let mut resp = hyper::Response::new(Full::new(body.into()));

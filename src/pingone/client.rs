@@ -288,13 +288,7 @@ impl Client {
 /// out (reqwest's connect timeout is set to the request timeout).
 fn transport(endpoint: Endpoint, timeout: Duration, e: &reqwest::Error) -> ApiError {
     // reqwest's Display names the URL, never headers: no token or secret.
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
+    let message = crate::http::error_chain(e);
     if e.is_timeout() {
         return ApiError::Timeout {
             endpoint,
