@@ -96,6 +96,21 @@ def find(samples, name, **want):
     return [v for n, l, v in samples if n == name and all(l.get(k) == x for k, x in want.items())]
 
 
+def store_owners(rules):
+    """Store id -> the rule that carries its summable numbers: enabled
+    before disabled, not write-back before write-back, then the lowest id
+    (the exporter's mapping::store_owners)."""
+    best = {}
+    for r in rules:
+        sid = r.get("connection_store_id")
+        if not sid:
+            continue
+        rank = (not r["active"], r["direction"] == "writeback", r["id"])
+        if sid not in best or rank < best[sid]:
+            best[sid] = rank
+    return {sid: rank[2] for sid, rank in best.items()}
+
+
 def one(samples, name, **want):
     v = find(samples, name, **want)
     return v[0] if v else None
@@ -311,15 +326,20 @@ class Soak:
             if one(m, "pingone_provisioning_revision_timestamp_seconds", environment_id=eid) != rfc3339(env["revision"]["createdAt"]):
                 problems.append(f"{env['name']}: revision time differs")
             stores = {s["id"]: s for s in env["stores"]}
+            owners = store_owners(env["rules"])
             for rule in env["rules"]:
                 rules += 1
                 rid = rule["id"]
                 st = stores[rule["connection_store_id"]]["sync_status"] or {}
+                # A shared store's summable numbers are on its owner only
+                # (docs/metrics.md, "Shared stores"); absent on the others.
+                owns = owners.get(rule["connection_store_id"]) == rid
+                summable = st if owns else {}
                 expect = {
-                    ("pingone_provisioning_users_impacted", ()): st.get("userTotal"),
-                    ("pingone_provisioning_users", (("state", "success"),)): st.get("successCount"),
-                    ("pingone_provisioning_users", (("state", "failed"),)): st.get("failedCount"),
-                    ("pingone_provisioning_deprovision_failures", ()): st.get("failedDeprovisionCount"),
+                    ("pingone_provisioning_users_impacted", ()): summable.get("userTotal"),
+                    ("pingone_provisioning_users", (("state", "success"),)): summable.get("successCount"),
+                    ("pingone_provisioning_users", (("state", "failed"),)): summable.get("failedCount"),
+                    ("pingone_provisioning_deprovision_failures", ()): summable.get("failedDeprovisionCount"),
                     ("pingone_provisioning_last_sync_timestamp_seconds", ()): rfc3339(st.get("lastSyncAt")),
                     ("pingone_provisioning_rule_enabled", ()): 1.0 if rule["active"] else 0.0,
                 }
