@@ -64,16 +64,7 @@ fn status_prints_the_exact_table_and_exits_1_on_failures() {
         "no colours when stdout is not a terminal"
     );
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
-    let golden = "tests/golden/status-small.txt";
-    let actual = without_ages(&table);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(golden, &actual).unwrap();
-    }
-    assert_eq!(
-        actual,
-        std::fs::read_to_string(golden).unwrap(),
-        "UPDATE_GOLDEN=1 rewrites {golden}"
-    );
+    common::golden::assert_matches("tests/golden/status-small.txt", &without_ages(&table));
     for line in table.lines().skip(1) {
         assert!(line.ends_with(" ago") || line.ends_with('-'), "{line}");
     }

@@ -18,6 +18,9 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
+#[path = "common/golden.rs"]
+mod golden;
+
 use pingone_sync_exporter::collector;
 use pingone_sync_exporter::config::RuleFilter;
 use pingone_sync_exporter::exposition::Format;
@@ -114,36 +117,14 @@ fn exposition(format: Format) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
-fn check_golden(path: &str, actual: &str) {
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path}: {e}; run with UPDATE_GOLDEN=1 to create it"));
-    if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{path} differs at line {}:\n expected: {:?}\n actual:   {:?}\n(UPDATE_GOLDEN=1 rewrites it)",
-            first + 1,
-            expected.lines().nth(first),
-            actual.lines().nth(first)
-        );
-    }
-}
-
 #[test]
 fn classic_text_matches_golden_file() {
-    check_golden("tests/golden/metrics.prom.txt", &exposition(Format::Text));
+    golden::assert_matches("tests/golden/metrics.prom.txt", &exposition(Format::Text));
 }
 
 #[test]
 fn openmetrics_matches_golden_file() {
-    check_golden(
+    golden::assert_matches(
         "tests/golden/metrics.om.txt",
         &exposition(Format::OpenMetrics),
     );

@@ -18,21 +18,15 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "common/golden.rs"]
+mod golden;
+
 use pingone_sync_exporter::webconfig::{self, ClientAuth, TlsVersion, WebConfig};
 
 const FIXTURES: &str = "tests/fixtures/webconfig";
 
 fn fixtures(prefix: &str, ext: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(FIXTURES)
-        .unwrap()
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.starts_with(prefix) && name.ends_with(ext)
-        })
-        .collect();
-    out.sort();
-    out
+    golden::fixtures(FIXTURES, prefix, ext)
 }
 
 fn load_ok(name: &str) -> WebConfig {
@@ -42,45 +36,9 @@ fn load_ok(name: &str) -> WebConfig {
 
 #[test]
 fn every_invalid_fixture_fails_with_its_golden_message() {
-    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
-    let inputs = fixtures("invalid-", ".yml");
-    assert!(inputs.len() >= 20, "only {} invalid fixtures", inputs.len());
-    let mut failures = Vec::new();
-    for yml in &inputs {
-        let shown = yml.display().to_string();
-        let golden = yml.with_extension("txt");
-        let actual = match webconfig::load(yml) {
-            Ok(_) => {
-                failures.push(format!("{shown}: loaded, but should have failed"));
-                continue;
-            }
-            Err(e) => format!("{e}\n"),
-        };
-        for line in actual.lines() {
-            assert!(line.starts_with(&format!("{shown}:")), "{line}");
-        }
-        if update {
-            std::fs::write(&golden, &actual).unwrap();
-            continue;
-        }
-        match std::fs::read_to_string(&golden) {
-            Ok(expected) if expected == actual => {}
-            Ok(expected) => failures.push(format!(
-                "{shown}: message changed\n--- expected ({})\n{expected}+++ actual\n{actual}",
-                golden.display()
-            )),
-            Err(e) => failures.push(format!(
-                "{}: {e} (run with UPDATE_GOLDEN=1)",
-                golden.display()
-            )),
-        }
-    }
-    for txt in fixtures("invalid-", ".txt") {
-        if !txt.with_extension("yml").exists() {
-            failures.push(format!("{}: golden file without a fixture", txt.display()));
-        }
-    }
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    golden::check_invalid_fixtures(FIXTURES, 20, |yml| {
+        webconfig::load(yml).err().map(|e| e.to_string())
+    });
 }
 
 #[test]
