@@ -34,11 +34,7 @@ fn text(b: &[u8]) -> String {
 fn setup(envs: &[(&str, &str)]) -> (Sim, Dir, String) {
     let sim = Sim::start(&small_scenario());
     let dir = Dir::new();
-    let secret = dir.write("secret", "demo-secret\n");
-    let cfg = dir.write(
-        "config.yml",
-        &config_for(&sim.base, envs, "demo-client", &secret, ""),
-    );
+    let cfg = dir.demo_config(&sim.base, envs, "");
     let cfg = cfg.to_str().unwrap().to_string();
     (sim, dir, cfg)
 }

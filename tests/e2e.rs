@@ -16,11 +16,7 @@ const READY: Duration = Duration::from_secs(30);
 fn setup(envs: &[(&str, &str)]) -> (Sim, Exporter, Dir) {
     let sim = Sim::start(&small_scenario());
     let dir = Dir::new();
-    let secret = dir.write("secret", "demo-secret\n");
-    let cfg = dir.write(
-        "config.yml",
-        &config_for(&sim.base, envs, "demo-client", &secret, ""),
-    );
+    let cfg = dir.demo_config(&sim.base, envs, "");
     let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
     exp.wait_ready(READY);
     (sim, exp, dir)

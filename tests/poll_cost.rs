@@ -32,17 +32,7 @@ fn minimum_without_tokens(truth: &Value) -> u64 {
 fn one_cycle_costs_the_documented_minimum_and_one_token() {
     let sim = Sim::start(&small_scenario());
     let dir = Dir::new();
-    let secret = dir.write("secret", "demo-secret\n");
-    let cfg = dir.write(
-        "config.yml",
-        &config_for(
-            &sim.base,
-            &[("small-a", SMALL_A), ("small-b", SMALL_B)],
-            "demo-client",
-            &secret,
-            "",
-        ),
-    );
+    let cfg = dir.demo_config(&sim.base, &[("small-a", SMALL_A), ("small-b", SMALL_B)], "");
     let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
     exp.wait_ready(Duration::from_secs(30));
     // The poll interval (10 s) is far off: this is the first cycle only.

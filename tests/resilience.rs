@@ -152,17 +152,7 @@ fn huge_answers_and_unknown_values_are_survived_and_counted() {
             {"kind": "unknown_enums", "environment": "small-b"}]"#,
     );
     let dir = Dir::new();
-    let secret = dir.write("secret", "demo-secret\n");
-    let cfg = dir.write(
-        "config.yml",
-        &config_for(
-            &sim.base,
-            &[("small-a", SMALL_A), ("small-b", SMALL_B)],
-            "demo-client",
-            &secret,
-            "",
-        ),
-    );
+    let cfg = dir.demo_config(&sim.base, &[("small-a", SMALL_A), ("small-b", SMALL_B)], "");
     let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
     exp.wait_ready(READY);
     let m = exp.metrics();
@@ -455,17 +445,7 @@ fn sigint_stops_promptly_while_polls_hang() {
     let sim = Sim::start(&small_scenario());
     sim.faults(r#"{"kind": "slow", "delay_ms": 60000}"#);
     let dir = Dir::new();
-    let secret = dir.write("secret", "demo-secret\n");
-    let cfg = dir.write(
-        "config.yml",
-        &config_for(
-            &sim.base,
-            &[("small-a", SMALL_A)],
-            "demo-client",
-            &secret,
-            "",
-        ),
-    );
+    let cfg = dir.demo_config(&sim.base, &[("small-a", SMALL_A)], "");
     let mut exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(

@@ -274,18 +274,8 @@ fn the_daemon_serves_the_walks_exact_counts() {
     use common::*;
     let sim = Sim::start(&small_scenario());
     let dir = Dir::new();
-    let secret = dir.write("secret", "demo-secret\n");
     let detail = "    user_detail:\n      enabled: true\n      interval: 1m\n      max_requests_per_second: 50\n";
-    let cfg = dir.write(
-        "config.yml",
-        &config_for(
-            &sim.base,
-            &[("small-a", SMALL_A)],
-            "demo-client",
-            &secret,
-            detail,
-        ),
-    );
+    let cfg = dir.demo_config(&sim.base, &[("small-a", SMALL_A)], detail);
     let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
     let m = wait_for("walk counts in /metrics", Duration::from_secs(60), || {
         let m = exp.metrics();

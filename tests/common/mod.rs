@@ -427,6 +427,16 @@ impl Dir {
         std::fs::write(&p, content).unwrap();
         p
     }
+    /// Writes the simulator's demo-client secret (`secret`) and
+    /// [`config_for`] of `envs` with it (`config.yml`); returns the
+    /// config's path.
+    pub fn demo_config(&self, sim_base: &str, envs: &[(&str, &str)], extra_env: &str) -> PathBuf {
+        let secret = self.write("secret", "demo-secret\n");
+        self.write(
+            "config.yml",
+            &config_for(sim_base, envs, "demo-client", &secret, extra_env),
+        )
+    }
 }
 
 /// The small scenario's worker environment (where its clients live).
