@@ -17,7 +17,6 @@ pub use models::{Model, PLANS, REVISION, RULES, STORES, SYNCED_GROUPS};
 
 use std::fmt;
 
-use serde::Deserializer as _;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// Most names reported from one answer.
@@ -32,11 +31,11 @@ const MAX_KEY: usize = 64;
 pub fn unknown_in_page(body: &[u8], embedded_key: &str, model: &'static Model) -> Vec<String> {
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
-    let _ = de.deserialize_map(Page {
-        key: embedded_key,
+    let items = Items {
         model,
         out: &mut out,
-    });
+    };
+    let _ = Field::new("_embedded", Field::new(embedded_key, items)).deserialize(&mut de);
     out
 }
 
@@ -61,60 +60,42 @@ fn record(out: &mut Vec<String>, path: &str, key: &str) {
     }
 }
 
-/// The top-level page object: finds `_embedded`.
-struct Page<'a> {
+/// An object in which only `key`'s value is looked into, by `then`; every
+/// other value is skipped. A page is one of these (`_embedded`) holding
+/// another (the collection's key) holding the [`Items`]. A repeated key is
+/// looked into once.
+struct Field<'a, S> {
     key: &'a str,
-    model: &'static Model,
-    out: &'a mut Vec<String>,
+    then: Option<S>,
 }
 
-impl<'de> Visitor<'de> for Page<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a HAL page")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(k) = map.next_key::<String>()? {
-            if k == "_embedded" {
-                map.next_value_seed(Embedded {
-                    key: self.key,
-                    model: self.model,
-                    out: &mut *self.out,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
+impl<'a, S> Field<'a, S> {
+    fn new(key: &'a str, then: S) -> Self {
+        Self {
+            key,
+            then: Some(then),
         }
-        Ok(())
     }
 }
 
-/// `_embedded`: finds the collection's list.
-struct Embedded<'a> {
-    key: &'a str,
-    model: &'static Model,
-    out: &'a mut Vec<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for Embedded<'_> {
+impl<'de, S: DeserializeSeed<'de, Value = ()>> DeserializeSeed<'de> for Field<'_, S> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for Embedded<'_> {
+impl<'de, S: DeserializeSeed<'de, Value = ()>> Visitor<'de> for Field<'_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an _embedded object")
+        write!(f, "an object with {:?}", self.key)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         while let Some(k) = map.next_key::<String>()? {
-            if k == self.key {
-                map.next_value_seed(Items {
-                    model: self.model,
-                    out: &mut *self.out,
-                })?;
+            if k == self.key
+                && let Some(seed) = self.then.take()
+            {
+                map.next_value_seed(seed)?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
