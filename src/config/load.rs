@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::positions::NodeKind;
-use super::{Config, ConfigError, Problem, context, problem, raw, validate, yaml};
+use super::{Config, ConfigError, context, problem, raw, validate, yaml};
 
 /// Loads and validates a config file, reading secrets from the process
 /// environment (`client_secret_env`; a value that is not valid Unicode
@@ -23,12 +23,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 pub fn load_with(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
     let source = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::single(Problem {
-            file: file.clone(),
-            position: None,
-            path: String::new(),
-            message: format!("cannot read the config file: {e}"),
-        })
+        ConfigError::whole_file(&file, None, format!("cannot read the config file: {e}"))
     })?;
     load_str(&source, &file, env)
 }
@@ -42,14 +37,7 @@ pub fn load_str(
 ) -> Result<Config, ConfigError> {
     let index = yaml::index(source, file)?;
     let root = index.get("").map(|e| (e.kind, e.value));
-    let whole_file = |position, message: String| {
-        ConfigError::single(Problem {
-            file: file.to_string(),
-            position,
-            path: String::new(),
-            message,
-        })
-    };
+    let whole_file = |position, message| ConfigError::whole_file(file, position, message);
     match root {
         Some((NodeKind::Mapping, _)) => {}
         Some((NodeKind::Null, _)) | None => {

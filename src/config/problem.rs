@@ -37,6 +37,17 @@ impl ConfigError {
             problems: vec![problem],
         }
     }
+
+    /// An error with a single problem about the whole file (no field path):
+    /// it cannot be read, or its top level is not a mapping.
+    pub fn whole_file(file: &str, position: Option<(usize, usize)>, message: String) -> Self {
+        Self::single(Problem {
+            file: file.to_string(),
+            position,
+            path: String::new(),
+            message,
+        })
+    }
 }
 
 /// One problem in a config file (or one warning about it).

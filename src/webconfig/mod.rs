@@ -104,12 +104,7 @@ impl WebConfig {
 pub fn load(path: &Path) -> Result<WebConfig, ConfigError> {
     let file = path.display().to_string();
     let source = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::single(Problem {
-            file: file.clone(),
-            position: None,
-            path: String::new(),
-            message: format!("cannot read the web config file: {e}"),
-        })
+        ConfigError::whole_file(&file, None, format!("cannot read the web config file: {e}"))
     })?;
     load_str(&source, &file)
 }
@@ -121,16 +116,15 @@ pub fn load_str(source: &str, file: &str) -> Result<WebConfig, ConfigError> {
     match index.get("").map(|e| (e.kind, e.value)) {
         Some((NodeKind::Mapping | NodeKind::Null, _)) | None => {}
         Some((kind, position)) => {
-            return Err(ConfigError::single(Problem {
-                file: file.to_string(),
-                position: Some(position),
-                path: String::new(),
-                message: format!(
+            return Err(ConfigError::whole_file(
+                file,
+                Some(position),
+                format!(
                     "expected a mapping with the keys tls_server_config, http_server_config, \
                      basic_auth_users, found {}",
                     kind.describe()
                 ),
-            }));
+            ));
         }
     }
     // An empty file is a valid web config that changes nothing (as in the toolkit).
