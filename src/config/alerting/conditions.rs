@@ -95,7 +95,7 @@ fn common(
 ) -> Option<(bool, Duration)> {
     let enabled = match enabled {
         None => Some(true),
-        Some(text) => ctx.report(&join(path, "enabled"), boolean(text)),
+        Some(text) => ctx.report(&join(path, "enabled"), checks::boolean(text)),
     };
     let hold = ctx.duration(&join(path, "for"), hold, default_hold, Some(Duration::ZERO));
     Some((enabled?, hold?))
@@ -188,18 +188,6 @@ fn sync_stale(
     })
 }
 
-/// `true` or `false`.
-pub(super) fn boolean(text: &str) -> Result<bool, String> {
-    match text.trim() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(format!(
-            "{} is not true or false; expected true or false",
-            quote(text)
-        )),
-    }
-}
-
 /// A ratio from 0 to 1 (UsersFailing).
 fn ratio(text: &str) -> Result<f64, String> {
     const ACCEPTED: &str = "expected a ratio from 0 to 1, such as 0.05 for 5 %";
@@ -232,9 +220,6 @@ mod tests {
 
     #[test]
     fn scalars() {
-        assert_eq!(boolean("true"), Ok(true));
-        assert_eq!(boolean("false"), Ok(false));
-        assert!(boolean("yes").is_err_and(|e| e.starts_with("\"yes\" is not true or false")));
         assert_eq!(ratio("0.05"), Ok(0.05));
         assert_eq!(ratio("0"), Ok(0.0));
         assert!(ratio("1.5").is_err_and(|e| e.starts_with("1.5 is not between 0 and 1")));

@@ -220,10 +220,7 @@ fn tls(raw: RawTls, ctx: &mut Context<'_>) -> Option<AlertmanagerTls> {
     };
     let insecure_skip_verify = match raw.insecure_skip_verify.as_deref() {
         None => Some(false),
-        Some(text) => ctx.report(
-            &join(base, "insecure_skip_verify"),
-            conditions::boolean(text),
-        ),
+        Some(text) => ctx.report(&join(base, "insecure_skip_verify"), checks::boolean(text)),
     };
     Some(AlertmanagerTls {
         ca: ca?,
