@@ -64,10 +64,16 @@ pub fn request(
     s.write_all(body)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
+    parse_response(&raw)
+}
+
+/// Parses a whole HTTP/1.1 answer (read until the connection closed); a
+/// chunked body is de-chunked.
+pub fn parse_response(raw: &[u8]) -> std::io::Result<Resp> {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no header end"))?;
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP answer: {raw:?}")))?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
     let status = lines

@@ -18,7 +18,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore, SupportedProtocolVersion};
 
-use super::common::Resp;
+use super::common::{Resp, parse_response};
 
 /// A certificate authority that signs server and client certificates.
 pub struct Ca {
@@ -152,32 +152,8 @@ pub fn get(
         .map(|c| c.to_vec())
         .unwrap_or_default();
     Ok(TlsResp {
-        resp: parse(&raw)?,
+        resp: parse_response(&raw)?,
         peer_cert,
-    })
-}
-
-/// Parses an HTTP/1.1 answer with a `Content-Length` body.
-pub fn parse(raw: &[u8]) -> std::io::Result<Resp> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("no HTTP answer: {raw:?}")))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other("bad status line"))?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Ok(Resp {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
     })
 }
 
