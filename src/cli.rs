@@ -1,4 +1,4 @@
-//! Command-line flags and subcommands (SPEC 2), in Prometheus' dotted style.
+//! Command-line flags and subcommands (README), in Prometheus' dotted style.
 //! Every flag can also come from a `PINGONE_SYNC_EXPORTER_...` variable.
 
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! The fixed mapping from PingOne API objects to per-rule sync summaries
-//! (SPEC 6). Other checks rely on this table; change it only with the spec.
+//! (docs/metrics.md). Other checks rely on this table; change it only with that page.
 //!
 //! | summary field | source | how |
 //! |---|---|---|
@@ -139,7 +139,7 @@ fn count_groups(groups: &[SyncedGroup], unknown: &mut Vec<UnknownValue>) -> Stat
     }
 }
 
-/// The id of a rule's connection store (SPEC 6): the source store of an
+/// The id of a rule's connection store (docs/metrics.md): the source store of an
 /// inbound rule, the target store otherwise; empty when the rule names none.
 pub fn connection_id<'a>(
     direction: Direction,

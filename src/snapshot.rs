@@ -2,7 +2,7 @@
 //! once built. The poller swaps a whole new snapshot in after each poll, so
 //! a scrape never sees half of one poll and half of another.
 
-/// Direction of a rule (SPEC 6).
+/// Direction of a rule (docs/metrics.md, "Per-rule metrics").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Direction {
     /// PingOne directory to an external store.

@@ -204,7 +204,7 @@ fn user_detail_replaces_store_user_numbers_and_fills_writeback() {
     assert_eq!(rule(&snap, SCIM_B).users.unsynced, None);
 }
 
-/// SPEC 6 way 2: fields a tenant's `syncStatus` carries beyond the
+/// docs/metrics.md, "Undocumented fields": fields a tenant's `syncStatus` carries beyond the
 /// documented ones (here made up: `lastPollAt`, `writebackFailedCount`) are
 /// never read under a guessed meaning; the client's key-only scan reports
 /// their names (`pingone_exporter_unknown_fields_total`), so a user can show

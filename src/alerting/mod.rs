@@ -1,4 +1,4 @@
-//! The built-in alert sender (SPEC 7): the daemon evaluates the bundled
+//! The built-in alert sender: the daemon evaluates the bundled
 //! alert rules' conditions over its own snapshots and posts the alerts to
 //! Alertmanager like Prometheus does. `docs/alerting.md` is the user's
 //! view; this is how it is built.

@@ -1,4 +1,4 @@
-//! One-shot commands (SPEC 2): `status`, `dump` and `resync`. Each talks to
+//! One-shot commands (README, "Commands"): `status`, `dump` and `resync`. Each talks to
 //! PingOne with the daemon's client (same budget, retries and token
 //! handling), prints what it did, and maps the result to an [`Exit`] code.
 //! Loading the configuration and printing its problems is the caller's job

@@ -126,7 +126,7 @@ pub struct Environment {
     /// Time between two polls of this environment (the environment's
     /// `poll_interval` or the global one; >= 10 s).
     pub poll_interval: Duration,
-    /// User-detail mode (SPEC 6), `None` when off (the default).
+    /// User-detail mode (docs/metrics.md), `None` when off (the default).
     pub user_detail: Option<UserDetail>,
 }
 

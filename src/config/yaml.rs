@@ -1,4 +1,4 @@
-//! The YAML entry points (SPEC section 9): every YAML file the program reads
+//! The YAML entry points (docs/configuration.md): every YAML file the program reads
 //! (the config, simulator scenarios) goes through here. The YAML crate is
 //! used only inside the config module (here, `tree.rs`, `positions.rs`).
 //!

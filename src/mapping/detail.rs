@@ -1,4 +1,4 @@
-//! User-detail mode's part of the mapping (SPEC 6, way 1): per-user
+//! User-detail mode's part of the mapping (docs/metrics.md): per-user
 //! `syncedRules` records counted per rule, and how those counts enter a
 //! rule's summary.
 //!

@@ -1,5 +1,5 @@
 //! A client for the documented PingOne Platform API endpoints the exporter
-//! reads (see `reference/pingone-api.md`).
+//! reads (see `docs/pingone-api.md`).
 //!
 //! - [`Client`] is shared by all environments: the HTTP connection pool, the
 //!   request [`budget::Budget`], timeouts and size caps.

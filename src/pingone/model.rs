@@ -1,6 +1,6 @@
 //! The PingOne API objects the exporter reads, parsed leniently.
 //!
-//! Rules of this module (SPEC 6, `reference/pingone-api.md` §10.4):
+//! Rules of this module (`docs/pingone-api.md`, "Parsing"):
 //! - every field is optional, and a field of the wrong JSON type is treated
 //!   as absent instead of failing the whole answer;
 //! - every enum (`syncState`, `status`, store `type`, ...) is an open string;

@@ -1,6 +1,6 @@
 //! When and how long to wait before retrying a PingOne call.
 //!
-//! PingOne's guidance (`reference/pingone-api.md` §6): retry 408, 429 and
+//! PingOne's guidance (`docs/pingone-api.md`, "Rate limits and retries"): retry 408, 429 and
 //! 5xx; honour `Retry-After` (seconds or an HTTP date); do not retry 400,
 //! 403 or 404; a 401 is fixed by fetching a new token once, not by waiting.
 //!

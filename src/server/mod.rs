@@ -1,4 +1,4 @@
-//! The exporter's HTTP endpoints (SPEC 4).
+//! The exporter's HTTP endpoints (README, "Endpoints").
 //!
 //! | path | methods | answer |
 //! |---|---|---|

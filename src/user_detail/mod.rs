@@ -1,4 +1,4 @@
-//! User-detail mode (SPEC 6, way 1): the opt-in walk of every enabled rule's
+//! User-detail mode (docs/metrics.md): the opt-in walk of every enabled rule's
 //! users through the documented per-user `syncedRules` endpoint, counting
 //! users per state exactly.
 //!

@@ -78,7 +78,7 @@ TEST_REPLACE = {
 }
 
 # Metrics the exporter never serves today: PingOne documents no source for
-# them, not even through user-detail mode (docs/metrics.md, SPEC 6).
+# them, not even through user-detail mode (docs/metrics.md).
 # Queries and selectors using only these must return nothing; the check
 # fails when one returns data, so this list stays true. (Write-back failures
 # and last write-back come from user-detail mode, which the demo and the

@@ -1,4 +1,4 @@
-//! `alerting:`: the built-in alert sender's settings (SPEC 7), resolved.
+//! `alerting:`: the built-in alert sender's settings (docs/alerting.md), resolved.
 //!
 //! Layout: this file holds the model and its defaults (the bundled alert
 //! rules' thresholds and `for`, see `docs/runbook.md`); `raw` the file as

@@ -8,8 +8,7 @@
 //! value is skipped with [`IgnoredAny`], never built, and only the names of
 //! keys outside the documented model are returned, shortened and bounded.
 //!
-//! The documented models ([`models`]) are those of `reference/pingone-api.md`
-//! §4 and §8.
+//! The documented models ([`models`]) are those of `docs/pingone-api.md`.
 
 pub mod models;
 

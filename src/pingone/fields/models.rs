@@ -1,5 +1,5 @@
 //! The documented models: which keys PingOne's documentation lists for each
-//! object the exporter reads (`reference/pingone-api.md` §4 and §8).
+//! object the exporter reads (`docs/pingone-api.md`).
 
 /// The documented keys of one kind of object, and one nested object whose
 /// keys are checked too.
@@ -89,7 +89,7 @@ pub const PLANS: Model = Model {
 };
 
 /// Items of a rule's `syncedGroups` (shape assumed by analogy with
-/// `syncedRules`, see the reference §8.5).
+/// `syncedRules`, see `docs/pingone-api.md`, "syncedGroups").
 pub const SYNCED_GROUPS: Model = Model {
     name: "syncedGroups",
     known: &[
