@@ -12,8 +12,8 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::collector::Rendered;
-use crate::selfmetrics::{EnvKey, SelfMetrics};
-use crate::snapshot::EnvSnapshot;
+use crate::selfmetrics::SelfMetrics;
+use crate::snapshot::{EnvKey, EnvSnapshot};
 
 /// How the last poll of an environment went.
 #[derive(Clone, Debug, PartialEq)]

@@ -27,8 +27,8 @@ use pingone_sync_exporter::exposition::Format;
 use pingone_sync_exporter::mapping::{self, Answers};
 use pingone_sync_exporter::pingone::hal::parse_page;
 use pingone_sync_exporter::pingone::model;
-use pingone_sync_exporter::selfmetrics::{EnvKey, SelfMetrics};
-use pingone_sync_exporter::snapshot::EnvSnapshot;
+use pingone_sync_exporter::selfmetrics::SelfMetrics;
+use pingone_sync_exporter::snapshot::{EnvKey, EnvSnapshot};
 use pingone_sync_exporter::state::{EnvState, PollReport};
 
 const NOW: f64 = 1_795_861_200.0; // 2026-11-28T10:20:00Z

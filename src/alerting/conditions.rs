@@ -22,8 +22,8 @@ use super::catalog::{AlertKind, Subject, description};
 use super::counters::{CounterWindows, Counts};
 use super::state::{Candidate, Labels};
 use crate::config::{AlertConditions, SyncStaleThresholds};
-use crate::selfmetrics::{EnvKey, SelfMetrics};
-use crate::snapshot::{Direction, RuleStatus, RuleSummary};
+use crate::selfmetrics::SelfMetrics;
+use crate::snapshot::{Direction, EnvKey, RuleStatus, RuleSummary};
 use crate::state::EnvState;
 
 /// Evaluates every enabled condition at `now` (Unix seconds) over `envs`,

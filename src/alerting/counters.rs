@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use crate::selfmetrics::EnvKey;
+use crate::snapshot::EnvKey;
 
 /// Records closer together than this are merged.
 pub const RESOLUTION: Duration = Duration::from_secs(1);

@@ -16,8 +16,7 @@ use bytes::Bytes;
 use super::gzip::{self, Deflated};
 use super::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
 use crate::exposition::{write_f64, write_label_pairs, write_u64};
-use crate::selfmetrics::EnvKey;
-use crate::snapshot::{EnvSnapshot, RuleStatus, RuleSummary, StateCounts};
+use crate::snapshot::{EnvKey, EnvSnapshot, RuleStatus, RuleSummary, StateCounts};
 
 /// Blocks at least this long are sent by reference (and pre-deflated);
 /// shorter ones are copied into the scrape's own buffers, where a separate

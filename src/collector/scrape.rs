@@ -235,9 +235,8 @@ mod tests {
     use super::*;
     use crate::collector::{AGE_FAMILIES, ENV_FAMILIES, render};
     use crate::exposition::write_f64;
-    use crate::selfmetrics::EnvKey;
     use crate::snapshot::{
-        Direction, EnvSnapshot, RuleStatus, RuleSummary, StateCounts, StoreInfo,
+        Direction, EnvKey, EnvSnapshot, RuleStatus, RuleSummary, StateCounts, StoreInfo,
     };
     use std::io::Read;
 

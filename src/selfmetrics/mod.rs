@@ -12,24 +12,7 @@ mod encode;
 
 pub(crate) use encode::{counter, sample};
 
-/// Identifies an environment in metric labels.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EnvKey {
-    /// `environment_id` label.
-    pub id: Arc<str>,
-    /// `environment_name` label.
-    pub name: Arc<str>,
-}
-
-impl EnvKey {
-    /// A key from id and name.
-    pub fn new(id: &str, name: &str) -> Self {
-        Self {
-            id: id.into(),
-            name: name.into(),
-        }
-    }
-}
+use crate::snapshot::EnvKey;
 
 /// Upper bounds of the poll-duration histogram, in seconds.
 pub const POLL_BUCKETS: [f64; 11] = [
