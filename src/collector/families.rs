@@ -17,6 +17,16 @@ macro_rules! family {
     };
 }
 
+/// A [`RuleFamily`] entry: cached gauge description and sample writer.
+macro_rules! rule_family {
+    ($name:literal, $help:literal, $write:expr) => {
+        RuleFamily {
+            desc: family!($name, $help),
+            write: $write,
+        }
+    };
+}
+
 /// A per-rule family, rendered at poll time.
 #[derive(Clone, Copy, Debug)]
 pub struct RuleFamily {
@@ -44,106 +54,89 @@ pub(crate) struct EnvFamily {
 
 /// The per-rule families, in exposition order.
 pub const RULE_FAMILIES: [RuleFamily; 12] = [
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_rule_info",
-            "Always 1 for each provisioning rule; labels name its source and target stores and parent rule."
-        ),
-        write: |s, r| {
-            let extra = [
-                ("source_store", r.source.name.as_str()),
-                ("source_type", r.source.kind.as_str()),
-                ("target_store", r.target.name.as_str()),
-                ("target_type", r.target.kind.as_str()),
-                ("parent_rule_id", r.parent_rule_id.as_str()),
-            ];
-            s.u64(&extra, 1);
-        },
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_rule_enabled",
-            "1 when the rule is enabled (active), else 0."
-        ),
-        write: |s, r| s.opt_u64(r.enabled.map(u64::from)),
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_rule_status",
-            "Rule sync status as a state set: 1 for the current status (active, inactive or failed), 0 for the others."
-        ),
-        write: |s, r| {
-            if let Some(current) = r.status {
-                for st in RuleStatus::ALL {
-                    s.u64(&[("status", st.as_str())], u64::from(st == current));
-                }
-            }
-        },
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_users_impacted",
-            "Users targeted by the rule (Impacted)."
-        ),
-        write: |s, r| s.opt_u64(r.users_impacted),
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_users",
-            "Users of the rule by sync state: success, unsynced, partial, failed."
-        ),
-        write: |s, r| s.states(&r.users),
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_groups_impacted",
-            "Groups targeted by the rule (Impacted)."
-        ),
-        write: |s, r| s.opt_u64(r.groups_impacted),
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_groups",
-            "Groups of the rule by sync state: success, unsynced, partial, failed."
-        ),
-        write: |s, r| s.states(&r.groups),
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_writeback_failures",
-            "Users not updated by write-back (Write-back Failures)."
-        ),
-        write: |s, r| s.opt_u64(r.writeback_failures),
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_deprovision_failures",
-            "Failed deprovisioning events since the latest revision."
-        ),
-        write: |s, r| s.opt_u64(r.deprovision_failures),
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_last_sync_timestamp_seconds",
-            "Unix time of the rule's last sync (Last Sync)."
-        ),
-        write: |s, r| s.opt_f64(r.last_sync),
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_last_poll_timestamp_seconds",
-            "Unix time the inbound source was last polled (Last Poll)."
-        ),
-        write: |s, r| s.opt_f64(r.last_poll),
-    },
-    RuleFamily {
-        desc: family!(
-            "pingone_provisioning_last_writeback_timestamp_seconds",
-            "Unix time of the last write-back (Last Write-back)."
-        ),
-        write: |s, r| s.opt_f64(r.last_writeback),
-    },
+    rule_family!(
+        "pingone_provisioning_rule_info",
+        "Always 1 for each provisioning rule; labels name its source and target stores and parent rule.",
+        info
+    ),
+    rule_family!(
+        "pingone_provisioning_rule_enabled",
+        "1 when the rule is enabled (active), else 0.",
+        |s, r| s.opt_u64(r.enabled.map(u64::from))
+    ),
+    rule_family!(
+        "pingone_provisioning_rule_status",
+        "Rule sync status as a state set: 1 for the current status (active, inactive or failed), 0 for the others.",
+        status
+    ),
+    rule_family!(
+        "pingone_provisioning_users_impacted",
+        "Users targeted by the rule (Impacted).",
+        |s, r| s.opt_u64(r.users_impacted)
+    ),
+    rule_family!(
+        "pingone_provisioning_users",
+        "Users of the rule by sync state: success, unsynced, partial, failed.",
+        |s, r| s.states(&r.users)
+    ),
+    rule_family!(
+        "pingone_provisioning_groups_impacted",
+        "Groups targeted by the rule (Impacted).",
+        |s, r| s.opt_u64(r.groups_impacted)
+    ),
+    rule_family!(
+        "pingone_provisioning_groups",
+        "Groups of the rule by sync state: success, unsynced, partial, failed.",
+        |s, r| s.states(&r.groups)
+    ),
+    rule_family!(
+        "pingone_provisioning_writeback_failures",
+        "Users not updated by write-back (Write-back Failures).",
+        |s, r| s.opt_u64(r.writeback_failures)
+    ),
+    rule_family!(
+        "pingone_provisioning_deprovision_failures",
+        "Failed deprovisioning events since the latest revision.",
+        |s, r| s.opt_u64(r.deprovision_failures)
+    ),
+    rule_family!(
+        "pingone_provisioning_last_sync_timestamp_seconds",
+        "Unix time of the rule's last sync (Last Sync).",
+        |s, r| s.opt_f64(r.last_sync)
+    ),
+    rule_family!(
+        "pingone_provisioning_last_poll_timestamp_seconds",
+        "Unix time the inbound source was last polled (Last Poll).",
+        |s, r| s.opt_f64(r.last_poll)
+    ),
+    rule_family!(
+        "pingone_provisioning_last_writeback_timestamp_seconds",
+        "Unix time of the last write-back (Last Write-back).",
+        |s, r| s.opt_f64(r.last_writeback)
+    ),
 ];
+
+/// `rule_info`: always 1, the stores and parent rule as labels.
+fn info(s: &mut Samples<'_>, r: &RuleSummary) {
+    let extra = [
+        ("source_store", r.source.name.as_str()),
+        ("source_type", r.source.kind.as_str()),
+        ("target_store", r.target.name.as_str()),
+        ("target_type", r.target.kind.as_str()),
+        ("parent_rule_id", r.parent_rule_id.as_str()),
+    ];
+    s.u64(&extra, 1);
+}
+
+/// `rule_status`: a state set, 1 for the current status and 0 for the
+/// others; nothing when the status is unknown.
+fn status(s: &mut Samples<'_>, r: &RuleSummary) {
+    if let Some(current) = r.status {
+        for st in RuleStatus::ALL {
+            s.u64(&[("status", st.as_str())], u64::from(st == current));
+        }
+    }
+}
 
 /// The families computed at scrape time, in exposition order.
 pub(crate) const AGE_FAMILIES: [AgeFamily; 2] = [
