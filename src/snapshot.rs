@@ -1,6 +1,30 @@
 //! The result of one environment's poll: per-rule sync summaries, immutable
 //! once built. The poller swaps a whole new snapshot in after each poll, so
 //! a scrape never sees half of one poll and half of another.
+//!
+//! Also the environment's identity ([`EnvKey`]), which every layer above
+//! (client, poller, self-metrics, collector, alerting) labels its data with.
+
+use std::sync::Arc;
+
+/// Identifies an environment in metric labels.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnvKey {
+    /// `environment_id` label.
+    pub id: Arc<str>,
+    /// `environment_name` label.
+    pub name: Arc<str>,
+}
+
+impl EnvKey {
+    /// A key from id and name.
+    pub fn new(id: &str, name: &str) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+}
 
 /// Direction of a rule (docs/metrics.md, "Per-rule metrics").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -5,6 +5,11 @@
 //! Readers take the whole list with one atomic load and never block a
 //! writer; a writer replaces its environment's slot as a whole, so a scrape
 //! sees each environment either before or after a poll, never in between.
+//!
+//! Readers: the server (the rendered blocks for `/metrics`, readiness for
+//! `/-/ready`) and the alert sender (snapshots and poll outcomes). Only
+//! the rendered form comes from above ([`Rendered`]); the collector itself
+//! never reads this state.
 
 use std::sync::Arc;
 
@@ -12,8 +17,8 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::collector::Rendered;
-use crate::selfmetrics::{EnvKey, SelfMetrics};
-use crate::snapshot::EnvSnapshot;
+use crate::selfmetrics::SelfMetrics;
+use crate::snapshot::{EnvKey, EnvSnapshot};
 
 /// How the last poll of an environment went.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,10 +124,40 @@ impl Shared {
         self.published.subscribe()
     }
 
-    /// True once every configured environment finished its first poll,
-    /// successful or not.
-    pub fn ready(&self) -> bool {
-        self.envs.load().iter().all(|e| e.last_poll.is_some())
+    /// The rendered snapshots of the environments that have data, in
+    /// config order: what a scrape serves.
+    pub fn rendered(&self) -> Vec<Arc<Rendered>> {
+        self.envs
+            .load()
+            .iter()
+            .filter_map(|e| e.rendered.clone())
+            .collect()
+    }
+
+    /// How many environments still wait for their first poll (successful
+    /// or not), of how many configured.
+    pub fn readiness(&self) -> Readiness {
+        let envs = self.envs.load();
+        Readiness {
+            waiting: envs.iter().filter(|e| e.last_poll.is_none()).count(),
+            configured: envs.len(),
+        }
+    }
+}
+
+/// Whether every configured environment finished its first poll.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Readiness {
+    /// Environments that have not finished a poll yet.
+    pub waiting: usize,
+    /// Environments configured.
+    pub configured: usize,
+}
+
+impl Readiness {
+    /// True once no environment waits for its first poll.
+    pub fn is_ready(self) -> bool {
+        self.waiting == 0
     }
 }
 
@@ -136,7 +171,7 @@ mod tests {
         let a = EnvKey::new("a", "A");
         let b = EnvKey::new("b", "B");
         s.set_envs(&[a.clone(), b.clone()]);
-        assert!(!s.ready());
+        assert!(!s.readiness().is_ready());
         s.update(&a, |e| EnvState {
             snapshot: Some(Arc::new(EnvSnapshot::default())),
             last_poll: Some(PollReport {
@@ -152,6 +187,13 @@ mod tests {
         assert_eq!(envs.len(), 2);
         assert!(envs[0].snapshot.is_some(), "a keeps its data");
         assert!(envs[1].snapshot.is_none(), "c starts empty");
-        assert!(!s.ready(), "c has not polled yet");
+        assert_eq!(
+            s.readiness(),
+            Readiness {
+                waiting: 1,
+                configured: 2
+            },
+            "c has not polled yet"
+        );
     }
 }

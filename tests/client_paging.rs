@@ -15,8 +15,9 @@ use pingone_sync_exporter::http::{Request, ServeOptions, response, serve};
 use pingone_sync_exporter::pingone::budget::Budget;
 use pingone_sync_exporter::pingone::{ApiError, Client, ClientSettings, EnvClient};
 use pingone_sync_exporter::secret::Secret;
-use pingone_sync_exporter::selfmetrics::{EnvKey, SelfMetrics};
+use pingone_sync_exporter::selfmetrics::SelfMetrics;
 use pingone_sync_exporter::shutdown::Shutdown;
+use pingone_sync_exporter::snapshot::EnvKey;
 
 const ENV: &str = "3f0b6a1e-0000-4000-8000-000000000001";
 

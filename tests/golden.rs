@@ -27,9 +27,8 @@ use pingone_sync_exporter::exposition::Format;
 use pingone_sync_exporter::mapping::{self, Answers};
 use pingone_sync_exporter::pingone::hal::parse_page;
 use pingone_sync_exporter::pingone::model;
-use pingone_sync_exporter::selfmetrics::{EnvKey, SelfMetrics};
-use pingone_sync_exporter::snapshot::EnvSnapshot;
-use pingone_sync_exporter::state::{EnvState, PollReport};
+use pingone_sync_exporter::selfmetrics::SelfMetrics;
+use pingone_sync_exporter::snapshot::{EnvKey, EnvSnapshot};
 
 const NOW: f64 = 1_795_861_200.0; // 2026-11-28T10:20:00Z
 const ENV_ID: &str = "3f0b6a1e-0000-4000-8000-000000000001";
@@ -101,18 +100,10 @@ fn exposition(format: Format) -> String {
     for u in &unknown {
         metrics.unknown_value(u.field, &u.value);
     }
-    let rendered = collector::render(&key, &snap);
-    let env = Arc::new(EnvState {
-        key,
-        snapshot: Some(Arc::new(snap)),
-        rendered: Some(Arc::new(rendered)),
-        last_poll: Some(PollReport {
-            finished_at: NOW - 5.0,
-            duration: 0.42,
-            error: None,
-        }),
+    let rendered = Arc::new(collector::render(&key, &snap));
+    let chunks = collector::encode(format, vec![rendered], NOW, |out| {
+        metrics.encode(format, out)
     });
-    let chunks = collector::encode(format, &[env], &metrics, NOW);
     let bytes: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
     String::from_utf8(bytes).unwrap()
 }
@@ -204,7 +195,7 @@ fn openmetrics_gauges_match_prometheus_client_encoder() {
     struct Reference(EnvSnapshot);
     impl Collector for Reference {
         fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-            let desc = &collector::RULE_FAMILIES[3];
+            let desc = &collector::RULE_FAMILIES[3].desc;
             let mut fam = enc.encode_descriptor(
                 desc.name,
                 desc.help,

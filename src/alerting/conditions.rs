@@ -20,10 +20,10 @@ use std::sync::Arc;
 
 use super::catalog::{AlertKind, Subject, description};
 use super::counters::{CounterWindows, Counts};
-use super::state::{Candidate, Labels};
+use super::lifecycle::{Candidate, Labels};
 use crate::config::{AlertConditions, SyncStaleThresholds};
-use crate::selfmetrics::{EnvKey, SelfMetrics};
-use crate::snapshot::{Direction, RuleStatus, RuleSummary};
+use crate::selfmetrics::SelfMetrics;
+use crate::snapshot::{Direction, EnvKey, RuleStatus, RuleSummary};
 use crate::state::EnvState;
 
 /// Evaluates every enabled condition at `now` (Unix seconds) over `envs`,
@@ -42,11 +42,7 @@ pub fn evaluate(
                 rule_conditions(&env.key, rule, conditions, now, &mut out);
             }
         }
-        let (rate_limited, auth_failures) = metrics.alert_counts(&env.key);
-        let counts = Counts {
-            rate_limited,
-            auth_failures,
-        };
+        let counts = Counts::read(metrics, &env.key);
         windows.record(&env.key, now, counts, env.last_poll.is_none());
         env_conditions(env, metrics, conditions, windows, now, &mut out);
     }

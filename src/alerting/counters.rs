@@ -2,12 +2,14 @@
 //! RateLimited and AuthFailing conditions need: every evaluation records
 //! each environment's counters, and the increase over a window is the sum
 //! of the rises between consecutive records (a drop is a counter reset,
-//! counted from 0, as Prometheus does).
+//! counted from 0, as Prometheus does). Which self-metric counters those
+//! are is decided here ([`Counts::read`]), not in the self-metrics.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use crate::selfmetrics::EnvKey;
+use crate::selfmetrics::SelfMetrics;
+use crate::snapshot::EnvKey;
 
 /// Records closer together than this are merged.
 pub const RESOLUTION: Duration = Duration::from_secs(1);
@@ -19,6 +21,23 @@ pub struct Counts {
     pub rate_limited: u64,
     /// Token requests answered 4xx plus polls failed with 401/403.
     pub auth_failures: u64,
+}
+
+/// The poll failure reasons that mean PingOne refused the credentials.
+const REFUSED: [&str; 2] = ["unauthorized", "forbidden"];
+
+impl Counts {
+    /// The counters of `key` now: 429 answers, and token requests answered
+    /// 4xx plus polls that failed with 401/403.
+    pub fn read(metrics: &SelfMetrics, key: &EnvKey) -> Self {
+        let is_4xx = |code: &str| code.len() == 3 && code.starts_with('4');
+        let token_4xx = metrics.requests_where(key, "token", is_4xx);
+        let refused: u64 = REFUSED.iter().map(|r| metrics.poll_failures(key, r)).sum();
+        Self {
+            rate_limited: metrics.rate_limited_total(key),
+            auth_failures: token_4xx + refused,
+        }
+    }
 }
 
 /// Recorded counters per environment, Unix seconds.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::counters::CounterWindows;
+use super::lifecycle::{AlertStates, Phase};
 use super::sender::Sender;
-use super::state::{AlertStates, Phase};
 use super::{AlertKind, AlertStatus, FiringAlert, Plan, conditions, payload, setting};
 use crate::config::Alerting;
 use crate::shutdown::Shutdown;
@@ -44,10 +44,14 @@ fn same_delivery(a: &Alerting, b: &Alerting) -> bool {
 
 impl Engine {
     /// A task with alerting off until the first configuration arrives.
-    pub(super) fn new(shared: Arc<Shared>, generator_url: String) -> Self {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        status: Arc<AlertStatus>,
+        generator_url: String,
+    ) -> Self {
         Self {
-            status: Arc::clone(&shared.metrics.alerts),
             shared,
+            status,
             generator_url,
             running: None,
             states: AlertStates::default(),

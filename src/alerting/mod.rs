@@ -5,6 +5,8 @@
 //!
 //! One long-lived task ([`Alerter`]) owns the alert state, so pending
 //! alerts keep their `for` clock across polls and config reloads. It
+//! reports through one [`AlertStatus`] that the app creates and also hands
+//! to the server (landing page, `/metrics`). It
 //! evaluates after every poll (the pollers bump a `watch` in
 //! [`Shared`](crate::state::Shared)) and every `evaluation_interval` (for
 //! time-based conditions and re-sends), then hands what is due to one
@@ -14,11 +16,12 @@
 //! - `catalog`: names, severities, summaries, runbook links, descriptions;
 //! - `conditions`: the conditions over snapshots and self-metrics;
 //! - `counters`: `increase()` windows over the daemon's own counters;
-//! - `state`: pending / firing / resolved, and what is due for sending;
+//! - `lifecycle`: pending / firing / resolved, and what is due for sending;
 //! - `payload`: the Alertmanager API v2 JSON;
 //! - `sender`: queues, retries and backoff per Alertmanager (`client`: its
 //!   HTTP client);
-//! - `status`: self-metrics and the firing list for the landing page;
+//! - `status`: the sender's own metric series (written into `/metrics` by
+//!   the server's scrape) and the firing list for the landing page;
 //! - `humanize`: Prometheus' template functions for descriptions.
 
 pub mod catalog;
@@ -27,9 +30,9 @@ pub mod conditions;
 pub mod counters;
 mod engine;
 pub mod humanize;
+pub mod lifecycle;
 pub mod payload;
 pub mod sender;
-pub mod state;
 pub mod status;
 
 pub use catalog::AlertKind;
@@ -75,17 +78,20 @@ pub struct Alerter {
 }
 
 impl Alerter {
-    /// Starts the task. `generator_url` is the landing page's URL, sent as
-    /// every alert's `generatorURL`. It runs until `stop` fires.
+    /// Starts the task. It reports into `status` (shared with the server);
+    /// `generator_url` is the landing page's URL, sent as every alert's
+    /// `generatorURL`. It runs until `stop` fires.
     pub fn start(
         shared: Arc<Shared>,
+        status: Arc<AlertStatus>,
         generator_url: String,
         initial: Option<Plan>,
         stop: Shutdown,
     ) -> Alerter {
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(initial);
-        let handle = tokio::spawn(engine::Engine::new(shared, generator_url).run(rx, stop));
+        let engine = engine::Engine::new(shared, status, generator_url);
+        let handle = tokio::spawn(engine.run(rx, stop));
         Alerter { tx, handle }
     }
 

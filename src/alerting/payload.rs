@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::state::{Alert, Phase};
+use super::lifecycle::{Alert, Phase};
 use crate::timefmt::format_rfc3339;
 
 /// One alert as Alertmanager's API v2 takes it.
@@ -82,7 +82,7 @@ pub fn build(
 mod tests {
     use super::*;
     use crate::alerting::catalog::AlertKind;
-    use crate::alerting::state::Labels;
+    use crate::alerting::lifecycle::Labels;
 
     #[test]
     fn json_is_what_alertmanager_takes() {

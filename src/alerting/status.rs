@@ -1,6 +1,7 @@
-//! What the alert sender shows of itself: its self-metrics (written into
-//! `/metrics` by [`SelfMetrics`](crate::selfmetrics::SelfMetrics)) and the
-//! alerts currently firing (for the landing page).
+//! What the alert sender shows of itself: its own metric series (written
+//! into `/metrics` by the server's scrape, after the self-metrics) and the
+//! alerts currently firing (for the landing page). The app creates one
+//! [`AlertStatus`] and hands it to the alerting task and to the server.
 //!
 //! | metric | labels | meaning |
 //! |---|---|---|
@@ -18,9 +19,8 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::catalog::AlertKind;
-use super::state::Labels;
-use crate::exposition::{Desc, Format, Kind, write_u64};
-use crate::selfmetrics::{counter, sample};
+use super::lifecycle::Labels;
+use crate::exposition::{Desc, Format, Kind, write_counter, write_sample, write_u64};
 
 const FIRING: Desc = Desc {
     name: "pingone_exporter_alerts_firing",
@@ -158,7 +158,7 @@ impl AlertStatus {
                 .filter(|a| a.labels.get("alertname").map(String::as_str) == Some(kind.name()))
                 .count();
             let labels = [("alertname", kind.name()), ("severity", kind.severity())];
-            sample(out, FIRING.name, "", &labels, &[], |o| {
+            write_sample(out, FIRING.name, "", &labels, &[], |o| {
                 write_u64(o, n as u64)
             });
         }
@@ -174,9 +174,9 @@ impl AlertStatus {
             for (url, m) in &inner.ams {
                 let labels = [("alertmanager", url.as_str())];
                 if desc.kind == Kind::Counter {
-                    counter(out, desc.name, &labels, &[], value(m));
+                    write_counter(out, desc.name, &labels, &[], value(m));
                 } else {
-                    sample(out, desc.name, "", &labels, &[], |o| write_u64(o, value(m)));
+                    write_sample(out, desc.name, "", &labels, &[], |o| write_u64(o, value(m)));
                 }
             }
         }

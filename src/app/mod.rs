@@ -155,8 +155,11 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
     if tls.is_some() && cli.external_url.is_none() {
         landing_url = landing_url.replacen("http://", "https://", 1);
     }
+    // One status, written by the alerting task and read by the server.
+    let alert_status = Arc::new(alerting::AlertStatus::default());
     let alerter = alerting::Alerter::start(
         Arc::clone(&shared),
+        Arc::clone(&alert_status),
         landing_url,
         alerting::plan(config.alerting.as_ref())?,
         shutdown.clone(),
@@ -184,6 +187,7 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
     }
     let web = Arc::new(Web {
         shared: Arc::clone(&shared),
+        alerts: alert_status,
         telemetry_path: cli.telemetry_path.clone(),
         reload: reload_tx,
         about,

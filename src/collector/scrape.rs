@@ -1,9 +1,10 @@
 //! One `/metrics` answer, written while it is sent.
 //!
 //! A scrape starts by listing its parts: family headers, the environments'
-//! rendered blocks (shared, not copied), their age lines, the self-metrics
-//! and the trailer. Only the age values (`now − timestamp`) are formatted at
-//! once, so the exact length is known before the first byte; the age lines
+//! rendered blocks (shared, not copied), their age lines, the live
+//! families its caller writes (self-metrics, alert sender) and the
+//! trailer. Only the age values (`now − timestamp`) are formatted at once,
+//! so the exact length is known before the first byte; the age lines
 //! themselves, and the copies of small blocks, are written into buffers of
 //! about [`CHUNK`] bytes as the connection asks for them. A scrape so holds
 //! about one buffer of its own however large the exposition, which keeps
@@ -16,23 +17,22 @@ use bytes::Bytes;
 use flate2::CompressError;
 
 use super::age::write_age;
+use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
 use super::gzip::GzipWriter;
 use super::render::{Rendered, SHARE_MIN};
-use super::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
 use crate::exposition::{Desc, Format, write_trailer};
-use crate::selfmetrics::SelfMetrics;
 
 /// Size of the buffers a scrape writes its own text into.
 pub const CHUNK: usize = 64 * 1024;
 
-/// Initial capacity for headers and self-metrics: fixed part and per
+/// Initial capacity for headers and live families: fixed part and per
 /// environment (the self-metrics take about 3.5 KiB per environment).
 const TEXT_BASE: usize = 8 * 1024;
 const TEXT_PER_ENV: usize = 4 * 1024;
 
 #[derive(Clone, Copy, Debug)]
 enum Part {
-    /// `text[start..end]`: headers, self-metrics, trailer.
+    /// `text[start..end]`: headers, live families, trailer.
     Text(usize, usize),
     /// `rendered[env].blocks[family]`.
     Block(usize, usize),
@@ -63,15 +63,16 @@ pub struct Exposition {
 }
 
 impl Exposition {
-    /// Lists the parts of an answer at time `now` (Unix seconds).
+    /// Lists the parts of an answer at time `now` (Unix seconds); `live`
+    /// writes the live families (see [`scrape`](super::scrape)).
     pub(crate) fn new(
         format: Format,
         rendered: Vec<Arc<Rendered>>,
-        metrics: &SelfMetrics,
         now: f64,
+        live: impl FnOnce(&mut Vec<u8>),
     ) -> Self {
         // Sized from the inputs so that filling them does not reallocate:
-        // headers and self-metrics (a few KiB per environment), and about
+        // headers and live families (a few KiB per environment), and about
         // ten bytes per age value.
         let envs = rendered.len();
         let ages: usize = rendered
@@ -90,8 +91,8 @@ impl Exposition {
             desc.write_header(format, text);
             parts.push_back(Part::Text(start, text.len()));
         };
-        for (family, desc) in RULE_FAMILIES.iter().enumerate() {
-            header(desc, &mut text, &mut parts);
+        for (family, f) in RULE_FAMILIES.iter().enumerate() {
+            header(&f.desc, &mut text, &mut parts);
             for (env, r) in rendered.iter().enumerate() {
                 if let Some(block) = r.blocks.get(family).filter(|b| !b.text.is_empty()) {
                     total += block.text.len();
@@ -99,8 +100,8 @@ impl Exposition {
                 }
             }
         }
-        for (family, desc) in AGE_FAMILIES.iter().enumerate() {
-            header(desc, &mut text, &mut parts);
+        for (family, f) in AGE_FAMILIES.iter().enumerate() {
+            header(&f.desc, &mut text, &mut parts);
             for (env, r) in rendered.iter().enumerate() {
                 let ages = &r.ages[family];
                 if ages.timestamps.is_empty() {
@@ -115,8 +116,8 @@ impl Exposition {
             }
         }
         total += values.len();
-        for (family, desc) in ENV_FAMILIES.iter().enumerate() {
-            header(desc, &mut text, &mut parts);
+        for (family, f) in ENV_FAMILIES.iter().enumerate() {
+            header(&f.desc, &mut text, &mut parts);
             let start = text.len();
             for line in rendered.iter().filter_map(|r| r.env_lines.get(family)) {
                 text.extend_from_slice(line);
@@ -124,7 +125,7 @@ impl Exposition {
             parts.push_back(Part::Text(start, text.len()));
         }
         let start = text.len();
-        metrics.encode(format, &mut text);
+        live(&mut text);
         write_trailer(format, &mut text);
         parts.push_back(Part::Text(start, text.len()));
         total += text.len();
@@ -233,11 +234,11 @@ impl Iterator for Exposition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::{AGE_FAMILIES, ENV_FAMILIES, render};
+    use crate::collector::render;
     use crate::exposition::write_f64;
-    use crate::selfmetrics::EnvKey;
+    use crate::selfmetrics::SelfMetrics;
     use crate::snapshot::{
-        Direction, EnvSnapshot, RuleStatus, RuleSummary, StateCounts, StoreInfo,
+        Direction, EnvKey, EnvSnapshot, RuleStatus, RuleSummary, StateCounts, StoreInfo,
     };
     use std::io::Read;
 
@@ -295,14 +296,14 @@ mod tests {
     /// The answer written the simple way: everything copied, in order.
     fn reference(format: Format, rendered: &[Arc<Rendered>], metrics: &SelfMetrics) -> Vec<u8> {
         let mut out = Vec::new();
-        for (family, desc) in RULE_FAMILIES.iter().enumerate() {
-            desc.write_header(format, &mut out);
+        for (family, f) in RULE_FAMILIES.iter().enumerate() {
+            f.desc.write_header(format, &mut out);
             for r in rendered {
                 out.extend_from_slice(&r.blocks[family].text);
             }
         }
-        for (family, desc) in AGE_FAMILIES.iter().enumerate() {
-            desc.write_header(format, &mut out);
+        for (family, f) in AGE_FAMILIES.iter().enumerate() {
+            f.desc.write_header(format, &mut out);
             for r in rendered {
                 let ages = &r.ages[family];
                 let mut start = 0;
@@ -314,8 +315,8 @@ mod tests {
                 }
             }
         }
-        for (family, desc) in ENV_FAMILIES.iter().enumerate() {
-            desc.write_header(format, &mut out);
+        for (family, f) in ENV_FAMILIES.iter().enumerate() {
+            f.desc.write_header(format, &mut out);
             for r in rendered {
                 out.extend_from_slice(&r.env_lines[family]);
             }
@@ -334,7 +335,8 @@ mod tests {
         assert!(rendered[4].blocks[0].text.len() >= SHARE_MIN);
         for format in [Format::Text, Format::OpenMetrics] {
             let want = reference(format, &rendered, &metrics);
-            let e = Exposition::new(format, rendered.clone(), &metrics, NOW);
+            let live = |out: &mut Vec<u8>| metrics.encode(format, out);
+            let e = Exposition::new(format, rendered.clone(), NOW, live);
             assert_eq!(e.remaining(), want.len() as u64, "length known up front");
             let mut got = Vec::new();
             let mut e = e;
@@ -350,7 +352,7 @@ mod tests {
                 String::from_utf8(want.clone()).unwrap()
             );
 
-            let z = Exposition::new(format, rendered.clone(), &metrics, NOW)
+            let z = Exposition::new(format, rendered.clone(), NOW, live)
                 .gzip()
                 .unwrap();
             let all: Vec<u8> = z.iter().flat_map(|c| c.iter().copied()).collect();
@@ -371,7 +373,9 @@ mod tests {
     #[test]
     fn no_environments_still_has_headers_and_self_metrics() {
         let metrics = SelfMetrics::new("0", "x");
-        let e = Exposition::new(Format::OpenMetrics, Vec::new(), &metrics, NOW);
+        let e = Exposition::new(Format::OpenMetrics, Vec::new(), NOW, |out| {
+            metrics.encode(Format::OpenMetrics, out)
+        });
         let n = e.remaining();
         let text: Vec<u8> = e.flat_map(|b| b.to_vec()).collect();
         assert_eq!(text.len() as u64, n);

@@ -18,7 +18,7 @@ mod negotiate;
 mod text;
 
 pub use negotiate::{Encoding, negotiate};
-pub use text::{Labels, write_f64, write_label_pairs, write_u64};
+pub use text::{Labels, write_counter, write_f64, write_label_pairs, write_sample, write_u64};
 
 /// The exposition format of one response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,6 @@
-//! Sample lines: label escaping and number formatting shared by both formats.
+//! Sample lines: label escaping, number formatting and whole lines, shared
+//! by both formats and by every part that writes its own families at
+//! scrape time (self-metrics, the alert sender's status).
 
 /// A label set: `(name, value)` pairs in output order.
 pub type Labels<'a> = &'a [(&'a str, &'a str)];
@@ -54,6 +56,39 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
         // Writing into a Vec cannot fail.
         let _ = write!(out, "{v}");
     }
+}
+
+/// Appends one sample line, `name{suffix}{labels,extra} value\n`; the
+/// braces are left out when both label lists are empty. `labels` are the
+/// series' common labels, `extra` the family's own (e.g. `le`).
+pub fn write_sample(
+    out: &mut Vec<u8>,
+    name: &str,
+    suffix: &str,
+    labels: Labels<'_>,
+    extra: Labels<'_>,
+    value: impl FnOnce(&mut Vec<u8>),
+) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    if !labels.is_empty() || !extra.is_empty() {
+        out.push(b'{');
+        write_label_pairs(out, labels);
+        if !labels.is_empty() && !extra.is_empty() {
+            out.push(b',');
+        }
+        write_label_pairs(out, extra);
+        out.push(b'}');
+    }
+    out.push(b' ');
+    value(out);
+    out.push(b'\n');
+}
+
+/// Appends a counter's sample line: `name_total{labels,extra} n\n` (the
+/// `_total` suffix is the same in both formats).
+pub fn write_counter(out: &mut Vec<u8>, name: &str, labels: Labels<'_>, extra: Labels<'_>, n: u64) {
+    write_sample(out, name, "_total", labels, extra, |o| write_u64(o, n));
 }
 
 #[cfg(test)]

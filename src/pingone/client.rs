@@ -13,7 +13,8 @@ use super::budget::Budget;
 use super::model::{self, ApiErrorBody};
 use super::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use super::{ApiError, Endpoint};
-use crate::selfmetrics::{EnvKey, SelfMetrics};
+use crate::selfmetrics::SelfMetrics;
+use crate::snapshot::EnvKey;
 
 /// Settings shared by all environments.
 #[derive(Clone, Debug, PartialEq)]

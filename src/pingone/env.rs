@@ -18,7 +18,7 @@ use super::model;
 use super::{ApiError, Endpoint};
 use crate::config::Environment;
 use crate::secret::Secret;
-use crate::selfmetrics::EnvKey;
+use crate::snapshot::EnvKey;
 
 /// One environment's API access.
 #[derive(Debug)]

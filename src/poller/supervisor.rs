@@ -18,8 +18,8 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, Environment};
 use crate::pingone::budget::Budget;
 use crate::pingone::{ApiError, Client, ClientSettings, EnvClient};
-use crate::selfmetrics::EnvKey;
 use crate::shutdown::Shutdown;
+use crate::snapshot::EnvKey;
 use crate::state::Shared;
 use crate::user_detail::Latest;
 

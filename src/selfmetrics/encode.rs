@@ -1,8 +1,13 @@
 //! Writing the self-metrics: their family descriptions and the encoder,
-//! called fresh at every scrape.
+//! called fresh at every scrape. The families come in three groups, in
+//! exposition order: each environment's polls, its API calls, then the
+//! process-wide ones (config reloads, unknown API values, build info).
 
-use super::{EnvKey, POLL_BUCKET_LABELS, SelfMetrics};
-use crate::exposition::{Desc, Format, Kind, write_f64, write_label_pairs, write_u64};
+use std::collections::BTreeMap;
+
+use super::{EnvMetrics, Inner, POLL_BUCKET_LABELS, SelfMetrics};
+use crate::exposition::{Desc, Format, Kind, write_counter, write_f64, write_sample, write_u64};
+use crate::snapshot::EnvKey;
 
 const UP: Desc = Desc {
     name: "pingone_exporter_up",
@@ -74,153 +79,117 @@ impl SelfMetrics {
     /// Writes every self-metric family.
     pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
         let inner = self.lock();
-        let envs = &inner.envs;
-
-        UP.write_header(format, out);
-        for (k, m) in envs {
-            sample(out, UP.name, "", &env_labels(k), &[], |o| {
-                write_u64(o, u64::from(m.up))
-            });
-        }
-        LAST_SUCCESS.write_header(format, out);
-        for (k, m) in envs {
-            if let Some(ts) = m.last_success {
-                sample(out, LAST_SUCCESS.name, "", &env_labels(k), &[], |o| {
-                    write_f64(o, ts)
-                });
-            }
-        }
-        POLL_DURATION.write_header(format, out);
-        for (k, m) in envs {
-            let l = env_labels(k);
-            for (i, le) in POLL_BUCKET_LABELS.iter().enumerate() {
-                sample(out, POLL_DURATION.name, "_bucket", &l, &[("le", le)], |o| {
-                    write_u64(o, m.poll_buckets[i])
-                });
-            }
-            sample(
-                out,
-                POLL_DURATION.name,
-                "_bucket",
-                &l,
-                &[("le", "+Inf")],
-                |o| write_u64(o, m.poll_count),
-            );
-            sample(out, POLL_DURATION.name, "_count", &l, &[], |o| {
-                write_u64(o, m.poll_count)
-            });
-            sample(out, POLL_DURATION.name, "_sum", &l, &[], |o| {
-                write_f64(o, m.poll_sum)
-            });
-        }
-        POLL_FAILURES.write_header(format, out);
-        for (k, m) in envs {
-            for (reason, n) in &m.failures {
-                counter(
-                    out,
-                    POLL_FAILURES.name,
-                    &env_labels(k),
-                    &[("reason", reason)],
-                    *n,
-                );
-            }
-        }
-        REQUESTS.write_header(format, out);
-        for (k, m) in envs {
-            for ((endpoint, code), n) in &m.requests {
-                let extra = [("endpoint", *endpoint), ("code", code.as_str())];
-                counter(out, REQUESTS.name, &env_labels(k), &extra, *n);
-            }
-        }
-        RETRIES.write_header(format, out);
-        for (k, m) in envs {
-            for ((endpoint, reason), n) in &m.retries {
-                let extra = [("endpoint", *endpoint), ("reason", *reason)];
-                counter(out, RETRIES.name, &env_labels(k), &extra, *n);
-            }
-        }
-        RATE_LIMITED.write_header(format, out);
-        for (k, m) in envs {
-            counter(out, RATE_LIMITED.name, &env_labels(k), &[], m.rate_limited);
-        }
-        TOKEN_REFRESHES.write_header(format, out);
-        for (k, m) in envs {
-            counter(
-                out,
-                TOKEN_REFRESHES.name,
-                &env_labels(k),
-                &[],
-                m.token_refreshes,
-            );
-        }
-        RELOAD_OK.write_header(format, out);
-        sample(out, RELOAD_OK.name, "", &[], &[], |o| {
-            write_u64(o, u64::from(inner.reload_ok))
-        });
-        RELOAD_TS.write_header(format, out);
-        sample(out, RELOAD_TS.name, "", &[], &[], |o| {
-            write_f64(o, inner.reload_success_ts)
-        });
-        UNKNOWN.write_header(format, out);
-        for ((field, value), n) in &inner.unknown {
-            counter(
-                out,
-                UNKNOWN.name,
-                &[],
-                &[("field", field), ("value", value)],
-                *n,
-            );
-        }
-        UNKNOWN_FIELDS.write_header(format, out);
-        for (field, n) in &inner.unknown_fields {
-            counter(out, UNKNOWN_FIELDS.name, &[], &[("field", field)], *n);
-        }
+        polls(format, &inner.envs, out);
+        api_calls(format, &inner.envs, out);
+        process(format, &inner, out);
         BUILD.write_header(format, out);
         let build = [
             ("version", self.version.as_str()),
             ("revision", self.revision.as_str()),
         ];
-        sample(out, BUILD.name, "", &build, &[], |o| write_u64(o, 1));
-        drop(inner);
-        self.alerts.encode(format, out);
+        write_sample(out, BUILD.name, "", &build, &[], |o| write_u64(o, 1));
+    }
+}
+
+type Envs = BTreeMap<EnvKey, EnvMetrics>;
+
+/// Each environment's poll outcomes: up, last success, duration histogram,
+/// failures by reason.
+fn polls(format: Format, envs: &Envs, out: &mut Vec<u8>) {
+    UP.write_header(format, out);
+    for (k, m) in envs {
+        write_sample(out, UP.name, "", &env_labels(k), &[], |o| {
+            write_u64(o, u64::from(m.up))
+        });
+    }
+    LAST_SUCCESS.write_header(format, out);
+    for (k, m) in envs {
+        if let Some(ts) = m.last_success {
+            write_sample(out, LAST_SUCCESS.name, "", &env_labels(k), &[], |o| {
+                write_f64(o, ts)
+            });
+        }
+    }
+    POLL_DURATION.write_header(format, out);
+    for (k, m) in envs {
+        poll_histogram(&env_labels(k), m, out);
+    }
+    POLL_FAILURES.write_header(format, out);
+    for (k, m) in envs {
+        for (reason, n) in &m.failures {
+            let extra = [("reason", *reason)];
+            write_counter(out, POLL_FAILURES.name, &env_labels(k), &extra, *n);
+        }
+    }
+}
+
+/// One environment's poll-duration buckets, `+Inf`, count and sum.
+fn poll_histogram(labels: &[(&str, &str)], m: &EnvMetrics, out: &mut Vec<u8>) {
+    let name = POLL_DURATION.name;
+    for (i, le) in POLL_BUCKET_LABELS.iter().enumerate() {
+        write_sample(out, name, "_bucket", labels, &[("le", le)], |o| {
+            write_u64(o, m.poll_buckets[i])
+        });
+    }
+    write_sample(out, name, "_bucket", labels, &[("le", "+Inf")], |o| {
+        write_u64(o, m.poll_count)
+    });
+    write_sample(out, name, "_count", labels, &[], |o| {
+        write_u64(o, m.poll_count)
+    });
+    write_sample(out, name, "_sum", labels, &[], |o| write_f64(o, m.poll_sum));
+}
+
+/// Each environment's calls to PingOne: requests, retries, 429 answers,
+/// tokens fetched.
+fn api_calls(format: Format, envs: &Envs, out: &mut Vec<u8>) {
+    REQUESTS.write_header(format, out);
+    for (k, m) in envs {
+        for ((endpoint, code), n) in &m.requests {
+            let extra = [("endpoint", *endpoint), ("code", code.as_str())];
+            write_counter(out, REQUESTS.name, &env_labels(k), &extra, *n);
+        }
+    }
+    RETRIES.write_header(format, out);
+    for (k, m) in envs {
+        for ((endpoint, reason), n) in &m.retries {
+            let extra = [("endpoint", *endpoint), ("reason", *reason)];
+            write_counter(out, RETRIES.name, &env_labels(k), &extra, *n);
+        }
+    }
+    RATE_LIMITED.write_header(format, out);
+    for (k, m) in envs {
+        write_counter(out, RATE_LIMITED.name, &env_labels(k), &[], m.rate_limited);
+    }
+    TOKEN_REFRESHES.write_header(format, out);
+    for (k, m) in envs {
+        let n = m.token_refreshes;
+        write_counter(out, TOKEN_REFRESHES.name, &env_labels(k), &[], n);
+    }
+}
+
+/// The families without environment labels: config reloads and unknown
+/// API values and fields.
+fn process(format: Format, inner: &Inner, out: &mut Vec<u8>) {
+    RELOAD_OK.write_header(format, out);
+    write_sample(out, RELOAD_OK.name, "", &[], &[], |o| {
+        write_u64(o, u64::from(inner.reload_ok))
+    });
+    RELOAD_TS.write_header(format, out);
+    write_sample(out, RELOAD_TS.name, "", &[], &[], |o| {
+        write_f64(o, inner.reload_success_ts)
+    });
+    UNKNOWN.write_header(format, out);
+    for ((field, value), n) in &inner.unknown {
+        let extra = [("field", *field), ("value", value.as_str())];
+        write_counter(out, UNKNOWN.name, &[], &extra, *n);
+    }
+    UNKNOWN_FIELDS.write_header(format, out);
+    for (field, n) in &inner.unknown_fields {
+        write_counter(out, UNKNOWN_FIELDS.name, &[], &[("field", field)], *n);
     }
 }
 
 fn env_labels(k: &EnvKey) -> [(&'static str, &str); 2] {
     [("environment_id", &k.id), ("environment_name", &k.name)]
-}
-
-/// Writes `name{suffix}{labels,extra} value\n`.
-pub(crate) fn sample(
-    out: &mut Vec<u8>,
-    name: &str,
-    suffix: &str,
-    labels: &[(&str, &str)],
-    extra: &[(&str, &str)],
-    value: impl FnOnce(&mut Vec<u8>),
-) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(suffix.as_bytes());
-    if !labels.is_empty() || !extra.is_empty() {
-        out.push(b'{');
-        write_label_pairs(out, labels);
-        if !labels.is_empty() && !extra.is_empty() {
-            out.push(b',');
-        }
-        write_label_pairs(out, extra);
-        out.push(b'}');
-    }
-    out.push(b' ');
-    value(out);
-    out.push(b'\n');
-}
-
-pub(crate) fn counter(
-    out: &mut Vec<u8>,
-    name: &str,
-    labels: &[(&str, &str)],
-    extra: &[(&str, &str)],
-    n: u64,
-) {
-    sample(out, name, "_total", labels, extra, |o| write_u64(o, n));
 }

@@ -2,34 +2,17 @@
 //! limiting, token refreshes, config reloads, unknown API values, build info.
 //!
 //! Stored as plain numbers behind one mutex (updates are rare: a few per API
-//! call) and written fresh at every scrape. Series of an environment removed
-//! by a config reload are dropped with it.
+//! call) and written fresh at every scrape ([`SelfMetrics::encode`], in
+//! `encode`). Series of an environment removed by a config reload are
+//! dropped with it. The alert sender's own series are not here: the
+//! alerting module owns and writes them.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 mod encode;
 
-pub(crate) use encode::{counter, sample};
-
-/// Identifies an environment in metric labels.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EnvKey {
-    /// `environment_id` label.
-    pub id: Arc<str>,
-    /// `environment_name` label.
-    pub name: Arc<str>,
-}
-
-impl EnvKey {
-    /// A key from id and name.
-    pub fn new(id: &str, name: &str) -> Self {
-        Self {
-            id: id.into(),
-            name: name.into(),
-        }
-    }
-}
+use crate::snapshot::EnvKey;
 
 /// Upper bounds of the poll-duration histogram, in seconds.
 pub const POLL_BUCKETS: [f64; 11] = [
@@ -74,9 +57,6 @@ struct Inner {
 #[derive(Debug)]
 pub struct SelfMetrics {
     inner: Mutex<Inner>,
-    /// The built-in alert sender's counters and firing alerts; written
-    /// after the other families (nothing while alerting is off).
-    pub alerts: Arc<crate::alerting::AlertStatus>,
     version: String,
     revision: String,
 }
@@ -86,7 +66,6 @@ impl SelfMetrics {
     pub fn new(version: &str, revision: &str) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::new(Inner::default()),
-            alerts: Arc::default(),
             version: version.to_string(),
             revision: revision.to_string(),
         })
@@ -223,27 +202,32 @@ impl SelfMetrics {
         self.lock().envs.get(key).and_then(|m| m.last_success)
     }
 
-    /// The counters the built-in alert conditions watch (`alerting`):
-    /// 429 answers, and token requests answered 4xx plus polls that failed
-    /// with 401/403.
-    pub fn alert_counts(&self, key: &EnvKey) -> (u64, u64) {
+    /// `pingone_exporter_rate_limited_total` of an environment.
+    pub fn rate_limited_total(&self, key: &EnvKey) -> u64 {
+        self.lock().envs.get(key).map_or(0, |m| m.rate_limited)
+    }
+
+    /// Requests of an environment to `endpoint` whose `code` label matches.
+    pub fn requests_where(&self, key: &EnvKey, endpoint: &str, code: impl Fn(&str) -> bool) -> u64 {
         let inner = self.lock();
         let Some(m) = inner.envs.get(key) else {
-            return (0, 0);
+            return 0;
         };
-        let token_4xx: u64 = m
-            .requests
+        m.requests
             .iter()
-            .filter(|((endpoint, code), _)| {
-                *endpoint == "token" && code.len() == 3 && code.starts_with('4')
-            })
+            .filter(|((e, c), _)| *e == endpoint && code(c))
             .map(|(_, n)| n)
-            .sum();
-        let refused: u64 = ["unauthorized", "forbidden"]
-            .iter()
-            .filter_map(|r| m.failures.get(r))
-            .sum();
-        (m.rate_limited, token_4xx + refused)
+            .sum()
+    }
+
+    /// Polls of an environment that failed for `reason`.
+    pub fn poll_failures(&self, key: &EnvKey, reason: &str) -> u64 {
+        let inner = self.lock();
+        inner
+            .envs
+            .get(key)
+            .and_then(|m| m.failures.get(reason).copied())
+            .unwrap_or(0)
     }
 
     /// Total API requests counted for an environment (all endpoints/codes).

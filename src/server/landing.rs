@@ -93,7 +93,7 @@ pub fn page(web: &Web) -> Response {
 
 /// The "Firing alerts" section, while the built-in alert sender is on.
 fn firing_alerts(h: &mut String, web: &Web, now: f64) {
-    let status = &web.shared.metrics.alerts;
+    let status = &web.alerts;
     if !status.is_on() {
         return;
     }

@@ -22,6 +22,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::alerting::AlertStatus;
 use crate::collector;
 use crate::exposition::{Encoding, negotiate};
 use crate::http::{Chunks, Request};
@@ -37,6 +38,9 @@ pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
 pub struct Web {
     /// Snapshots and self-metrics.
     pub shared: Arc<Shared>,
+    /// The alert sender's series and firing alerts (the same one the
+    /// alerting task writes).
+    pub alerts: Arc<AlertStatus>,
     /// Where metrics are served, e.g. `/metrics`.
     pub telemetry_path: String,
     /// Sends reload requests to the daemon.
@@ -107,16 +111,15 @@ pub async fn handle(web: Arc<Web>, req: Request) -> Response {
 }
 
 fn ready(web: &Web) -> Response {
-    let envs = web.shared.envs();
-    let waiting = envs.iter().filter(|e| e.last_poll.is_none()).count();
-    if waiting == 0 {
+    let r = web.shared.readiness();
+    if r.is_ready() {
         text(StatusCode::OK, "Ready\n")
     } else {
         text(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
-                "Not ready: waiting for the first poll of {waiting} of {} environment(s)\n",
-                envs.len()
+                "Not ready: waiting for the first poll of {} of {} environment(s)\n",
+                r.waiting, r.configured
             ),
         )
     }
@@ -149,8 +152,14 @@ fn metrics(web: &Web, req: &Request) -> Response {
         header_str(header::ACCEPT),
         header_str(header::ACCEPT_ENCODING),
     );
-    let envs = web.shared.envs();
-    let scrape = || collector::scrape(format, &envs, &web.shared.metrics, now_unix());
+    // The families kept in memory, each written by its owner: the
+    // exporter's own metrics, then the alert sender's series.
+    let live = |out: &mut Vec<u8>| {
+        web.shared.metrics.encode(format, out);
+        web.alerts.encode(format, out);
+    };
+    let rendered = web.shared.rendered();
+    let scrape = || collector::scrape(format, rendered.clone(), now_unix(), live);
     let plain = |e| Body::Metrics(Box::new(e));
     let (body, gzip) = match encoding {
         Encoding::Identity => (plain(scrape()), false),
