@@ -208,6 +208,9 @@ fn rules(
     Ok(())
 }
 
+/// Builds one rule: checks its stores and numbers, then picks its
+/// population and groups from a generator of its own and gives it an
+/// initial sync history.
 fn rule(
     seed: u64,
     r: &RuleSpec,
@@ -224,80 +227,11 @@ fn rule(
             .ok_or_else(|| format!(".{field}: no store named {name:?}"))
     };
     let (source, target) = (find("source", &r.source)?, find("target", &r.target)?);
-    let kind = |i: usize| spec.stores[i].kind.as_str();
-    let direction = match &r.parent {
-        Some(p) => {
-            let parent = rules.get(p.as_str()).map(|&i| &spec.rules[i]);
-            let Some(parent) = parent.filter(|pr| pr.parent.is_none() && pr.source == r.target)
-            else {
-                return Err(format!(
-                    ".parent: {p:?} must be an inbound rule whose source is {:?}",
-                    r.target
-                ));
-            };
-            if kind(source) != "directory"
-                || is_pingone_store(kind(target))
-                || parent.name == r.name
-            {
-                return Err(".source/.target: a write-back rule goes from a `directory` store to its parent's source".into());
-            }
-            Direction::Writeback
-        }
-        None if is_pingone_store(kind(target)) => {
-            if is_pingone_store(kind(source)) {
-                return Err(".source: an inbound rule's source must be a connection store".into());
-            }
-            Direction::Inbound
-        }
-        None if kind(source) != "directory" => {
-            return Err(".source: an outbound rule's source must be a `directory` store".into());
-        }
-        None => Direction::Outbound,
-    };
-    r.rates.check()?;
-    if !(0.0..=1.0).contains(&r.population) {
-        return Err(".population: a fraction in [0, 1]".into());
-    }
-    if r.groups as usize > env.groups.len() || r.group_statuses.len() > r.groups as usize {
-        return Err(".groups: more than the environment has, or fewer than group_statuses".into());
-    }
+    let direction = direction(r, rules, spec, source, target)?;
+    check_numbers(r, env)?;
     let key = mix(seed, env.ids.u64(..));
     let mut rng = fastrand::Rng::with_seed(key);
-    let mut pick = |n: usize, of: usize| {
-        let mut all: Vec<u32> = (0..of as u32).collect();
-        rng.shuffle(&mut all);
-        all.truncate(n);
-        all.sort_unstable();
-        all
-    };
-    // A write-back rule's scope is its parent's, copied in afterwards.
-    let in_scope = match direction {
-        Direction::Writeback => 0,
-        _ => (r.population * env.users.len() as f64).round() as usize,
-    };
-    let members = pick(in_scope.min(env.users.len()), env.users.len())
-        .into_iter()
-        .map(|user| Member {
-            user,
-            state: UserState::Unsynced,
-            pending: true,
-            last_sync_ms: None,
-        })
-        .collect();
-    let groups = pick(r.groups as usize, env.groups.len())
-        .into_iter()
-        .enumerate()
-        .map(|(i, group)| {
-            let fixed = r.group_statuses.get(i);
-            let status = fixed.cloned().unwrap_or_else(|| "UNSYNCED".into());
-            GroupSync {
-                group,
-                status,
-                fixed: fixed.is_some(),
-                last_sync_ms: None,
-            }
-        })
-        .collect();
+    let (members, groups) = population(r, direction, env, &mut rng);
     let mut rule = Rule {
         id: uuid(&mut env.ids),
         name: r.name.clone(),
@@ -329,4 +263,107 @@ fn rule(
     };
     engine::history(&mut rule, &mut rng, start_ms);
     Ok(rule)
+}
+
+/// The rule's direction, from its stores' types and its parent: a
+/// write-back rule goes from a `directory` store back to its inbound
+/// parent's source; an inbound rule goes from a connection store into
+/// PingOne; an outbound rule from a `directory` store out.
+fn direction(
+    r: &RuleSpec,
+    rules: &HashMap<&str, usize>,
+    spec: &EnvironmentSpec,
+    source: usize,
+    target: usize,
+) -> Result<Direction, String> {
+    let kind = |i: usize| spec.stores[i].kind.as_str();
+    match &r.parent {
+        Some(p) => {
+            let parent = rules.get(p.as_str()).map(|&i| &spec.rules[i]);
+            let Some(parent) = parent.filter(|pr| pr.parent.is_none() && pr.source == r.target)
+            else {
+                return Err(format!(
+                    ".parent: {p:?} must be an inbound rule whose source is {:?}",
+                    r.target
+                ));
+            };
+            if kind(source) != "directory"
+                || is_pingone_store(kind(target))
+                || parent.name == r.name
+            {
+                return Err(".source/.target: a write-back rule goes from a `directory` store to its parent's source".into());
+            }
+            Ok(Direction::Writeback)
+        }
+        None if is_pingone_store(kind(target)) => {
+            if is_pingone_store(kind(source)) {
+                return Err(".source: an inbound rule's source must be a connection store".into());
+            }
+            Ok(Direction::Inbound)
+        }
+        None if kind(source) != "directory" => {
+            Err(".source: an outbound rule's source must be a `directory` store".into())
+        }
+        None => Ok(Direction::Outbound),
+    }
+}
+
+/// The rule's rates, population fraction and group counts are in bounds.
+fn check_numbers(r: &RuleSpec, env: &Env) -> Result<(), String> {
+    r.rates.check()?;
+    if !(0.0..=1.0).contains(&r.population) {
+        return Err(".population: a fraction in [0, 1]".into());
+    }
+    if r.groups as usize > env.groups.len() || r.group_statuses.len() > r.groups as usize {
+        return Err(".groups: more than the environment has, or fewer than group_statuses".into());
+    }
+    Ok(())
+}
+
+/// The users in the rule's scope (none yet for a write-back rule: its
+/// parent's are copied in afterwards) and its groups, the first ones with
+/// the fixed statuses the scenario gives. Members are drawn before groups.
+fn population(
+    r: &RuleSpec,
+    direction: Direction,
+    env: &Env,
+    rng: &mut fastrand::Rng,
+) -> (Vec<Member>, Vec<GroupSync>) {
+    let in_scope = match direction {
+        Direction::Writeback => 0,
+        _ => (r.population * env.users.len() as f64).round() as usize,
+    };
+    let members = pick(rng, in_scope.min(env.users.len()), env.users.len())
+        .into_iter()
+        .map(|user| Member {
+            user,
+            state: UserState::Unsynced,
+            pending: true,
+            last_sync_ms: None,
+        })
+        .collect();
+    let groups = pick(rng, r.groups as usize, env.groups.len())
+        .into_iter()
+        .enumerate()
+        .map(|(i, group)| {
+            let fixed = r.group_statuses.get(i);
+            let status = fixed.cloned().unwrap_or_else(|| "UNSYNCED".into());
+            GroupSync {
+                group,
+                status,
+                fixed: fixed.is_some(),
+                last_sync_ms: None,
+            }
+        })
+        .collect();
+    (members, groups)
+}
+
+/// `n` distinct indices out of `0..of`, drawn at random, in order.
+fn pick(rng: &mut fastrand::Rng, n: usize, of: usize) -> Vec<u32> {
+    let mut all: Vec<u32> = (0..of as u32).collect();
+    rng.shuffle(&mut all);
+    all.truncate(n);
+    all.sort_unstable();
+    all
 }
