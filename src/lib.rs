@@ -23,6 +23,8 @@
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
 //! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
 //! - [`healthcheck`]: the `healthcheck` command (the image's HEALTHCHECK).
+//! - [`outbound`]: what every outbound HTTPS client needs (crypto provider,
+//!   error text).
 #![forbid(unsafe_code)]
 
 pub mod alerting;
@@ -36,6 +38,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod logging;
 pub mod mapping;
+pub mod outbound;
 pub mod pingone;
 pub mod poller;
 pub mod secret;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use pingone_sync_exporter::config::{Credentials, Environment, Region, RuleFilter, SecretSource};
 use pingone_sync_exporter::exposition::Format;
-use pingone_sync_exporter::http::{Request, ServeOptions, response, serve};
+use pingone_sync_exporter::http::{Request, ServeOptions, serve};
 use pingone_sync_exporter::pingone::budget::Budget;
 use pingone_sync_exporter::pingone::{ApiError, Client, ClientSettings, EnvClient};
 use pingone_sync_exporter::secret::Secret;
@@ -35,11 +35,23 @@ fn page(items: &[&str], next: Option<&str>) -> String {
     )
 }
 
+/// An answer of the fake API.
+type Response = hyper::Response<http_body_util::Full<bytes::Bytes>>;
+
+/// An answer with a status, content type and body.
+fn response(status: u16, content_type: &str, body: impl Into<bytes::Bytes>) -> Response {
+    hyper::Response::builder()
+        .status(status)
+        .header(hyper::header::CONTENT_TYPE, content_type)
+        .body(http_body_util::Full::new(body.into()))
+        .unwrap()
+}
+
 /// The fake API. Counts the requests it served.
 fn handler(
     base: String,
     hits: Arc<AtomicUsize>,
-) -> impl Fn(Request) -> std::future::Ready<pingone_sync_exporter::http::Response> + Clone {
+) -> impl Fn(Request) -> std::future::Ready<Response> + Clone {
     move |req: Request| {
         hits.fetch_add(1, Ordering::SeqCst);
         let path = req.uri().path().to_string();

@@ -221,7 +221,7 @@ fn undocumented_sync_status_fields_are_reported_not_guessed() {
     let names = pingone_sync_exporter::pingone::fields::unknown_in_page(
         &fixture("stores.json"),
         "stores",
-        &pingone_sync_exporter::pingone::fields::models::STORES,
+        &pingone_sync_exporter::pingone::fields::documented::STORES,
     );
     assert_eq!(
         names,

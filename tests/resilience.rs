@@ -587,7 +587,7 @@ fn the_server_survives_slow_loris_and_many_scrapers() {
 
 #[test]
 fn a_client_that_stops_reading_is_disconnected() {
-    use pingone_sync_exporter::http::{ServeOptions, response, serve};
+    use pingone_sync_exporter::http::{ServeOptions, serve};
     use pingone_sync_exporter::shutdown::Shutdown;
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -604,7 +604,14 @@ fn a_client_that_stops_reading_is_disconnected() {
         let body = bytes::Bytes::from(vec![b'x'; SIZE]);
         tokio::spawn(serve(listener, opts, shutdown.clone(), move |_req| {
             let body = body.clone();
-            async move { response(200, "text/plain", body) }
+            async move {
+                let mut answer = hyper::Response::new(http_body_util::Full::new(body));
+                answer.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static("text/plain"),
+                );
+                answer
+            }
         }));
         // Reads the answer, pausing `pause` after every `every` bytes, at
         // most `pauses` times; returns the bytes received.

@@ -28,7 +28,7 @@ use serde_json::Value;
 const ENV_A: &str = "5a11a000-0000-4000-8000-00000000000a";
 
 async fn start_sim() -> (Running, Shutdown) {
-    pingone_sync_exporter::pingone::install_crypto_provider();
+    pingone_sync_exporter::outbound::install_crypto_provider();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios/small.yml");
     let shutdown = Shutdown::new();
     let running = simulator::start(

@@ -15,7 +15,7 @@ pub enum SenderError {
 /// Builds the HTTP client for every Alertmanager of `config`: timeout,
 /// extra CA certificates, client certificate, no redirects.
 pub fn client(config: &Alerting) -> Result<reqwest::Client, SenderError> {
-    crate::pingone::install_crypto_provider();
+    crate::outbound::install_crypto_provider();
     let mut b = reqwest::Client::builder()
         .user_agent(concat!("pingone-sync-exporter/", env!("CARGO_PKG_VERSION")))
         .timeout(config.timeout)

@@ -246,7 +246,7 @@ impl Task {
         };
         match req.send().await {
             Err(e) if e.is_timeout() => Outcome::Retry("timeout".into()),
-            Err(e) => Outcome::Retry(format!("connection: {}", crate::http::error_chain(&e))),
+            Err(e) => Outcome::Retry(format!("connection: {}", crate::outbound::error_chain(&e))),
             Ok(resp) => {
                 let status = resp.status();
                 if status.is_success() {

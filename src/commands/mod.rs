@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::config::{Config, Environment};
 use crate::pingone::budget::Budget;
 use crate::pingone::{Client, ClientSettings, EnvClient};
-use crate::poller::SupervisorError;
+use crate::poller::{Supervisor, SupervisorError};
 use crate::selfmetrics::SelfMetrics;
 
 /// A command's exit status, the same for every command.
@@ -73,13 +73,6 @@ pub fn clients(config: &Config) -> Result<Vec<(Environment, Arc<EnvClient>)>, Su
     config
         .environments
         .iter()
-        .map(|env| {
-            EnvClient::new(Arc::clone(&client), env)
-                .map(|c| (env.clone(), Arc::new(c)))
-                .map_err(|source| SupervisorError::Env {
-                    name: env.name.clone(),
-                    source,
-                })
-        })
+        .map(|env| Supervisor::poll_client(&client, env).map(|c| (env.clone(), c)))
         .collect()
 }

@@ -2,6 +2,7 @@
 //! credentials and rule filters, plus the uniqueness of names and ids.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::context::Context;
 use super::positions::join;
@@ -37,7 +38,7 @@ fn unique(
 }
 
 /// Resolves `environments[i]`, reporting every problem; `None` when there
-/// was one.
+/// was one. Problems are reported in the order of the fields below.
 pub(crate) fn environment(
     i: usize,
     raw: RawEnvironment,
@@ -46,6 +47,59 @@ pub(crate) fn environment(
     ctx: &mut Context<'_>,
 ) -> Option<Environment> {
     let path = &format!("environments[{i}]");
+    let (name, id) = identity(ctx, path, i, &raw, seen);
+    let region = region(ctx, path, raw.region.as_deref());
+    let api_url = optional_url(
+        ctx,
+        &join(path, "api_url"),
+        &raw.api_url,
+        "https://api.pingone.eu/v1",
+    );
+    let auth_url = optional_url(
+        ctx,
+        &join(path, "auth_url"),
+        &raw.auth_url,
+        "https://auth.pingone.eu",
+    );
+    let poll_interval = poll_interval(ctx, path, &raw.poll_interval, global);
+    let credentials_path = join(path, "credentials");
+    let credentials = match raw.credentials {
+        Some(raw_credentials) => {
+            secrets::credentials(&credentials_path, raw_credentials, id.as_deref(), ctx)
+        }
+        None => {
+            let _ = ctx.required(path, "credentials", &None, secrets::CREDENTIALS_SHAPE);
+            None
+        }
+    };
+    let rules = rules(ctx, &join(path, "rules"), raw.rules.unwrap_or_default());
+    let user_detail = match raw.user_detail {
+        None => Some(None),
+        Some(d) => user_detail(ctx, &join(path, "user_detail"), d),
+    };
+    let region = region?;
+    Some(Environment {
+        name: name?,
+        id: id?,
+        region,
+        api_url: api_url?.unwrap_or_else(|| region.api_url()),
+        auth_url: auth_url?.unwrap_or_else(|| region.auth_url()),
+        credentials: credentials?,
+        rules: rules?,
+        poll_interval: poll_interval?,
+        user_detail: user_detail?,
+    })
+}
+
+/// The environment's name and id, each checked and unique among the
+/// environments before it.
+fn identity(
+    ctx: &mut Context<'_>,
+    path: &str,
+    i: usize,
+    raw: &RawEnvironment,
+    seen: &mut Seen,
+) -> (Option<String>, Option<String>) {
     let name = ctx
         .required(
             path,
@@ -86,7 +140,12 @@ pub(crate) fn environment(
             "environment id",
         );
     }
-    let region = match raw.region.as_deref() {
+    (name, id)
+}
+
+/// The region (`com` when absent), which gives the default URLs.
+fn region(ctx: &mut Context<'_>, path: &str, raw: Option<&str>) -> Option<Region> {
+    match raw {
         None => Some(Region::Com),
         Some(text) => {
             let all: Vec<&str> = Region::ALL.iter().map(|r| r.as_str()).collect();
@@ -99,27 +158,25 @@ pub(crate) fn environment(
             });
             ctx.report(&join(path, "region"), parsed)
         }
-    };
-    let api_url = optional_url(
-        ctx,
-        &join(path, "api_url"),
-        &raw.api_url,
-        "https://api.pingone.eu/v1",
-    );
-    let auth_url = optional_url(
-        ctx,
-        &join(path, "auth_url"),
-        &raw.auth_url,
-        "https://auth.pingone.eu",
-    );
+    }
+}
+
+/// The poll interval: the environment's own, else `global.poll_interval`.
+/// One of its own must be longer than `global.request_timeout`.
+fn poll_interval(
+    ctx: &mut Context<'_>,
+    path: &str,
+    raw: &Option<String>,
+    global: Option<&Global>,
+) -> Option<Duration> {
     let default_interval = global.map_or(Global::default().poll_interval, |g| g.poll_interval);
     let poll_interval = ctx.duration(
         &join(path, "poll_interval"),
-        &raw.poll_interval,
+        raw,
         default_interval,
         Some(Global::MIN_POLL_INTERVAL),
     );
-    if let (Some(g), Some(interval), Some(_)) = (global, poll_interval, &raw.poll_interval)
+    if let (Some(g), Some(interval), Some(_)) = (global, poll_interval, raw)
         && interval <= g.request_timeout
     {
         let message = format!(
@@ -130,33 +187,7 @@ pub(crate) fn environment(
         );
         ctx.problem(&join(path, "poll_interval"), message);
     }
-    let credentials_path = join(path, "credentials");
-    let credentials = match raw.credentials {
-        Some(raw_credentials) => {
-            secrets::credentials(&credentials_path, raw_credentials, id.as_deref(), ctx)
-        }
-        None => {
-            let _ = ctx.required(path, "credentials", &None, secrets::CREDENTIALS_SHAPE);
-            None
-        }
-    };
-    let rules = rules(ctx, &join(path, "rules"), raw.rules.unwrap_or_default());
-    let user_detail = match raw.user_detail {
-        None => Some(None),
-        Some(d) => user_detail(ctx, &join(path, "user_detail"), d),
-    };
-    let region = region?;
-    Some(Environment {
-        name: name?,
-        id: id?,
-        region,
-        api_url: api_url?.unwrap_or_else(|| region.api_url()),
-        auth_url: auth_url?.unwrap_or_else(|| region.auth_url()),
-        credentials: credentials?,
-        rules: rules?,
-        poll_interval: poll_interval?,
-        user_detail: user_detail?,
-    })
+    poll_interval
 }
 
 /// `Some(None)` when the walk is off, `Some(Some(..))` when on, `None` when

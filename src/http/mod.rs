@@ -5,9 +5,11 @@
 //! also closes idle keep-alive connections) and a write stall timeout
 //! ([`stall`]), so a slow client cannot hold a connection forever; bounded
 //! request heads (a 64 KiB read buffer: a head that does not fit after the
-//! read that overflows it, so at most about 128 KiB, gets 431) and bodies;
-//! and a graceful shutdown that lets in-flight requests finish; optionally
-//! TLS ([`tls`]), with the handshake bounded by the header read timeout.
+//! read that overflows it, so at most about 128 KiB, gets 431); and a
+//! graceful shutdown that lets in-flight requests finish; optionally TLS
+//! ([`tls`]), with the handshake bounded by the header read timeout. A
+//! handler that reads a request body bounds it itself (the simulator's
+//! router does).
 
 mod stall;
 mod tls;
@@ -21,7 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -34,8 +35,6 @@ use crate::shutdown::Shutdown;
 
 /// The request type handlers receive.
 pub type Request = hyper::Request<Incoming>;
-/// A response whose body is one buffer.
-pub type Response = hyper::Response<Full<Bytes>>;
 
 /// A body made of ready buffers, sent in order without copying them into
 /// one: lets a scrape send pre-rendered blocks shared with other scrapes.
@@ -107,63 +106,6 @@ impl Default for ServeOptions {
             tls: None,
         }
     }
-}
-
-/// Why reading a request body failed.
-#[derive(Debug, thiserror::Error)]
-pub enum BodyError {
-    /// The body was larger than allowed.
-    #[error("request body larger than {0} bytes")]
-    TooLarge(usize),
-    /// The client did not send the body in time.
-    #[error("request body not received within {0:?}")]
-    Timeout(Duration),
-    /// The connection failed while reading.
-    #[error("reading request body: {0}")]
-    Read(String),
-}
-
-/// Reads a request body of at most `limit` bytes within `timeout`.
-pub async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Bytes, BodyError> {
-    let body = Limited::new(req.into_body(), limit);
-    match tokio::time::timeout(timeout, body.collect()).await {
-        Err(_) => Err(BodyError::Timeout(timeout)),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                Err(BodyError::TooLarge(limit))
-            } else {
-                Err(BodyError::Read(e.to_string()))
-            }
-        }
-    }
-}
-
-/// An error and its sources on one line: HTTP client errors (reqwest's)
-/// say little at the top ("error sending request") and the cause below.
-/// Used for the PingOne client, the alert sender and `healthcheck`.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// Builds a response with a body and content type.
-pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response {
-    let mut resp = hyper::Response::new(Full::new(body.into()));
-    *resp.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
-        resp.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
-    }
-    resp
 }
 
 /// Serves `handler` on `listener` until `shutdown` fires, then waits up to

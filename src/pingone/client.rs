@@ -118,7 +118,7 @@ impl Client {
         metrics: Arc<SelfMetrics>,
         settings: ClientSettings,
     ) -> Result<Arc<Self>, reqwest::Error> {
-        super::install_crypto_provider();
+        crate::outbound::install_crypto_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("pingone-sync-exporter/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(settings.request_timeout)
@@ -289,7 +289,7 @@ impl Client {
 /// out (reqwest's connect timeout is set to the request timeout).
 fn transport(endpoint: Endpoint, timeout: Duration, e: &reqwest::Error) -> ApiError {
     // reqwest's Display names the URL, never headers: no token or secret.
-    let message = crate::http::error_chain(e);
+    let message = crate::outbound::error_chain(e);
     if e.is_timeout() {
         return ApiError::Timeout {
             endpoint,

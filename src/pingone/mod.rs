@@ -79,10 +79,3 @@ impl fmt::Display for Endpoint {
         f.write_str(self.as_str())
     }
 }
-
-/// Installs the process-wide TLS crypto provider (ring) once. Safe to call
-/// repeatedly; later calls do nothing.
-pub fn install_crypto_provider() {
-    // Err means a provider is already installed, which is what we want.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}

@@ -204,6 +204,20 @@ impl Supervisor {
         Ok(())
     }
 
+    /// An environment's poll client on the shared `client`: the one each
+    /// poll task reads with, and each one-shot command.
+    pub fn poll_client(
+        client: &Arc<Client>,
+        env: &Environment,
+    ) -> Result<Arc<EnvClient>, SupervisorError> {
+        EnvClient::new(Arc::clone(client), env)
+            .map(Arc::new)
+            .map_err(|source| SupervisorError::Env {
+                name: env.name.clone(),
+                source,
+            })
+    }
+
     /// Builds an environment's clients. The walk's client has a request
     /// budget of its own (`user_detail.max_requests_per_second`, at most
     /// `global.max_concurrent_requests` in flight), separate from and
@@ -214,12 +228,7 @@ impl Supervisor {
         env: &Environment,
         config: &Config,
     ) -> Result<Clients, SupervisorError> {
-        let poll = Arc::new(EnvClient::new(Arc::clone(client), env).map_err(|source| {
-            SupervisorError::Env {
-                name: env.name.clone(),
-                source,
-            }
-        })?);
+        let poll = Self::poll_client(client, env)?;
         let detail = match &env.user_detail {
             None => None,
             Some(d) => {

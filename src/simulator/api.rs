@@ -14,9 +14,8 @@ use super::engine;
 use super::model::{Env, Tenant};
 use super::paging;
 use super::render;
-use super::reply;
+use super::reply::{self, Response};
 use super::router::{Call, Shared};
-use crate::http::Response;
 
 /// One served endpoint, with the ids in its path.
 #[derive(Clone, Debug, PartialEq, Eq)]

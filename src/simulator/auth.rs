@@ -14,10 +14,9 @@ use serde_json::json;
 
 use super::model::Env;
 use super::query;
-use super::reply;
+use super::reply::{self, Response};
 use super::scenario::ClientSpec;
 use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
-use crate::http::Response;
 
 /// An API client (worker app) from the scenario.
 #[derive(Clone, Debug)]

@@ -18,10 +18,9 @@ use serde_json::{Value, json};
 use super::engine::{self, RuleAction};
 use super::faults::FaultRule;
 use super::query;
-use super::reply;
+use super::reply::{self, Response};
 use super::router::{Call, Shared};
 use super::truth;
-use crate::http::Response;
 
 const MAX_ADVANCE: u64 = 100_000;
 

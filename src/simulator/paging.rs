@@ -9,8 +9,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::query;
-use super::reply;
-use crate::http::Response;
+use super::reply::{self, Response};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 

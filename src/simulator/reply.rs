@@ -1,13 +1,27 @@
 //! Response helpers: HAL/JSON bodies, PingOne's error body and OAuth's.
 
+use bytes::Bytes;
+use http_body_util::Full;
 use serde_json::{Value, json};
 
-use crate::http::{Response, response};
+/// An answer whose body is one buffer, before any fault reshapes it.
+pub(crate) type Response = hyper::Response<Full<Bytes>>;
 
 /// Content type of successful API answers, as PingOne sends it.
 pub(crate) const HAL_JSON: &str = "application/hal+json;charset=UTF-8";
 /// Content type of errors and of the token and control endpoints.
 pub(crate) const JSON: &str = "application/json";
+
+/// Builds a response with a body and content type.
+pub(crate) fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response {
+    let mut resp = hyper::Response::new(Full::new(body.into()));
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    resp
+}
 
 /// A JSON body with `content_type`.
 pub(crate) fn json_with(status: u16, content_type: &str, body: &Value) -> Response {

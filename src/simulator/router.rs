@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
 use hyper::Method;
 
 use super::api::{self, Endpoint};
@@ -15,9 +16,9 @@ use super::control;
 use super::faults::{self, Faults, SimResponse, Step};
 use super::model::Tenant;
 use super::query;
-use super::reply;
+use super::reply::{self, Response};
 use super::stats::Stats;
-use crate::http::{BodyError, Request, Response, read_body};
+use crate::http::Request;
 
 /// Largest request body accepted (token forms are tiny).
 const MAX_BODY: usize = 64 * 1024;
@@ -118,6 +119,38 @@ impl Call {
         match &self.raw_query {
             Some(q) => format!("{}{}?{q}", self.origin, self.path),
             None => format!("{}{}", self.origin, self.path),
+        }
+    }
+}
+
+/// Why reading a request body failed.
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    /// The body was larger than allowed.
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    /// The client did not send the body in time.
+    #[error("request body not received within {0:?}")]
+    Timeout(Duration),
+    /// The connection failed while reading.
+    #[error("reading request body: {0}")]
+    Read(String),
+}
+
+/// Reads a request body of at most `limit` bytes within `timeout`.
+async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Bytes, BodyError> {
+    let body = Limited::new(req.into_body(), limit);
+    match tokio::time::timeout(timeout, body.collect()).await {
+        Err(_) => Err(BodyError::Timeout(timeout)),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Err(BodyError::TooLarge(limit))
+            } else {
+                Err(BodyError::Read(e.to_string()))
+            }
         }
     }
 }

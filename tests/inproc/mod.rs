@@ -35,7 +35,7 @@ impl Drop for TestSim {
 
 impl TestSim {
     pub async fn start(scenario: Scenario) -> TestSim {
-        pingone_sync_exporter::pingone::install_crypto_provider();
+        pingone_sync_exporter::outbound::install_crypto_provider();
         let shutdown = Shutdown::new();
         let running = simulator::start(scenario, "127.0.0.1:0".parse().unwrap(), shutdown.clone())
             .await

@@ -8,11 +8,11 @@
 //! value is skipped with [`IgnoredAny`], never built, and only the names of
 //! keys outside the documented model are returned, shortened and bounded.
 //!
-//! The documented models ([`models`]) are those of `docs/pingone-api.md`.
+//! The documented keys ([`documented`]) are those of `docs/pingone-api.md`.
 
-pub mod models;
+pub mod documented;
 
-pub use models::{Model, PLANS, REVISION, RULES, STORES, SYNCED_GROUPS};
+pub use documented::{DocumentedKeys, PLANS, REVISION, RULES, STORES, SYNCED_GROUPS};
 
 use std::fmt;
 
@@ -27,7 +27,11 @@ const MAX_KEY: usize = 64;
 /// `model.key` or `model.nested.key`. Items that are not objects are
 /// skipped; a body that is not a page at all yields what was found before
 /// the surprise.
-pub fn unknown_in_page(body: &[u8], embedded_key: &str, model: &'static Model) -> Vec<String> {
+pub fn unknown_in_page(
+    body: &[u8],
+    embedded_key: &str,
+    model: &'static DocumentedKeys,
+) -> Vec<String> {
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     let items = Items {
@@ -39,7 +43,7 @@ pub fn unknown_in_page(body: &[u8], embedded_key: &str, model: &'static Model) -
 }
 
 /// Undocumented keys of a single object answer.
-pub fn unknown_in_object(body: &[u8], model: &'static Model) -> Vec<String> {
+pub fn unknown_in_object(body: &[u8], model: &'static DocumentedKeys) -> Vec<String> {
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     let _ = Keys {
@@ -105,7 +109,7 @@ impl<'de, S: DeserializeSeed<'de, Value = ()>> Visitor<'de> for Field<'_, S> {
 
 /// The list of items.
 struct Items<'a> {
-    model: &'static Model,
+    model: &'static DocumentedKeys,
     out: &'a mut Vec<String>,
 }
 
@@ -137,7 +141,7 @@ impl<'de> Visitor<'de> for Items<'_> {
 /// One object: records undocumented keys, skips every value.
 struct Keys<'a> {
     path: String,
-    model: &'static Model,
+    model: &'static DocumentedKeys,
     out: &'a mut Vec<String>,
 }
 

@@ -26,9 +26,8 @@ use serde_json::{Value, json};
 use super::api::Endpoint;
 use super::auth::Auth;
 use super::body::SimBody;
-use super::reply;
+use super::reply::{self, Response};
 use super::router::Call;
-use crate::http::Response;
 
 /// A simulator answer, after faults.
 pub(crate) type SimResponse = hyper::Response<SimBody>;

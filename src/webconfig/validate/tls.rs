@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+use rustls::RootCertStore;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
 use crate::config::{Context, boolean, quote};
 use crate::webconfig::Tls;
 use crate::webconfig::raw::RawTls;
@@ -10,13 +13,74 @@ use crate::webconfig::tls::{self, BuildError, ClientAuth, TlsOptions, TlsVersion
 
 const CLIENT_AUTH_TYPES: &str = "NoClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert";
 
-fn unsupported(ctx: &mut Context<'_>, present: bool, field: &str, instead: &str) {
-    if present {
-        ctx.problem(
-            &format!("tls_server_config.{field}"),
-            format!("not supported by this exporter; {instead}"),
-        );
+/// A toolkit key this exporter does not implement: its name, whether the
+/// file sets it, and what to do instead.
+type Unsupported = (&'static str, fn(&RawTls) -> bool, &'static str);
+
+/// The toolkit keys this exporter does not implement, reported in this
+/// order.
+const UNSUPPORTED: [Unsupported; 6] = [
+    (
+        "cert",
+        |r| r.cert.is_some(),
+        "put the certificate in a file and name it in cert_file",
+    ),
+    (
+        "key",
+        |r| r.key.is_some(),
+        "put the private key in a file and name it in key_file",
+    ),
+    (
+        "client_ca",
+        |r| r.client_ca.is_some(),
+        "put the CA certificates in a file and name it in client_ca_file",
+    ),
+    (
+        "client_allowed_sans",
+        |r| r.client_allowed_sans.is_some(),
+        "issue client certificates from a CA of their own and name it in client_ca_file",
+    ),
+    (
+        "cipher_suites",
+        |r| r.cipher_suites.is_some(),
+        "rustls offers only modern AEAD cipher suites (remove the key)",
+    ),
+    (
+        "curve_preferences",
+        |r| r.curve_preferences.is_some(),
+        "rustls offers X25519, P-256 and P-384 (remove the key)",
+    ),
+];
+
+/// The file names as written, trimmed; an empty one counts as absent.
+struct FileNames {
+    cert: Option<String>,
+    key: Option<String>,
+    client_ca: Option<String>,
+}
+
+impl FileNames {
+    fn of(raw: &RawTls) -> Self {
+        let written = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        Self {
+            cert: written(&raw.cert_file),
+            key: written(&raw.key_file),
+            client_ca: written(&raw.client_ca_file),
+        }
     }
+}
+
+/// What the files hold: the certificate chain, its key and, when client
+/// certificates are verified, the CA certificates to verify them against.
+struct Material {
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    roots: Option<RootCertStore>,
 }
 
 fn version(
@@ -78,48 +142,41 @@ fn client_auth(ctx: &mut Context<'_>, value: Option<&str>) -> ClientAuth {
     }
 }
 
+/// Resolves `tls_server_config`: every problem is recorded in `ctx`, in the
+/// order a reader meets the keys; every file read is added to `files` (so a
+/// reload notices when it changes). `None` when a problem was recorded.
 pub(super) fn tls_config(
     raw: RawTls,
     ctx: &mut Context<'_>,
     files: &mut Vec<PathBuf>,
 ) -> Option<Tls> {
-    unsupported(
-        ctx,
-        raw.cert.is_some(),
-        "cert",
-        "put the certificate in a file and name it in cert_file",
-    );
-    unsupported(
-        ctx,
-        raw.key.is_some(),
-        "key",
-        "put the private key in a file and name it in key_file",
-    );
-    unsupported(
-        ctx,
-        raw.client_ca.is_some(),
-        "client_ca",
-        "put the CA certificates in a file and name it in client_ca_file",
-    );
-    unsupported(
-        ctx,
-        raw.client_allowed_sans.is_some(),
-        "client_allowed_sans",
-        "issue client certificates from a CA of their own and name it in client_ca_file",
-    );
-    unsupported(
-        ctx,
-        raw.cipher_suites.is_some(),
-        "cipher_suites",
-        "rustls offers only modern AEAD cipher suites (remove the key)",
-    );
-    unsupported(
-        ctx,
-        raw.curve_preferences.is_some(),
-        "curve_preferences",
-        "rustls offers X25519, P-256 and P-384 (remove the key)",
-    );
+    for (field, present, instead) in UNSUPPORTED {
+        if present(&raw) {
+            ctx.problem(
+                &format!("tls_server_config.{field}"),
+                format!("not supported by this exporter; {instead}"),
+            );
+        }
+    }
+    let options = options(&raw, ctx);
+    let names = FileNames::of(&raw);
+    require_cert_and_key(ctx, &names);
+    match_client_ca(ctx, options.client_auth, names.client_ca.is_some());
+    let material = read_files(ctx, &names, files)?;
+    if !ctx.problems.is_empty() {
+        return None;
+    }
+    match tls::build(material.certs, material.key, material.roots, options) {
+        Ok(server) => Some(Tls { server, options }),
+        Err(BuildError::Key(m)) => ctx.report("tls_server_config.key_file", Err(m)),
+        Err(BuildError::ClientCa(m)) => ctx.report("tls_server_config.client_ca_file", Err(m)),
+        Err(BuildError::Other(m)) => ctx.report("tls_server_config", Err(m)),
+    }
+}
 
+/// The protocol settings: versions (and their order), client
+/// authentication, cipher suite preference.
+fn options(raw: &RawTls, ctx: &mut Context<'_>) -> TlsOptions {
     let min_version = version(
         ctx,
         "min_version",
@@ -152,89 +209,95 @@ pub(super) fn tls_config(
             )
             .unwrap_or(true),
     };
-
-    let written = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let (cert_file, key_file) = (written(&raw.cert_file), written(&raw.key_file));
-    if cert_file.is_none() || key_file.is_none() {
-        let missing: Vec<&str> = [("cert_file", &cert_file), ("key_file", &key_file)]
-            .iter()
-            .filter(|(_, v)| v.is_none())
-            .map(|(k, _)| *k)
-            .collect();
-        const NEEDS: &str = "TLS needs both cert_file and key_file (leave tls_server_config out to serve plain HTTP)";
-        match missing.as_slice() {
-            [one] if ctx.index.contains(&format!("tls_server_config.{one}")) => {
-                ctx.problem(
-                    &format!("tls_server_config.{one}"),
-                    format!("the value is empty; {NEEDS}"),
-                );
-            }
-            _ => ctx.problem(
-                "tls_server_config",
-                format!(
-                    "missing {}; {NEEDS}",
-                    missing
-                        .iter()
-                        .map(|k| quote(k))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
-            ),
-        }
+    TlsOptions {
+        min_version,
+        max_version,
+        client_auth,
+        prefer_server_cipher_suites,
     }
-    let ca_file = written(&raw.client_ca_file);
-    match (client_auth, &ca_file) {
-        (ClientAuth::None, Some(_)) => ctx.problem(
+}
+
+/// TLS needs both `cert_file` and `key_file`: names the one that is empty,
+/// or those that are missing.
+fn require_cert_and_key(ctx: &mut Context<'_>, names: &FileNames) {
+    let missing: Vec<&str> = [("cert_file", &names.cert), ("key_file", &names.key)]
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| *k)
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    const NEEDS: &str =
+        "TLS needs both cert_file and key_file (leave tls_server_config out to serve plain HTTP)";
+    match missing.as_slice() {
+        [one] if ctx.index.contains(&format!("tls_server_config.{one}")) => {
+            ctx.problem(
+                &format!("tls_server_config.{one}"),
+                format!("the value is empty; {NEEDS}"),
+            );
+        }
+        _ => ctx.problem(
+            "tls_server_config",
+            format!(
+                "missing {}; {NEEDS}",
+                missing
+                    .iter()
+                    .map(|k| quote(k))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        ),
+    }
+}
+
+/// A client CA file and verified client certificates go together.
+fn match_client_ca(ctx: &mut Context<'_>, client_auth: ClientAuth, has_ca_file: bool) {
+    match (client_auth, has_ca_file) {
+        (ClientAuth::None, true) => ctx.problem(
             "tls_server_config.client_ca_file",
             "client_ca_file is set but client_auth_type is NoClientCert (the default); \
              set client_auth_type to RequireAndVerifyClientCert or VerifyClientCertIfGiven",
         ),
-        (ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify, None) => ctx.problem(
+        (ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify, false) => ctx.problem(
             "tls_server_config.client_auth_type",
             "verifying client certificates needs client_ca_file, the CA certificates to verify them against",
         ),
         _ => {}
     }
+}
 
+/// Reads the certificate, key and client CA files, relative to the config
+/// file's folder; each one named is added to `files`, read or not. `None`
+/// when one is missing or unreadable (the problem is recorded).
+fn read_files(
+    ctx: &mut Context<'_>,
+    names: &FileNames,
+    files: &mut Vec<PathBuf>,
+) -> Option<Material> {
     let base = ctx.base_dir.to_path_buf();
     let resolve = |w: &str| -> PathBuf { base.join(w).components().collect() };
-    let certs = cert_file.as_deref().map(resolve).and_then(|p| {
+    let certs = names.cert.as_deref().map(resolve).and_then(|p| {
         files.push(p.clone());
         ctx.report(
             "tls_server_config.cert_file",
             tls::read_certs(&p, "certificate"),
         )
     });
-    let key = key_file.as_deref().map(resolve).and_then(|p| {
+    let key = names.key.as_deref().map(resolve).and_then(|p| {
         files.push(p.clone());
         ctx.report("tls_server_config.key_file", tls::read_key(&p))
     });
-    let roots = match ca_file.as_deref().map(resolve) {
+    let roots = match names.client_ca.as_deref().map(resolve) {
         Some(p) => {
             files.push(p.clone());
             Some(ctx.report("tls_server_config.client_ca_file", tls::read_client_ca(&p))?)
         }
         None => None,
     };
-    let (certs, key) = (certs?, key?);
-    if !ctx.problems.is_empty() {
-        return None;
-    }
-    let options = TlsOptions {
-        min_version,
-        max_version,
-        client_auth,
-        prefer_server_cipher_suites,
-    };
-    match tls::build(certs, key, roots, options) {
-        Ok(server) => Some(Tls { server, options }),
-        Err(BuildError::Key(m)) => ctx.report("tls_server_config.key_file", Err(m)),
-        Err(BuildError::ClientCa(m)) => ctx.report("tls_server_config.client_ca_file", Err(m)),
-        Err(BuildError::Other(m)) => ctx.report("tls_server_config", Err(m)),
-    }
+    Some(Material {
+        certs: certs?,
+        key: key?,
+        roots,
+    })
 }

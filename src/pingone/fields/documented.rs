@@ -1,19 +1,19 @@
-//! The documented models: which keys PingOne's documentation lists for each
+//! The documented key lists: which keys PingOne's documentation lists for each
 //! object the exporter reads (`docs/pingone-api.md`).
 
 /// The documented keys of one kind of object, and one nested object whose
 /// keys are checked too.
 #[derive(Debug)]
-pub struct Model {
+pub struct DocumentedKeys {
     /// Prefix of reported names, e.g. `stores`.
     pub name: &'static str,
     /// Documented keys.
     pub known: &'static [&'static str],
     /// `(key, model)` of a nested object to check as well.
-    pub nested: Option<(&'static str, &'static Model)>,
+    pub nested: Option<(&'static str, &'static DocumentedKeys)>,
 }
 
-const SYNC_STATUS: Model = Model {
+const SYNC_STATUS: DocumentedKeys = DocumentedKeys {
     name: "syncStatus",
     known: &[
         "syncState",
@@ -28,7 +28,7 @@ const SYNC_STATUS: Model = Model {
 };
 
 /// Items of `_embedded.stores`.
-pub const STORES: Model = Model {
+pub const STORES: DocumentedKeys = DocumentedKeys {
     name: "stores",
     known: &[
         "id",
@@ -49,7 +49,7 @@ pub const STORES: Model = Model {
 };
 
 /// Items of `_embedded.rules`.
-pub const RULES: Model = Model {
+pub const RULES: DocumentedKeys = DocumentedKeys {
     name: "rules",
     known: &[
         "id",
@@ -74,7 +74,7 @@ pub const RULES: Model = Model {
 };
 
 /// Items of `_embedded.plans`.
-pub const PLANS: Model = Model {
+pub const PLANS: DocumentedKeys = DocumentedKeys {
     name: "plans",
     known: &[
         "id",
@@ -90,7 +90,7 @@ pub const PLANS: Model = Model {
 
 /// Items of a rule's `syncedGroups` (shape assumed by analogy with
 /// `syncedRules`, see `docs/pingone-api.md`, "syncedGroups").
-pub const SYNCED_GROUPS: Model = Model {
+pub const SYNCED_GROUPS: DocumentedKeys = DocumentedKeys {
     name: "syncedGroups",
     known: &[
         "id",
@@ -109,7 +109,7 @@ pub const SYNCED_GROUPS: Model = Model {
 };
 
 /// The revision object.
-pub const REVISION: Model = Model {
+pub const REVISION: DocumentedKeys = DocumentedKeys {
     name: "revision",
     known: &[
         "id",

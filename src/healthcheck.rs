@@ -90,7 +90,7 @@ fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, CheckError> {
 }
 
 fn client(args: &Args) -> Result<reqwest::Client, CheckError> {
-    crate::pingone::install_crypto_provider();
+    crate::outbound::install_crypto_provider();
     let mut b = reqwest::Client::builder()
         .user_agent(concat!(
             "pingone-sync-exporter-healthcheck/",
@@ -159,7 +159,11 @@ pub async fn check(args: &Args) -> Result<bool, CheckError> {
             Ok(false)
         }
         Err(e) => {
-            eprintln!("unhealthy: {}: {}", args.url, crate::http::error_chain(&e));
+            eprintln!(
+                "unhealthy: {}: {}",
+                args.url,
+                crate::outbound::error_chain(&e)
+            );
             Ok(false)
         }
     }

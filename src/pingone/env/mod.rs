@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::TokenCache;
 use super::client::{Client, Lane};
-use super::fields::{self, Model};
+use super::fields::{self, DocumentedKeys};
 use super::hal::parse_page;
 use super::model;
 use super::{ApiError, Endpoint};
@@ -143,7 +143,7 @@ impl EnvClient {
         endpoint: Endpoint,
         first: Url,
         key: &str,
-        model: Option<&'static Model>,
+        model: Option<&'static DocumentedKeys>,
     ) -> Result<(Vec<T>, usize), ApiError> {
         let mut items = Vec::new();
         let mut skipped = 0;
