@@ -18,7 +18,7 @@
 //!
 //! `users{state="unsynced"|"partial"}`, last poll, last write-back and
 //! write-back failures have no documented per-rule source: they stay absent
-//! here (user-detail mode fills some of them, see [`detail`]).
+//! here (user-detail mode fills some of them: `user_detail::apply`).
 //!
 //! **Shared stores.** A store's `syncStatus` counts every rule whose
 //! connection store it is (a Workday store serves an inbound rule and its
@@ -30,8 +30,6 @@
 //! the store get no store-derived user series, so a sum over rules counts
 //! each store once. `last_sync_timestamp_seconds` and `rule_status` are not
 //! summed and stay on every rule sharing the store.
-
-pub mod detail;
 
 use std::collections::{HashMap, HashSet};
 
