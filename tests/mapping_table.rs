@@ -1,4 +1,4 @@
-//! One fixture per rule of the fixed mapping table (SPEC 6, src/mapping.rs):
+//! One fixture per rule of the fixed mapping table (SPEC 6, src/mapping/mod.rs):
 //! small API answers in, the per-rule summary out.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
