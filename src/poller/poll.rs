@@ -2,12 +2,14 @@
 //! a snapshot, and keep the last good data for any part that failed.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
 use crate::config::Environment;
 use crate::mapping::{self, Answers, UnknownValue};
+use crate::pingone::model::SyncedGroup;
 use crate::pingone::{ApiError, EnvClient};
 use crate::snapshot::EnvSnapshot;
 
@@ -64,34 +66,24 @@ pub async fn poll_once(
 
     // Groups are read for enabled rules the filter keeps: the console shows
     // no sync summary for a disabled rule, and each read costs requests.
-    let mut reads = JoinSet::new();
-    for rule in &answers.rules {
-        let (Some(id), Some(true)) = (rule.id.clone(), rule.active) else {
-            continue;
-        };
-        if !env.rules.matches(rule.name.as_deref().unwrap_or("")) {
-            continue;
-        }
+    let ids: Vec<String> = answers
+        .rules
+        .iter()
+        .filter(|r| r.active == Some(true))
+        .filter(|r| env.rules.matches(r.name.as_deref().unwrap_or("")))
+        .filter_map(|r| r.id.clone())
+        .collect();
+    let reads = read_groups(ids, |id| {
         let c = Arc::clone(client);
-        reads.spawn(async move {
-            let r = c.synced_groups(&id).await;
-            (id, r)
-        });
+        async move { c.synced_groups(&id).await }
+    })
+    .await;
+    skipped += reads.skipped_items;
+    answers.groups = reads.groups;
+    if let Some(e) = reads.first_error {
+        first_error.get_or_insert(e);
     }
-    let mut failed_groups = Vec::new();
-    while let Some(joined) = reads.join_next().await {
-        let Ok((id, result)) = joined else { continue };
-        match result {
-            Ok((groups, n)) => {
-                skipped += n;
-                answers.groups.insert(id, groups);
-            }
-            Err(e) => {
-                failed_groups.push(id);
-                first_error.get_or_insert(e);
-            }
-        }
-    }
+    let failed_groups = reads.failed;
 
     let mut unknown = Vec::new();
     let mut snap = mapping::summarize(&answers, &|name| env.rules.matches(name), &mut unknown);
@@ -104,6 +96,53 @@ pub async fn poll_once(
         unknown,
         skipped_items: skipped,
     }
+}
+
+/// What the `syncedGroups` reads of one poll produced.
+#[derive(Debug, Default)]
+struct GroupReads {
+    /// The groups of each rule whose read succeeded.
+    groups: HashMap<String, Vec<SyncedGroup>>,
+    /// The rules whose read failed: they keep their last good counts.
+    failed: Vec<String>,
+    /// The first failure, in the order the reads ended.
+    first_error: Option<ApiError>,
+    /// List items that were not objects and were skipped.
+    skipped_items: usize,
+}
+
+/// Reads the groups of every rule in `ids` at once, `read` giving one
+/// rule's read; the shared request budget paces them. Each read runs as
+/// its own task.
+async fn read_groups<F, R>(ids: Vec<String>, read: F) -> GroupReads
+where
+    F: Fn(String) -> R,
+    R: Future<Output = Result<(Vec<SyncedGroup>, usize), ApiError>> + Send + 'static,
+{
+    let mut tasks = JoinSet::new();
+    let mut rule_of = HashMap::new();
+    for id in ids {
+        let task = tasks.spawn(read(id.clone()));
+        rule_of.insert(task.id(), id);
+    }
+    let mut out = GroupReads::default();
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let Ok((task, result)) = joined else { continue };
+        let Some(id) = rule_of.remove(&task) else {
+            continue;
+        };
+        match result {
+            Ok((groups, n)) => {
+                out.skipped_items += n;
+                out.groups.insert(id, groups);
+            }
+            Err(e) => {
+                out.failed.push(id);
+                out.first_error.get_or_insert(e);
+            }
+        }
+    }
+    out
 }
 
 /// Copies the last good group counts of rules whose group read failed, and
@@ -128,3 +167,4 @@ fn carry_over(
         }
     }
 }
+
