@@ -14,7 +14,7 @@ mod poll;
 mod supervisor;
 pub mod walk_loop;
 
-pub use poll::{Outcome, poll_once};
+pub use poll::{Outcome, PollError, poll_once};
 pub use supervisor::{Supervisor, SupervisorError};
 
 use std::sync::Arc;
