@@ -44,7 +44,7 @@ mod states;
 mod stores;
 
 pub use owners::{OwnerCandidate, store_owners};
-pub use states::group_state;
+pub use states::{UnknownValue, group_state};
 pub use stores::{connection_id, direction, is_pingone_directory};
 
 use std::collections::HashMap;
@@ -65,16 +65,6 @@ pub struct Answers {
     pub groups: HashMap<String, Vec<SyncedGroup>>,
     /// `/propagation/revisions/id:latest`, when read.
     pub revision: Option<Revision>,
-}
-
-/// An enum value the mapping does not know: reported so it can be logged
-/// once and counted in `pingone_exporter_unknown_values_total`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct UnknownValue {
-    /// The API field, e.g. `syncedGroups.status`.
-    pub field: &'static str,
-    /// The value seen.
-    pub value: String,
 }
 
 /// Builds the environment snapshot from one poll's answers. Rules without an

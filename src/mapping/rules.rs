@@ -8,9 +8,8 @@ use crate::pingone::model::{Rule, Store, SyncedGroup};
 use crate::snapshot::{Direction, RuleStatus, RuleSummary, StateCounts, StoreInfo};
 use crate::timefmt::parse_rfc3339;
 
-use super::UnknownValue;
 use super::owners::OwnerCandidate;
-use super::states::count_groups;
+use super::states::{UnknownValue, count_groups};
 use super::stores::{connection_id, direction, store_info};
 
 /// A rule the snapshot carries, with what its summary is built from.

@@ -4,7 +4,15 @@
 use crate::pingone::model::{Store, SyncedGroup};
 use crate::snapshot::StateCounts;
 
-use super::UnknownValue;
+/// An enum value the mapping does not know: reported so it can be logged
+/// once and counted in `pingone_exporter_unknown_values_total`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnknownValue {
+    /// The API field, e.g. `syncedGroups.status`.
+    pub field: &'static str,
+    /// The value seen.
+    pub value: String,
+}
 
 /// Maps a `syncedGroups` or `syncedRules` `status` to a state, or `None`
 /// when its meaning is not clear.

@@ -16,7 +16,7 @@ use crate::mapping::UnknownValue;
 use crate::pingone::{ApiError, EnvClient};
 use crate::timefmt::now_unix;
 
-use super::{RuleUsers, WalkCounts};
+use super::counts::{RuleUsers, WalkCounts};
 
 /// Users requested per page of `GET /users` (PingOne's default page size).
 pub const USERS_PAGE: u32 = 100;
