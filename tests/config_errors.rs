@@ -20,7 +20,9 @@ use std::time::Duration;
 #[path = "common/golden.rs"]
 mod golden;
 
-use pingone_sync_exporter::config::{self, Config, ConfigError, Region, SecretSource, UserDetail};
+use pingone_sync_exporter::config::{
+    self, Config, ConfigError, Region, SecretSource, UserDetailSettings,
+};
 
 const FIXTURES: &str = "tests/fixtures/config";
 
@@ -155,7 +157,7 @@ fn full_config_resolves_every_key() {
     assert!(!eu.rules.matches("dev-users"), "not included");
     assert_eq!(
         eu.user_detail,
-        Some(UserDetail {
+        Some(UserDetailSettings {
             interval: Duration::from_secs(7200),
             max_requests_per_second: 0.5,
         })

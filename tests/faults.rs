@@ -233,7 +233,7 @@ fn scenario_faults_and_token_prefix_are_checked_at_load() {
 
 use pingone_sync_exporter::pingone::retry::RetryPolicy;
 use pingone_sync_exporter::pingone::{ApiError, ClientSettings};
-use pingone_sync_exporter::poller::poll_once;
+use pingone_sync_exporter::poller::{PollError, poll_once};
 
 /// Global settings: a 60 s poll (30 s retry window), 2 s request timeout.
 const RELAXED: &str = "  poll_interval: 60s\n  request_timeout: 2s\n  max_requests_per_second: 100\n  max_concurrent_requests: 4\n";
@@ -592,7 +592,7 @@ async fn a_failed_poll_keeps_the_last_good_values_of_what_failed() {
     .await;
     let partial = poll_once(a, env, Some(&good)).await;
     assert_eq!(
-        partial.error.as_ref().map(ApiError::reason),
+        partial.error.as_ref().map(PollError::reason),
         Some(
             match partial.error.as_ref().map(|e| e.endpoint().as_str()) {
                 Some("revision_latest") => "not_found",

@@ -29,6 +29,7 @@ use pingone_sync_exporter::pingone::hal::parse_page;
 use pingone_sync_exporter::pingone::model;
 use pingone_sync_exporter::selfmetrics::SelfMetrics;
 use pingone_sync_exporter::snapshot::{EnvKey, EnvSnapshot};
+use pingone_sync_exporter::user_detail;
 
 const NOW: f64 = 1_795_861_200.0; // 2026-11-28T10:20:00Z
 const ENV_ID: &str = "3f0b6a1e-0000-4000-8000-000000000001";
@@ -63,16 +64,16 @@ fn snapshot() -> (EnvSnapshot, Vec<mapping::UnknownValue>) {
     // User-detail mode counted the write-back rule (a null answer is a 404).
     let answers: Vec<Option<model::SyncedRule>> =
         serde_json::from_slice(&fixture("synced-rules-b3.json")).unwrap();
-    let mut counted = mapping::detail::RuleUsers::default();
+    let mut counted = user_detail::RuleUsers::default();
     for a in &answers {
         counted.add(a.as_ref(), &mut unknown);
     }
-    let detail = mapping::detail::UserDetail {
+    let detail = user_detail::WalkCounts {
         finished_at: NOW - 1800.0,
         users: answers.len() as u64,
         rules: HashMap::from([("b0000000-0000-4000-8000-000000000003".to_string(), counted)]),
     };
-    mapping::detail::apply(&mut snap, &detail);
+    user_detail::apply(&mut snap, &detail);
     (snap, unknown)
 }
 

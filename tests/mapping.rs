@@ -11,6 +11,7 @@ use pingone_sync_exporter::mapping::{self, Answers};
 use pingone_sync_exporter::pingone::hal::parse_page;
 use pingone_sync_exporter::pingone::model;
 use pingone_sync_exporter::snapshot::{Direction, EnvSnapshot, RuleStatus, RuleSummary};
+use pingone_sync_exporter::user_detail;
 
 const WRITEBACK: &str = "c0000000-0000-4000-8000-000000000001";
 const INBOUND: &str = "c0000000-0000-4000-8000-000000000002";
@@ -104,13 +105,13 @@ fn a_sum_over_rules_counts_each_store_once() {
 
 /// The walk's counts for the fixture rules, as `RuleUsers::add` counts the
 /// per-user answers in `synced-rules.json`.
-fn walked() -> (mapping::detail::UserDetail, Vec<mapping::UnknownValue>) {
+fn walked() -> (user_detail::WalkCounts, Vec<mapping::UnknownValue>) {
     let answers: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&fixture("synced-rules.json")).unwrap();
     let mut unknown = Vec::new();
     let mut rules = HashMap::new();
     for (rule_id, records) in answers.iter().filter(|(k, _)| !k.starts_with('_')) {
-        let mut counted = mapping::detail::RuleUsers::default();
+        let mut counted = user_detail::RuleUsers::default();
         for answer in records.as_array().unwrap() {
             let record: Option<model::SyncedRule> = (!answer.is_null())
                 .then(|| model::parse_one(answer.to_string().as_bytes()).unwrap());
@@ -118,7 +119,7 @@ fn walked() -> (mapping::detail::UserDetail, Vec<mapping::UnknownValue>) {
         }
         rules.insert(rule_id.clone(), counted);
     }
-    let detail = mapping::detail::UserDetail {
+    let detail = user_detail::WalkCounts {
         finished_at: 1_772_370_000.0,
         users: 7,
         rules,
@@ -156,7 +157,7 @@ fn user_detail_counts_every_record_state_and_404s() {
 fn user_detail_replaces_store_user_numbers_and_fills_writeback() {
     let (detail, _) = walked();
     let mut snap = summarize(&|_| true);
-    mapping::detail::apply(&mut snap, &detail);
+    user_detail::apply(&mut snap, &detail);
     assert_eq!(snap.user_detail_finished, Some(1_772_370_000.0));
 
     let wb = rule(&snap, WRITEBACK);

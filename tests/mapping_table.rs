@@ -1,4 +1,4 @@
-//! One fixture per rule of the fixed mapping table (docs/metrics.md, src/mapping.rs):
+//! One fixture per rule of the fixed mapping table (docs/metrics.md, src/mapping/mod.rs):
 //! small API answers in, the per-rule summary out.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pingone_sync_exporter::config::{
-    Config, Credentials, Environment, Global, Region, RuleFilter, SecretSource, UserDetail,
+    Config, Credentials, Environment, Global, Region, RuleFilter, SecretSource, UserDetailSettings,
 };
 use pingone_sync_exporter::pingone::budget::Budget;
 use pingone_sync_exporter::pingone::{Client, ClientSettings, EnvClient};
@@ -41,7 +41,7 @@ async fn start_sim() -> (Running, Shutdown) {
     (running, shutdown)
 }
 
-fn environment(sim: &Running, user_detail: Option<UserDetail>) -> Environment {
+fn environment(sim: &Running, user_detail: Option<UserDetailSettings>) -> Environment {
     Environment {
         name: "small-a".into(),
         id: ENV_A.into(),
@@ -88,19 +88,19 @@ async fn walk_counts_equal_the_ground_truth_at_the_documented_cost() {
     let truth = sim_json(&sim, reqwest::Method::GET, "truth").await;
     let env_t = common::env_truth(&truth, ENV_A);
     let users = env_t["users"].as_u64().unwrap();
-    assert_eq!(walked.detail.users, users);
+    assert_eq!(walked.counts.users, users);
     let rules = env_t["rules"].as_array().unwrap();
     let enabled: Vec<&Value> = rules.iter().filter(|r| r["active"] == true).collect();
     assert_eq!(enabled.len(), 3, "SCIM, Workday inbound and write-back");
     assert_eq!(
-        walked.detail.rules.len(),
+        walked.counts.rules.len(),
         enabled.len(),
         "disabled rules are not walked"
     );
     let mut out_of_scope = 0;
     for rule in &enabled {
         let id = rule["id"].as_str().unwrap();
-        let got = &walked.detail.rules[id];
+        let got = &walked.counts.rules[id];
         let want = &rule["users"];
         let n = |k: &str| want[k].as_u64().unwrap();
         assert_eq!(
@@ -157,7 +157,7 @@ async fn walk_counts_equal_the_ground_truth_at_the_documented_cost() {
 async fn a_slow_walk_never_delays_the_main_poll() {
     let (sim, shutdown) = start_sim().await;
     // The walk needs 1 + 1 + 180 requests at 4 per second: about 45 s.
-    let slow = UserDetail {
+    let slow = UserDetailSettings {
         interval: Duration::from_secs(3600),
         max_requests_per_second: 4.0,
     };
@@ -208,7 +208,7 @@ async fn a_slow_walk_never_delays_the_main_poll() {
 async fn a_reloaded_environment_keeps_its_last_walk_until_the_next_one() {
     let (sim, shutdown) = start_sim().await;
     // About 2 s per walk at 100 requests per second.
-    let fast = UserDetail {
+    let fast = UserDetailSettings {
         interval: Duration::from_secs(3600),
         max_requests_per_second: 100.0,
     };

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::config::{
-    Config, Credentials, Environment, Global, Region, RuleFilter, SecretSource, UserDetail,
+    Config, Credentials, Environment, Global, Region, RuleFilter, SecretSource, UserDetailSettings,
 };
 use crate::secret::Secret;
 use crate::shutdown::Shutdown;
@@ -39,8 +39,8 @@ pub async fn start(shutdown: Shutdown) -> Result<(Config, Running), simulator::S
             // The demo shows the whole product: exact per-state counts and
             // write-back failures too. The tenant is in-process, so the walk
             // may be fast: about 15 s for demo-prod's 400 users x 6 rules.
-            user_detail: Some(UserDetail {
-                interval: UserDetail::MIN_INTERVAL,
+            user_detail: Some(UserDetailSettings {
+                interval: UserDetailSettings::MIN_INTERVAL,
                 max_requests_per_second: 200.0,
             }),
         })

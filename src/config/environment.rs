@@ -8,7 +8,9 @@ use super::context::Context;
 use super::positions::join;
 use super::problem::quote;
 use super::raw::{RawEnvironment, RawRules, RawUserDetail};
-use super::{Environment, Global, Region, RuleFilter, UserDetail, checks, duration, secrets};
+use super::{
+    Environment, Global, Region, RuleFilter, UserDetailSettings, checks, duration, secrets,
+};
 
 /// Names and ids already used, with the index of the environment using them.
 #[derive(Default)]
@@ -197,8 +199,8 @@ fn user_detail(
     ctx: &mut Context<'_>,
     path: &str,
     raw: RawUserDetail,
-) -> Option<Option<UserDetail>> {
-    let defaults = UserDetail::default();
+) -> Option<Option<UserDetailSettings>> {
+    let defaults = UserDetailSettings::default();
     let enabled = ctx
         .required(
             path,
@@ -211,13 +213,13 @@ fn user_detail(
         &join(path, "interval"),
         &raw.interval,
         defaults.interval,
-        Some(UserDetail::MIN_INTERVAL),
+        Some(UserDetailSettings::MIN_INTERVAL),
     );
     let max_requests_per_second = match raw.max_requests_per_second.as_deref() {
         None => Some(defaults.max_requests_per_second),
         Some(text) => ctx.report(&join(path, "max_requests_per_second"), checks::rate(text)),
     };
-    let detail = UserDetail {
+    let detail = UserDetailSettings {
         interval: interval?,
         max_requests_per_second: max_requests_per_second?,
     };

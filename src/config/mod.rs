@@ -127,14 +127,14 @@ pub struct Environment {
     /// `poll_interval` or the global one; >= 10 s).
     pub poll_interval: Duration,
     /// User-detail mode (docs/metrics.md), `None` when off (the default).
-    pub user_detail: Option<UserDetail>,
+    pub user_detail: Option<UserDetailSettings>,
 }
 
 /// `user_detail:` of an environment: the opt-in walk of every rule's users
 /// through the per-user `syncedRules` endpoint, on its own cadence and
 /// request budget.
 #[derive(Clone, Debug, PartialEq)]
-pub struct UserDetail {
+pub struct UserDetailSettings {
     /// Time from the start of one walk to the start of the next (>= 1 min);
     /// a walk that takes longer is followed by the next at once, never
     /// overlapped. Default 1 h.
@@ -145,12 +145,12 @@ pub struct UserDetail {
     pub max_requests_per_second: f64,
 }
 
-impl UserDetail {
+impl UserDetailSettings {
     /// The smallest accepted `interval`.
     pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
 }
 
-impl Default for UserDetail {
+impl Default for UserDetailSettings {
     /// The defaults used for keys the file leaves out.
     fn default() -> Self {
         Self {

@@ -6,15 +6,15 @@
 //! request budget spreads the requests. One environment's failures or slow
 //! answers never delay another's: they only share the budget.
 //!
-//! An environment with `user_detail` enabled has a second task ([`detail`])
+//! An environment with `user_detail` enabled has a second task ([`walk_loop`])
 //! that walks its users on its own cadence and budget; the poll task merges
 //! the last complete walk into each snapshot it builds.
 
-pub mod detail;
 mod poll;
 mod supervisor;
+pub mod walk_loop;
 
-pub use poll::{Outcome, poll_once};
+pub use poll::{Outcome, PollError, poll_once};
 pub use supervisor::{Supervisor, SupervisorError};
 
 use std::sync::Arc;
@@ -22,14 +22,14 @@ use std::time::{Duration, Instant};
 
 use crate::collector;
 use crate::config::Environment;
-use crate::mapping::{self, UnknownValue};
+use crate::mapping::UnknownValue;
 use crate::pingone::EnvClient;
 use crate::selfmetrics::SelfMetrics;
 use crate::shutdown::Shutdown;
 use crate::snapshot::EnvKey;
 use crate::state::{EnvState, PollReport, Shared};
 use crate::timefmt::now_unix;
-use crate::user_detail::Latest;
+use crate::user_detail::{self, Latest};
 
 /// Jitter applied to each interval, as a fraction.
 const JITTER: f64 = 0.1;
@@ -153,7 +153,7 @@ pub async fn run(
         log_change(&key.name, &mut last_error, seconds, &outcome);
         let fresh = outcome.snapshot.map(|mut s| {
             if let Some(walked) = detail.as_ref().and_then(|d| d.get()) {
-                mapping::detail::apply(&mut s, &walked);
+                user_detail::apply(&mut s, &walked);
             }
             let rendered = collector::render(&key, &s);
             (Arc::new(s), Arc::new(rendered))

@@ -169,7 +169,7 @@ impl Supervisor {
                     let detail = match (&env.user_detail, c.detail) {
                         (Some(settings), Some(dc)) => {
                             let latest = previous_walk.unwrap_or_else(Latest::new);
-                            let handle = tokio::spawn(super::detail::run(
+                            let handle = tokio::spawn(super::walk_loop::run(
                                 env.clone(),
                                 settings.clone(),
                                 dc,

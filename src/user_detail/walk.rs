@@ -13,9 +13,10 @@ use tokio::task::JoinSet;
 
 use crate::config::RuleFilter;
 use crate::mapping::UnknownValue;
-use crate::mapping::detail::{RuleUsers, UserDetail};
 use crate::pingone::{ApiError, EnvClient};
 use crate::timefmt::now_unix;
+
+use super::counts::{RuleUsers, WalkCounts};
 
 /// Users requested per page of `GET /users` (PingOne's default page size).
 pub const USERS_PAGE: u32 = 100;
@@ -36,7 +37,7 @@ pub enum WalkError {
 #[derive(Debug)]
 pub struct Walked {
     /// The counts.
-    pub detail: UserDetail,
+    pub counts: WalkCounts,
     /// Unknown record statuses seen.
     pub unknown: Vec<UnknownValue>,
 }
@@ -87,7 +88,7 @@ pub async fn walk(
         counts[r].add(record?.as_ref(), &mut unknown);
     }
     Ok(Walked {
-        detail: UserDetail {
+        counts: WalkCounts {
             finished_at: now_unix(),
             users: user_ids.len() as u64,
             rules: rule_ids.into_iter().zip(counts).collect::<HashMap<_, _>>(),

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use crate::config::{Environment, UserDetail};
+use crate::config::{Environment, UserDetailSettings};
 use crate::pingone::EnvClient;
 use crate::selfmetrics::SelfMetrics;
 use crate::shutdown::Shutdown;
@@ -22,7 +22,7 @@ use super::{Schedule, report_unknown};
 /// the detail budget; `concurrency` bounds the record requests in flight.
 pub async fn run(
     env: Environment,
-    settings: UserDetail,
+    settings: UserDetailSettings,
     client: Arc<EnvClient>,
     latest: Arc<Latest>,
     metrics: Arc<SelfMetrics>,
@@ -42,11 +42,11 @@ pub async fn run(
                 tracing::info!(
                     environment = %env.name,
                     duration_s = seconds,
-                    users = walked.detail.users,
-                    rules = walked.detail.rules.len(),
+                    users = walked.counts.users,
+                    rules = walked.counts.rules.len(),
                     "user-detail walk finished"
                 );
-                latest.set(walked.detail);
+                latest.set(walked.counts);
             }
             Err(e) => tracing::warn!(
                 environment = %env.name,

@@ -5,7 +5,7 @@
 //! | summary field | source | how |
 //! |---|---|---|
 //! | `users_impacted` | `GET /users/{id}/syncedRules/{ruleId}` for every user | users with a record; a 404 (no record) means the user is not in the rule's scope and is not counted |
-//! | `users{state}` | record `status` | `SUCCESS` → success, `UNSYNCED` → unsynced, `PARTIALLY_SYNCED` → partial, `FAILED` → failed ([`super::group_state`]); other values are impacted but in no state, and reported as unknown |
+//! | `users{state}` | record `status` | `SUCCESS` → success, `UNSYNCED` → unsynced, `PARTIALLY_SYNCED` → partial, `FAILED` → failed ([`crate::mapping::group_state`]); other values are impacted but in no state, and reported as unknown |
 //! | `writeback_failures` | write-back rules: records in `FAILED` | equal to the rule's `users{state="failed"}` |
 //! | `last_writeback_timestamp_seconds` | write-back rules: latest record `lastSyncAt` | RFC 3339 to Unix seconds |
 //!
@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use super::{UnknownValue, group_state};
+use crate::mapping::{UnknownValue, group_state};
 use crate::pingone::model::SyncedRule;
 use crate::snapshot::{Direction, EnvSnapshot, StateCounts};
 use crate::timefmt::parse_rfc3339;
@@ -88,7 +88,7 @@ impl RuleUsers {
 
 /// The result of one complete walk of an environment.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct UserDetail {
+pub struct WalkCounts {
     /// When the walk finished, Unix seconds.
     pub finished_at: f64,
     /// Users listed in the environment.
@@ -99,10 +99,10 @@ pub struct UserDetail {
 
 /// Puts a walk's counts into a snapshot (see the module table). Rules the
 /// walk did not count keep their store-derived values.
-pub fn apply(snap: &mut EnvSnapshot, detail: &UserDetail) {
-    snap.user_detail_finished = Some(detail.finished_at);
+pub fn apply(snap: &mut EnvSnapshot, walk: &WalkCounts) {
+    snap.user_detail_finished = Some(walk.finished_at);
     for rule in &mut snap.rules {
-        let Some(counted) = detail.rules.get(&rule.id) else {
+        let Some(counted) = walk.rules.get(&rule.id) else {
             continue;
         };
         rule.users_impacted = Some(counted.impacted);
