@@ -47,6 +47,12 @@ def status_expr(sel, by):
             f'+ max by ({by}) (pingone_provisioning_rule_status{{{sel}, status="active"}})')
 
 
+def failed_share(sel, by):
+    """Failed sync events / all sync events of the last 30 minutes (like over
+    like), as PingOneProvisioningSyncFailing sees them (a recording rule)."""
+    return f'max by ({by}) (pingone:provisioning_sync_events_failed:ratio_increase30m{{{sel}}})'
+
+
 def target(expr, legend="__auto", ref="A", instant=False, table=False):
     t = {"datasource": DS, "editorMode": "code", "expr": expr, "legendFormat": legend,
          "range": not instant, "instant": instant, "refId": ref}
@@ -256,8 +262,10 @@ def overview():
                "short",
                [target(f'count(max by ({RULE_LABELS}) (pingone_provisioning_rule_status{{{ER}, status="failed"}}) == 1) or vector(0)')],
                steps=SEVERITY_STEPS), 4, 4)
-    L.add(stat("Failed users", "Users in failed state, summed over the selected rules.", "short",
-               [target(f'sum(max by ({RULE_LABELS}) (pingone_provisioning_users{{{ER}, state="failed"}}))')],
+    L.add(stat("Failed sync events (30m)",
+               "Failed sync attempts in the last 30 minutes, summed over the selected rules (PingOne's failedCount: events, not users; alert: PingOneProvisioningSyncFailing).",
+               "short",
+               [target(f'sum(max by ({RULE_LABELS}) (pingone:provisioning_sync_events:increase30m_by_rule{{{ER}, result="failure"}}))')],
                steps=SEVERITY_STEPS), 4, 4)
     L.add(stat("Failed groups", "Groups in failed state, summed over the selected rules.", "short",
                [target(f'sum(max by ({RULE_LABELS}) (pingone_provisioning_groups{{{ER}, state="failed"}}))')],
@@ -283,18 +291,19 @@ def overview():
     by = "environment_name, rule_name, direction"
     L.add(table(
         "Rules",
-        "Every selected rule, most failed users first. Click a rule name for its detail dashboard.",
+        "Every selected rule, most failed sync events in the last 30 minutes first. Click a rule name for its detail dashboard.",
         "short",
-        [target(f'max by ({by}) (pingone_provisioning_users{{{ER}, state="failed"}})', ref="A", instant=True, table=True),
-         target(f'max by ({by}) (pingone:provisioning_users_failed:ratio{{{ER}}})', ref="B", instant=True, table=True),
+        [target(f'max by ({by}) (pingone:provisioning_sync_events:increase30m_by_rule{{{ER}, result="failure"}})', ref="A", instant=True, table=True),
+         target(failed_share(ER, by), ref="B", instant=True, table=True),
          target(f'max by ({by}) (pingone_provisioning_groups{{{ER}, state="failed"}})', ref="C", instant=True, table=True),
          target(f'max by ({by}) (pingone_provisioning_users_impacted{{{ER}}})', ref="D", instant=True, table=True),
          target(f'max by ({by}) (pingone_provisioning_groups_impacted{{{ER}}})', ref="E", instant=True, table=True),
          target(status_expr(ER, by), ref="F", instant=True, table=True),
-         target(f'max by ({by}) (pingone_provisioning_last_sync_age_seconds{{{ER}}})', ref="G", instant=True, table=True)],
+         target(f'max by ({by}) (pingone_provisioning_last_sync_age_seconds{{{ER}}})', ref="G", instant=True, table=True),
+         target(f'max by ({by}) (time() - pingone_provisioning_failing_since_timestamp_seconds{{{ER}}})', ref="H", instant=True, table=True)],
         overrides=[
-            column("Value #A", display="Failed users", color_steps=SEVERITY_STEPS),
-            column("Value #B", unit="percentunit", display="Failed ratio",
+            column("Value #A", display="Failed events (30m)", color_steps=SEVERITY_STEPS),
+            column("Value #B", unit="percentunit", display="Failed share (30m)",
                    color_steps=[{"color": "green", "value": None}, {"color": "red", "value": 0.05}]),
             column("Value #C", display="Failed groups", color_steps=SEVERITY_STEPS),
             column("Value #D", display="Impacted users"),
@@ -302,6 +311,7 @@ def overview():
             column("Value #F", unit="none", display="Status", mappings=STATUS_MAPPINGS,
                    color_steps=[{"color": "text", "value": None}]),
             column("Value #G", unit="s", display="Since last sync"),
+            column("Value #H", unit="s", display="Failing for"),
             column("rule_name", display="Rule", links=RULE_DETAIL_LINK),
             column("environment_name", display="Environment"),
             column("direction", display="Direction"),
@@ -309,16 +319,18 @@ def overview():
         transformations=[{"id": "merge", "options": {}},
                          {"id": "organize", "options": {"excludeByName": {"Time": True},
                                                         "indexByName": {}, "renameByName": {}}}],
-        sort_by="Failed users"), 24, 10)
+        sort_by="Failed events (30m)"), 24, 10)
 
     L.row("Over time")
-    L.add(timeseries("Failed users by rule", "Users in failed state per rule.", "short",
-                     [target(f'max by ({RULE_LABELS}) (pingone_provisioning_users{{{ER}, state="failed"}}) > 0',
+    L.add(timeseries("Failed sync events by rule",
+                     "Failed sync attempts per rule in each interval (PingOne's failedCount; a revision resets it, which increase() handles).",
+                     "short",
+                     [target(f'max by ({RULE_LABELS}) (increase(pingone_provisioning_sync_events_total{{{ER}, result="failure"}}[$__rate_interval])) > 0',
                              legend="{{environment_name}} / {{rule_name}}")]), 12, 8)
-    L.add(timeseries("Failed user ratio by rule",
-                     "Failed users / impacted users per rule; the dashed line is the default alert threshold (5%).",
+    L.add(timeseries("Failed share of sync events by rule",
+                     "Failed events / all events of the last 30 minutes per rule; the dashed line is the default threshold of PingOneProvisioningSyncFailing (5%).",
                      "percentunit",
-                     [target(f'pingone:provisioning_users_failed:ratio{{{ER}}}',
+                     [target(failed_share(ER, RULE_LABELS),
                              legend="{{environment_name}} / {{rule_name}}")],
                      threshold=0.05), 12, 8)
     L.add(timeseries("Failed groups by rule", "Groups in failed state per rule.", "short",
@@ -390,20 +402,33 @@ def rule_detail():
 
     L.row("Users")
     L.add(timeseries("Users by sync state",
-                     "Impacted users and the users in each state (Success, Unsynced, Partial Synced, Failed; Unsynced and Partial need user-detail mode).",
+                     "Impacted users, and in user-detail mode the users in each state (Success, Failed), counted per user.",
                      "short",
                      [target(f'max(pingone_provisioning_users_impacted{{{ER}}})', legend="impacted", ref="A"),
                       target(f'max by (state) (pingone_provisioning_users{{{ER}}})', legend="{{state}}", ref="B")]),
           12, 8)
-    L.add(timeseries("Failed user ratio",
-                     "Failed users / impacted users; the dashed line is the default alert threshold (5%).",
+    L.add(timeseries("Sync events",
+                     "Sync attempts in each interval by result (PingOne's successCount and failedCount: events, not users).",
+                     "short",
+                     [target(f'max by (result) (increase(pingone_provisioning_sync_events_total{{{ER}}}[$__rate_interval]))',
+                             legend="{{result}}")]), 12, 8)
+    L.add(timeseries("Failed share of sync events",
+                     "Failed events / all events of the last 30 minutes; the dashed line is the default threshold of PingOneProvisioningSyncFailing (5%).",
                      "percentunit",
-                     [target(f'max(pingone:provisioning_users_failed:ratio{{{ER}}})', legend="failed ratio")],
+                     [target(failed_share(ER, "rule_id"), legend="failed share")],
                      threshold=0.05), 12, 8)
-    L.add(timeseries("Failed deprovisionings",
-                     "Failed deprovisioning events since the latest revision.", "short",
-                     [target(f'max(pingone_provisioning_deprovision_failures{{{ER}}})', legend="failed deprovisionings")]),
+    L.add(timeseries("Failed deprovisioning events",
+                     "Failed deprovisioning events in each interval (PingOne's failedDeprovisionCount; a revision resets it, which increase() handles).", "short",
+                     [target(f'max(increase(pingone_provisioning_deprovision_failure_events_total{{{ER}}}[$__rate_interval]))', legend="failed deprovisionings")]),
           12, 8)
+    L.add(table("Why it fails",
+                "PingOne's syncStatus.details for the rule's connection (pingone_provisioning_sync_error_info), trimmed and scrubbed; empty while PingOne reports no error.",
+                "none",
+                [target(f'max by (rule_name, details) (pingone_provisioning_sync_error_info{{{ER}}})', instant=True, table=True)],
+                overrides=[column("rule_name", display="Rule"), column("details", display="PingOne says")],
+                transformations=[{"id": "organize", "options": {
+                    "excludeByName": {"Time": True, "Value": True}, "indexByName": {},
+                    "renameByName": {}}}]), 12, 8)
     L.add(timeseries("Write-back failures",
                      "Users not updated by write-back (Workday). Not reported by any documented PingOne API yet, so usually empty (docs/metrics.md).",
                      "short",
@@ -514,13 +539,17 @@ def capacity():
     L = Layout()
     L.row("Users and groups")
     L.add(timeseries("Impacted users by environment",
-                     "Users in scope summed over the environment's rules (a user in several rules counts once per rule; write-back rules left out).",
+                     "Users in scope summed over the environment's rules (a user in several rules counts once per rule; write-back rules left out), and the 30-day linear trend projected 30 days ahead.",
                      "short",
-                     [target(f'pingone:provisioning_users_impacted:sum_by_environment{{{ENV}}}', legend="{{environment_name}}")]),
+                     [target(f'pingone:provisioning_users_impacted:sum_by_environment{{{ENV}}}', legend="{{environment_name}}", ref="A"),
+                      target(f'predict_linear(pingone:provisioning_users_impacted:sum_by_environment{{{ENV}}}[30d], 30 * 86400)',
+                             legend="{{environment_name}} in 30 days (trend)", ref="B")]),
           12, 8)
-    L.add(timeseries("Impacted users by rule", "Users in scope of each rule.", "short",
+    L.add(timeseries("Impacted users by rule", "Users in scope of each rule, and the 30-day linear trend projected 30 days ahead.", "short",
                      [target(f'pingone:provisioning_users_impacted:max_by_rule{{{ER}}}',
-                             legend="{{environment_name}} / {{rule_name}}")]), 12, 8)
+                             legend="{{environment_name}} / {{rule_name}}", ref="A"),
+                      target(f'predict_linear(pingone:provisioning_users_impacted:max_by_rule{{{ER}}}[30d], 30 * 86400)',
+                             legend="{{environment_name}} / {{rule_name}} in 30 days (trend)", ref="B")]), 12, 8)
     L.add(stat("Impacted users, change over the range",
                "Change of the impacted users of the selected environments between the start and the end of the time range.",
                "short",
@@ -533,14 +562,34 @@ def capacity():
                      [target(f'pingone:provisioning_rules:count_by_environment_status{{{ENV}}}',
                              legend="{{environment_name}} {{status}}")]), 9, 8)
 
-    L.row("Failure ratios")
-    L.add(timeseries("Failed user ratio by environment", "Failed users / impacted users, per environment.",
-                     "percentunit",
-                     [target(f'pingone:provisioning_users_failed:ratio_by_environment{{{ENV}}}', legend="{{environment_name}}")]),
+    L.row("Sync volume")
+    L.add(timeseries("Sync events per day by environment",
+                     "Sync attempts (success and failure) of the last day per environment, from PingOne's event counters (write-back rules left out), and the 30-day linear trend projected 30 days ahead.",
+                     "short",
+                     [target(f'sum by (environment_name) (pingone:provisioning_sync_events:increase1d_by_environment{{{ENV}}})',
+                             legend="{{environment_name}}", ref="A"),
+                      target(f'sum by (environment_name) (predict_linear(pingone:provisioning_sync_events:increase1d_by_environment{{{ENV}}}[30d], 30 * 86400))',
+                             legend="{{environment_name}} in 30 days (trend)", ref="B")]),
           12, 8)
-    L.add(timeseries("Failed user ratio by rule", "Failed users / impacted users, per rule; the dashed line is the default alert threshold (5%).",
+    L.add(timeseries("Sync events per day by rule",
+                     "Sync attempts of the last day per rule, and the 30-day linear trend projected 30 days ahead.",
+                     "short",
+                     [target(f'sum by (environment_name, rule_name) (pingone:provisioning_sync_events:increase1d_by_rule{{{ER}}})',
+                             legend="{{environment_name}} / {{rule_name}}", ref="A"),
+                      target(f'sum by (environment_name, rule_name) (predict_linear(pingone:provisioning_sync_events:increase1d_by_rule{{{ER}}}[30d], 30 * 86400))',
+                             legend="{{environment_name}} / {{rule_name}} in 30 days (trend)", ref="B")]),
+          12, 8)
+    L.add(timeseries("Failed share of sync events by environment",
+                     "Failed events / all events of the last day, per environment.",
                      "percentunit",
-                     [target(f'pingone:provisioning_users_failed:ratio{{{ER}}}',
+                     [target(f'sum by (environment_name) (pingone:provisioning_sync_events:increase1d_by_environment{{{ENV}, result="failure"}})\n'
+                             f'/ sum by (environment_name) (pingone:provisioning_sync_events:increase1d_by_environment{{{ENV}}})',
+                             legend="{{environment_name}}")]),
+          12, 8)
+    L.add(timeseries("Failed share of sync events by rule",
+                     "Failed events / all events of the last hour, per rule; the dashed line is the default threshold of PingOneProvisioningSyncFailing (5%, over 30 minutes).",
+                     "percentunit",
+                     [target(f'pingone:provisioning_sync_events_failed:ratio_rate1h{{{ER}}}',
                              legend="{{environment_name}} / {{rule_name}}")], threshold=0.05), 12, 8)
 
     L.row("PingOne API budget")
@@ -550,7 +599,7 @@ def capacity():
                      [target(f'pingone:exporter_api_requests:rate1h_by_environment{{{ENV}}} * 3600',
                              legend="{{environment_name}}")]), 24, 8)
     return dashboard("pingone-sync-capacity", "PingOne provisioning / Capacity trends",
-                     "Impacted users and groups per rule and environment over months, failure ratios, API budget.",
+                     "Impacted users and sync volume (events per day) per rule and environment over months with 30-day trends, failed shares of sync events, API budget.",
                      L, time_from="now-30d", refresh="")
 
 

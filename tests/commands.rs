@@ -87,8 +87,8 @@ fn status_colours_only_a_terminal_without_no_color() {
     let coloured = status_on_a_terminal(&cfg, "", None);
     assert!(coloured.contains("\x1b[32mactive\x1b[0m"), "{coloured:?}");
     assert!(
-        coloured.contains("\x1b[31m2\x1b[0m"),
-        "failed users in red: {coloured:?}"
+        coloured.contains("\x1b[31m4\x1b[0m"),
+        "failures in red (still the store's failedCount, failure events): {coloured:?}"
     );
     assert!(!status_on_a_terminal(&cfg, "", Some("1")).contains('\x1b'));
     let json = status_on_a_terminal(&cfg, "--output json", None);

@@ -34,7 +34,9 @@ pub(crate) struct GroupCounts {
     pub other: u64,
 }
 
-/// A store's `syncStatus`, as served.
+/// A store's `syncStatus`, as served. `success`, `failed` and
+/// `failed_deprovision` are event counts since the latest revision (the sum
+/// of its rules' [`super::model::Events`]); `user_total` counts users.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SyncStatus {
     pub sync_state: String,
@@ -100,18 +102,23 @@ pub(crate) fn sync_statuses(env: &Env) -> Vec<Option<SyncStatus>> {
         })
         .collect();
     let mut forced: Vec<Option<&str>> = vec![None; out.len()];
+    let mut failed_users = vec![0_u64; out.len()];
     for r in &env.rules {
         let i = r.connection_store();
         if let Some(Some(st)) = out.get_mut(i) {
+            st.success += r.events.success;
+            st.failed += r.events.failed;
             let c = users(r);
-            st.success += c.success;
-            st.failed += c.failed;
             st.user_total += c.impacted;
-            st.failed_deprovision += r.deprovision_failures;
+            if let Some(f) = failed_users.get_mut(i) {
+                *f += c.failed;
+            }
+            st.failed_deprovision += r.events.failed_deprovision;
             forced[i] = forced[i].or(r.forced_state.as_deref());
         }
     }
-    for ((st, s), f) in out.iter_mut().zip(&env.stores).zip(forced) {
+    let per_store = env.stores.iter().zip(forced).zip(failed_users);
+    for (st, ((s, f), failed_users)) in out.iter_mut().zip(per_store) {
         let Some(st) = st else { continue };
         if s.failing {
             st.sync_state = "FAILED".into();
@@ -120,8 +127,10 @@ pub(crate) fn sync_statuses(env: &Env) -> Vec<Option<SyncStatus>> {
             if let Some(f) = f {
                 st.sync_state = f.to_owned();
             }
-            if st.failed > 0 {
-                st.details = format!("{} users failed to sync", st.failed);
+            // `details` speaks of users in a failed state now, not of the
+            // failure events since the revision.
+            if failed_users > 0 {
+                st.details = format!("{failed_users} users failed to sync");
             }
         }
     }

@@ -8,6 +8,9 @@
 //!   rates, else `SUCCESS`; every attempt through a failing store fails;
 //! - each synced group re-syncs with probability `rates.group_churn`
 //!   (`FAILED` with `rates.group_failure`); injected statuses never move;
+//! - every attempt is also a sync event: `SUCCESS` and `FAILED` outcomes add
+//!   to the rule's success and failure event counts (so a user who keeps
+//!   failing adds a failure per attempt), which only a revision resets;
 //! - one failed deprovisioning is recorded with probability `rates.deprovision`;
 //! - inbound rules record a poll of their source; rules that synced anyone
 //!   advance their last sync (and write-back rules their last write-back),
@@ -18,7 +21,9 @@
 //! seed and number of ticks give the same state, whatever other rules were
 //! deleted or how requests interleaved.
 
-use super::model::{Direction, Env, Millis, Revision, Rule, Store, Tenant, UserState, mix, uuid};
+use super::model::{
+    Direction, Env, Events, Millis, Revision, Rule, Store, Tenant, UserState, mix, uuid,
+};
 use super::scenario::Rates;
 
 /// Probability that a user not synced since the latest revision is synced
@@ -65,8 +70,13 @@ pub(crate) fn history(rule: &mut Rule, rng: &mut fastrand::Rng, start_ms: i64) {
         return;
     }
     let when = |rng: &mut fastrand::Rng| start_ms - rng.u64(1..HISTORY_SPAN_MS) as i64;
+    // The history is one sync of everyone since the latest revision; it
+    // replaces any earlier history (a write-back rule gets its parent's
+    // users after being built, and its history again).
+    rule.events = Events::default();
     for m in &mut rule.members {
         m.state = outcome(rng, &rule.rates, false);
+        rule.events.record(m.state);
         m.pending = false;
         m.last_sync_ms = Some(when(rng));
     }
@@ -96,6 +106,7 @@ fn step(rule: &mut Rule, stores: &mut [Store], seed: u64, at: Millis) {
         };
         if rng.f64() < p {
             m.state = outcome(&mut rng, &rule.rates, failing);
+            rule.events.record(m.state);
             m.pending = false;
             m.last_sync_ms = Some(at);
             synced = true;
@@ -109,7 +120,7 @@ fn step(rule: &mut Rule, stores: &mut [Store], seed: u64, at: Millis) {
         }
     }
     if rng.f64() < rule.rates.deprovision {
-        rule.deprovision_failures += 1;
+        rule.events.failed_deprovision += 1;
     }
     if rule.direction == Direction::Inbound {
         rule.last_poll_ms = Some(at);
@@ -126,8 +137,9 @@ fn step(rule: &mut Rule, stores: &mut [Store], seed: u64, at: Millis) {
 }
 
 /// Creates a new revision, as `POST .../propagation/revisions` does: every
-/// user in scope of every rule goes back to `UNSYNCED` (pending), failed
-/// deprovisionings reset, and the following ticks re-sync everyone. Group
+/// user in scope of every rule goes back to `UNSYNCED` (pending), the
+/// event counts (success, failure, failed deprovisioning) reset to 0, and
+/// the following ticks re-sync everyone. Group
 /// statuses and last-sync times are kept.
 pub(crate) fn new_revision(env: &mut Env, at: Millis) -> &Revision {
     let previous = std::mem::take(&mut env.revision.id);
@@ -138,7 +150,7 @@ pub(crate) fn new_revision(env: &mut Env, at: Millis) -> &Revision {
     };
     env.resyncs += 1;
     for rule in &mut env.rules {
-        rule.deprovision_failures = 0;
+        rule.events = Events::default();
         for m in &mut rule.members {
             m.state = UserState::Unsynced;
             m.pending = true;
@@ -251,6 +263,64 @@ environments:
         let c = counts::users(&t.envs[0].rules[0]);
         assert!(c.success > c.impacted / 2, "{c:?}");
         assert_eq!(t.envs[0].resyncs, 1);
+    }
+
+    #[test]
+    fn events_accumulate_per_attempt_and_differ_from_users() {
+        let mut t = tenant(0);
+        let out = &t.envs[0].rules[0];
+        // Every attempt through a failing store fails and adds an event;
+        // the users stay failed, counted once each.
+        let conn = out.connection_store();
+        t.envs[0].stores[conn].failing = true;
+        advance(&mut t, 30);
+        let out = &t.envs[0].rules[0];
+        let c = counts::users(out);
+        assert!(out.events.failed > c.failed, "{:?} {c:?}", out.events);
+        assert!(c.failed > c.impacted / 2, "{c:?}");
+        // Healed: users re-sync to success, the failure events stay until a revision.
+        t.envs[0].stores[conn].failing = false;
+        let failed_before = t.envs[0].rules[0].events.failed;
+        advance(&mut t, 60);
+        let out = &t.envs[0].rules[0];
+        let c = counts::users(out);
+        assert!(out.events.failed >= failed_before);
+        assert!(out.events.success > c.success, "synced twice counts twice");
+        assert!(c.failed < out.events.failed);
+    }
+
+    #[test]
+    fn revision_resets_events_and_the_store_sums_its_rules() {
+        let mut t = tenant(20);
+        let at = t.clock.now();
+        new_revision(&mut t.envs[0], at);
+        assert!(
+            t.envs[0]
+                .rules
+                .iter()
+                .all(|r| r.events == Events::default())
+        );
+        let statuses = counts::sync_statuses(&t.envs[0]);
+        let out = &t.envs[0].rules[0];
+        let st = statuses[out.connection_store()].as_ref().unwrap();
+        assert_eq!((st.success, st.failed, st.failed_deprovision), (0, 0, 0));
+        assert_eq!(
+            st.user_total,
+            100 + counts::users(&t.envs[0].rules[3]).impacted
+        );
+        advance(&mut t, 5);
+        let statuses = counts::sync_statuses(&t.envs[0]);
+        let rules = &t.envs[0].rules;
+        let st = statuses[rules[0].connection_store()].as_ref().unwrap();
+        let sum = |f: fn(&Events) -> u64| {
+            rules
+                .iter()
+                .filter(|r| r.connection_store() == rules[0].connection_store())
+                .map(|r| f(&r.events))
+                .sum::<u64>()
+        };
+        assert_eq!(st.success, sum(|e| e.success));
+        assert_eq!(st.failed, sum(|e| e.failed));
     }
 
     #[test]

@@ -189,8 +189,10 @@ pub(crate) struct Rule {
     pub members: Vec<Member>,
     /// Groups synced by the rule.
     pub groups: Vec<GroupSync>,
-    /// Failed deprovisioning events since the latest revision.
-    pub deprovision_failures: u64,
+    /// Sync events through the rule since the latest revision; they feed
+    /// the connection store's `successCount`, `failedCount` and
+    /// `failedDeprovisionCount`, which PingOne documents as event counts.
+    pub events: Events,
     pub last_sync_ms: Option<Millis>,
     /// Inbound rules: the engine's latest poll of the source.
     pub last_poll_ms: Option<Millis>,
@@ -214,6 +216,33 @@ impl Rule {
             .binary_search_by_key(&user, |m| m.user)
             .ok()
             .and_then(|i| self.members.get(i))
+    }
+}
+
+/// Sync events of one rule since the latest revision: every attempt adds
+/// one, so a user who keeps failing adds a failure at each attempt and a
+/// user synced twice adds two successes. A revision resets them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Events {
+    /// Attempts that ended in `SUCCESS`.
+    pub success: u64,
+    /// Attempts that ended in `FAILED`.
+    pub failed: u64,
+    /// Failed deprovisionings.
+    pub failed_deprovision: u64,
+}
+
+impl Events {
+    /// Records one sync attempt's outcome. `PARTIALLY_SYNCED` and
+    /// `UNSYNCED` outcomes are neither: PingOne documents only success and
+    /// failure event counts, and the simulator counts no event it cannot
+    /// name.
+    pub fn record(&mut self, outcome: UserState) {
+        match outcome {
+            UserState::Success => self.success += 1,
+            UserState::Failed => self.failed += 1,
+            UserState::Unsynced | UserState::Partial => {}
+        }
     }
 }
 

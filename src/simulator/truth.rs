@@ -75,7 +75,9 @@ fn rule(env: &Env, r: &Rule, status: Option<&counts::SyncStatus>) -> Value {
         "last_poll_at": if inbound { ts(r.last_poll_ms) } else { Value::Null },
         "last_writeback_at": if writeback { ts(r.last_writeback_ms) } else { Value::Null },
         "writeback_failures": if writeback { json!(u.failed) } else { Value::Null },
-        "deprovision_failures": r.deprovision_failures,
+        "events": {"success": r.events.success, "failed": r.events.failed,
+                   "failed_deprovision": r.events.failed_deprovision},
+        "deprovision_failures": r.events.failed_deprovision,
     })
 }
 

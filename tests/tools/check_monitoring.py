@@ -7,7 +7,8 @@ binary first). It starts, all on loopback:
   1. the exporter in --demo mode (the healthy demo tenant);
   2. a "failure" setup: the simulator with tests/fixtures/scenarios/failures.yml
      (a failing store, a forced FAILED rule, high failure rates, a manual
-     clock whose last syncs are months old), a second simulator with
+     clock whose last syncs are months old, advanced one tick every few
+     seconds so sync events keep coming), a second simulator with
      small.yml that is stopped once it has been polled successfully (stale
      data, connection failures), a stub that answers every API call with
      HTTP 429 like PingOne's rate limiter (the simulator cannot inject faults
@@ -107,12 +108,18 @@ EMPTY_ON_HEALTHY_DEMO = {
 # store FAILED; Zoom flaky 27 of 56 users, 3 of 5 groups; Workday write-back
 # 24 of 48 users, counted by user-detail mode, which also gives its write-back
 # failures; Salesforce forced failed: syncState FAILED, 1 failed group; the
-# manual clock stamps every last sync on 2026-01-01. (Whether Workday inbound
-# fires UsersFailing depends on its own scope's failures: not asserted.)
+# manual clock stamps every last sync on 2026-01-01. The failure setup's
+# clock is advanced one tick every TICK_EVERY seconds (see Ticker), so sync
+# events keep coming: every attempt through Broken SCIM fails, and Zoom
+# flaky fails 40 % of its attempts (half of its events), so both have new
+# failure events (SyncFailing) and failures since the revision
+# (SyncFailuresOutstanding). (Workday inbound carries its store's events,
+# the write-back rule's failures included: not asserted.)
 EXPECTED_FIRING = [
-    ("PingOneProvisioningUsersFailing", {"environment_name": "failures", "rule_name": "Broken SCIM outbound"}),
-    ("PingOneProvisioningUsersFailing", {"environment_name": "failures", "rule_name": "Zoom flaky"}),
-    ("PingOneProvisioningUsersFailing", {"environment_name": "failures", "rule_name": "Workday write-back"}),
+    ("PingOneProvisioningSyncFailing", {"environment_name": "failures", "rule_name": "Broken SCIM outbound"}),
+    ("PingOneProvisioningSyncFailing", {"environment_name": "failures", "rule_name": "Zoom flaky"}),
+    ("PingOneProvisioningSyncFailuresOutstanding", {"environment_name": "failures", "rule_name": "Broken SCIM outbound"}),
+    ("PingOneProvisioningSyncFailuresOutstanding", {"environment_name": "failures", "rule_name": "Zoom flaky"}),
     ("PingOneProvisioningWritebackFailing", {"environment_name": "failures", "rule_name": "Workday write-back"}),
     ("PingOneProvisioningGroupsFailing", {"environment_name": "failures", "rule_name": "Broken SCIM outbound"}),
     ("PingOneProvisioningGroupsFailing", {"environment_name": "failures", "rule_name": "Zoom flaky"}),
@@ -148,11 +155,32 @@ MUST_NOT_FIRE = [
 ] + [
     ("PingOneProvisioningSyncStale", {"environment_name": "failures", "rule_name": "Broken SCIM outbound"}),
     ("PingOneProvisioningSyncStale", {"environment_name": "failures", "rule_name": "Salesforce forced failed"}),
-    ("PingOneProvisioningUsersFailing", {"environment_name": "failures", "rule_name": "Salesforce forced failed"}),
     ("*", {"environment_name": "demo-prod", "rule_name": "Directory to Zoom"}),
 ]
 
 FIRING_TIMEOUT = 150  # seconds
+TICK_EVERY = 4  # seconds between ticks of the failure setup's manual clock
+
+
+class Ticker:
+    """Advances a manual-clock simulator one tick every TICK_EVERY seconds,
+    so its stores keep counting sync events while Prometheus watches."""
+
+    def __init__(self, base):
+        self.url = f"{base}/_sim/advance?ticks=1"
+        self.stopped = threading.Event()
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while not self.stopped.wait(TICK_EVERY):
+            try:
+                urllib.request.urlopen(urllib.request.Request(self.url, method="POST"), timeout=5).read()
+            except OSError as e:
+                fail(f"advancing the failure setup's clock: {e}")
+                return
+
+    def stop(self):
+        self.stopped.set()
 
 PROCS = []  # (name, Popen)
 FAILURES = []
@@ -428,6 +456,7 @@ def start_everything(binary, tmp):
     for addr in (demo, failures):
         wait_for(f"{addr}/-/ready", 60,
                  lambda a=addr: _ok(f"http://{a}/-/ready"))
+    ticker = Ticker(sim_a)
 
     down = f"127.0.0.1:{free_port()}"  # nothing listens there
     prom_port = free_port()
@@ -451,7 +480,7 @@ def start_everything(binary, tmp):
                          f"--storage.tsdb.path={tmp / 'data'}", "--log.level=warn"], logs)
     base = f"http://127.0.0.1:{prom_port}"
     wait_for("Prometheus /-/ready", 60, lambda: _ok(f"{base}/-/ready"))
-    return Prom(base), vanishing, stub
+    return Prom(base), vanishing, stub, ticker
 
 
 def _ok(url):
@@ -625,7 +654,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ok = False
     try:
-        prom, vanishing, stub = start_everything(args.binary, tmp)
+        prom, vanishing, stub, ticker = start_everything(args.binary, tmp)
 
         log("waiting for the vanishing environment's first successful poll, then stopping its simulator")
         wait_for("last success of 'vanishing' in Prometheus", 60, lambda: prom.query(
@@ -671,6 +700,7 @@ def main():
             print(f"  - {name}: {why}")
         print(f"total {time.time() - t0:.0f}s")
         stub.shutdown()
+        ticker.stop()
         ok = not FAILURES
     except Exception as e:  # noqa: BLE001 - report and fail
         fail(f"{type(e).__name__}: {e}")

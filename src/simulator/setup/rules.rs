@@ -98,7 +98,7 @@ fn rule(
         forced_state: r.sync_state.clone(),
         members,
         groups,
-        deprovision_failures: 0,
+        events: Default::default(),
         last_sync_ms: None,
         last_poll_ms: None,
         last_writeback_ms: None,
