@@ -142,7 +142,7 @@ impl PositionIndex {
                     if let Some(first) = seen.get(k.value.0.as_str()) {
                         // A key that is not a plain name might be a value
                         // (even a secret) typed as a key: do not show it.
-                        let shown = if super::yaml::is_identifier(&k.value.0) {
+                        let shown = if is_identifier(&k.value.0) {
                             format!(" {}", quote(&k.value.0))
                         } else {
                             String::new()
@@ -182,7 +182,7 @@ pub fn join(parent: &str, key: &str) -> String {
 /// `parent.key` for plain names, `parent["odd key"]` for anything else,
 /// so a key holding `.` or `[` cannot be confused with nesting.
 pub(crate) fn join_key(parent: &str, key: &str) -> String {
-    if super::yaml::is_identifier(key) {
+    if is_identifier(key) {
         join(parent, key)
     } else {
         format!("{parent}[{}]", quote(key))
@@ -205,6 +205,14 @@ fn pos(location: &serde_saphyr::Location) -> Pos {
     let line = usize::try_from(location.line()).unwrap_or(usize::MAX);
     let column = usize::try_from(location.column()).unwrap_or(usize::MAX);
     (line, column)
+}
+
+/// True for names made of ASCII letters, digits and `_` (at most 64), the
+/// shape of every field name; anything else might be a value typed as a key.
+pub(crate) fn is_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 #[cfg(test)]

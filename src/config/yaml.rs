@@ -16,7 +16,7 @@ use serde_saphyr::{
 };
 
 use super::ConfigError;
-use super::positions::{NodeKind, PositionIndex};
+use super::positions::{NodeKind, PositionIndex, is_identifier};
 use super::problem::{Problems, did_you_mean, quote};
 use super::tree::Node;
 
@@ -229,14 +229,6 @@ fn is_snake_case(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// True for names made of ASCII letters, digits and `_` (at most 64), the
-/// shape of every field name; anything else might be a value typed as a key.
-pub(crate) fn is_identifier(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Words for what the YAML crate or serde expected.

@@ -8,6 +8,10 @@
 //! so a burst of requests after expiry costs one token request). A token
 //! that PingOne rejects with 401 before its expiry is dropped by
 //! [`TokenCache::invalidate`] and fetched again once by the caller.
+//!
+//! The cache does not send requests itself: [`TokenCache::get`] takes the
+//! fetch as an argument (the environment client's token request, in
+//! `env/token.rs`), so this module stays below the HTTP client.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -15,18 +19,12 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::client::{Client, Lane};
-use super::model::TokenResponse;
-use super::{ApiError, Endpoint};
+use super::ApiError;
 use crate::secret::Secret;
 
 /// Refresh this long before expiry, or a tenth of the lifetime for short
 /// tokens, so a token never expires between being read and being used.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
-
-/// PingOne worker tokens last an hour; assume that when `expires_in` is
-/// missing.
-const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// A failed token fetch is remembered this long, so the calls of one poll
 /// that were waiting for the token share the failure instead of each asking
@@ -39,12 +37,21 @@ enum Cached {
     Failed { error: ApiError, until: Instant },
 }
 
+/// The credential a token is fetched with.
+#[derive(Debug)]
+pub struct Credential {
+    /// `{auth_url}/{worker_env_id}/as/token`.
+    pub token_url: String,
+    /// The worker app's client id.
+    pub client_id: String,
+    /// The worker app's client secret.
+    pub client_secret: Secret,
+}
+
 /// The token cache of one credential.
 #[derive(Debug)]
 pub struct TokenCache {
-    token_url: String,
-    client_id: String,
-    client_secret: Secret,
+    credential: Credential,
     cached: Mutex<Option<Cached>>,
 }
 
@@ -52,17 +59,22 @@ impl TokenCache {
     /// A cache for `token_url` (`{auth_url}/{worker_env_id}/as/token`).
     pub fn new(token_url: String, client_id: String, client_secret: Secret) -> Self {
         Self {
-            token_url,
-            client_id,
-            client_secret,
+            credential: Credential {
+                token_url,
+                client_id,
+                client_secret,
+            },
             cached: Mutex::new(None),
         }
     }
 
-    /// A token valid for at least the refresh margin, fetching one if needed.
-    /// A fetch is counted against the lane's environment, the one whose
-    /// call needed it.
-    pub async fn get(&self, client: &Client, lane: &Lane) -> Result<Secret, ApiError> {
+    /// A token valid for at least the refresh margin, fetching one with
+    /// `fetch` if needed. `fetch` returns the token and its lifetime; it is
+    /// called at most once, and only while no valid token is cached.
+    pub async fn get<F>(&self, fetch: F) -> Result<Secret, ApiError>
+    where
+        F: AsyncFnOnce(&Credential) -> Result<(Secret, Duration), ApiError>,
+    {
         let mut cached = self.cached.lock().await;
         let now = Instant::now();
         match cached.as_ref() {
@@ -72,14 +84,13 @@ impl TokenCache {
             Some(Cached::Failed { error, until }) if now < *until => return Err(error.clone()),
             _ => {}
         }
-        match self.fetch(client, lane).await {
+        match fetch(&self.credential).await {
             Ok((token, lifetime)) => {
                 let margin = REFRESH_MARGIN.min(lifetime / 10);
                 *cached = Some(Cached::Token {
                     token: token.clone(),
                     refresh_at: Instant::now() + lifetime.saturating_sub(margin),
                 });
-                client.metrics().token_refreshed(&lane.key);
                 Ok(token)
             }
             Err(error) => {
@@ -102,45 +113,8 @@ impl TokenCache {
     }
 
     fn is_for(&self, token_url: &str, client_id: &str, client_secret: &Secret) -> bool {
-        self.token_url == token_url
-            && self.client_id == client_id
-            && &self.client_secret == client_secret
-    }
-
-    async fn fetch(&self, client: &Client, lane: &Lane) -> Result<(Secret, Duration), ApiError> {
-        let body = client
-            .execute(lane, Endpoint::Token, |http| {
-                http.post(&self.token_url)
-                    .basic_auth(&self.client_id, Some(self.client_secret.expose()))
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/x-www-form-urlencoded",
-                    )
-                    .header(reqwest::header::ACCEPT, "application/json")
-                    .body("grant_type=client_credentials")
-            })
-            .await?;
-        // Parse errors must not echo the body: it holds the token.
-        let parsed: TokenResponse =
-            serde_json::from_slice(&body).map_err(|e| ApiError::Malformed {
-                endpoint: Endpoint::Token,
-                message: format!(
-                    "token answer is not the expected JSON (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            })?;
-        if parsed.access_token.is_empty() {
-            return Err(ApiError::Malformed {
-                endpoint: Endpoint::Token,
-                message: "token answer has an empty access_token".into(),
-            });
-        }
-        let lifetime = parsed
-            .expires_in
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_LIFETIME);
-        Ok((Secret::new(parsed.access_token), lifetime))
+        let c = &self.credential;
+        c.token_url == token_url && c.client_id == client_id && &c.client_secret == client_secret
     }
 }
 

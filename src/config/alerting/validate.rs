@@ -237,7 +237,7 @@ fn external_labels(
     let mut out = BTreeMap::new();
     let mut ok = true;
     for (name, value) in raw {
-        let path = if crate::config::yaml::is_identifier(&name) {
+        let path = if crate::config::positions::is_identifier(&name) {
             join(base, &name)
         } else {
             format!("{base}[{}]", quote(&name))

@@ -3,6 +3,7 @@
 //! and loop detection).
 
 mod pages;
+mod token;
 
 use std::sync::Arc;
 
@@ -105,7 +106,10 @@ impl EnvClient {
     async fn call(&self, endpoint: Endpoint, method: Method, url: Url) -> Result<Bytes, ApiError> {
         let mut reauthorised = false;
         loop {
-            let token: Secret = self.tokens.get(&self.client, &self.lane).await?;
+            let token: Secret = self
+                .tokens
+                .get(async |c| token::fetch(&self.client, &self.lane, c).await)
+                .await?;
             let result = self
                 .client
                 .execute(&self.lane, endpoint, |http| {

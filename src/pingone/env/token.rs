@@ -1,0 +1,61 @@
+//! The worker app's token request (OAuth 2 client credentials, HTTP Basic
+//! client authentication), sent through the shared client on the lane of
+//! the environment whose call needed it. The cache that decides when to
+//! send it is [`crate::pingone::auth::TokenCache`].
+
+use std::time::Duration;
+
+use crate::pingone::auth::Credential;
+use crate::pingone::client::{Client, Lane};
+use crate::pingone::model::TokenResponse;
+use crate::pingone::{ApiError, Endpoint};
+use crate::secret::Secret;
+
+/// PingOne worker tokens last an hour; assume that when `expires_in` is
+/// missing.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Fetches a token for `credential`: the token and its lifetime. The request
+/// and, on success, the refresh are counted against `lane`'s environment.
+pub(super) async fn fetch(
+    client: &Client,
+    lane: &Lane,
+    credential: &Credential,
+) -> Result<(Secret, Duration), ApiError> {
+    let body = client
+        .execute(lane, Endpoint::Token, |http| {
+            http.post(&credential.token_url)
+                .basic_auth(
+                    &credential.client_id,
+                    Some(credential.client_secret.expose()),
+                )
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body("grant_type=client_credentials")
+        })
+        .await?;
+    // Parse errors must not echo the body: it holds the token.
+    let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| ApiError::Malformed {
+        endpoint: Endpoint::Token,
+        message: format!(
+            "token answer is not the expected JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+    })?;
+    if parsed.access_token.is_empty() {
+        return Err(ApiError::Malformed {
+            endpoint: Endpoint::Token,
+            message: "token answer has an empty access_token".into(),
+        });
+    }
+    let lifetime = parsed
+        .expires_in
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_LIFETIME);
+    client.metrics().token_refreshed(&lane.key);
+    Ok((Secret::new(parsed.access_token), lifetime))
+}
