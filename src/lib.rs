@@ -6,25 +6,33 @@
 //! Prometheus. The binary in `main.rs` is a thin shell over this crate so
 //! that tests and benchmarks can reach every part.
 //!
-//! Module map (data flows top to bottom):
-//! - [`config`]: the YAML configuration, its validation and its error messages.
-//! - [`pingone`]: the HTTP client for the documented PingOne API.
-//! - [`mapping`]: the fixed mapping from API objects to per-rule summaries.
-//! - [`poller`]: per-environment polling on a schedule, swapping snapshots.
-//! - [`user_detail`]: the opt-in per-user walk (exact per-state counts).
-//! - [`snapshot`]: the immutable per-environment poll result.
-//! - [`selfmetrics`]: the exporter's own counters and gauges.
-//! - [`exposition`]: Prometheus text and OpenMetrics writers.
-//! - [`collector`]: turns snapshots and self-metrics into an exposition.
-//! - [`state`]: the snapshots shared by pollers and the server.
-//! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, ...).
-//! - [`webconfig`]: `--web.config.file`: TLS and basic auth for the server.
-//! - [`alerting`]: the built-in alert sender (conditions, state, delivery).
-//! - [`simulator`]: a PingOne tenant simulator serving the documented API.
-//! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
-//! - [`healthcheck`]: the `healthcheck` command (the image's HEALTHCHECK).
+//! Module map, from the ground floor up (each imports only modules on its
+//! own floor or below; `docs/architecture.md` follows a poll and a scrape
+//! through them file by file):
+//! - [`snapshot`]: the immutable per-environment poll result and its labels.
+//! - [`exposition`]: Prometheus text and OpenMetrics writers and negotiation.
+//! - [`secret`], [`shutdown`], [`timefmt`]: redacted secrets, the shutdown
+//!   signal, timestamps.
 //! - [`outbound`]: what every outbound HTTPS client needs (crypto provider,
 //!   error text).
+//! - [`config`]: the YAML configuration, its validation and its error messages.
+//! - [`selfmetrics`]: the exporter's own counters and gauges.
+//! - [`http`]: the hyper server loop shared by the exporter and the simulator.
+//! - [`collector`]: renders snapshots once per poll and assembles a scrape.
+//! - [`pingone`]: the HTTP client for the documented PingOne API.
+//! - [`state`]: the snapshots shared by pollers, the server and the alerter.
+//! - [`webconfig`]: `--web.config.file`: TLS and basic auth for the server.
+//! - [`simulator`]: a PingOne tenant simulator serving the documented API.
+//! - [`healthcheck`]: the `healthcheck` command (the image's HEALTHCHECK).
+//! - [`mapping`]: the fixed mapping from API objects to per-rule summaries.
+//! - [`alerting`]: the built-in alert sender (conditions, state, delivery).
+//! - [`cli`]: the command line.
+//! - [`user_detail`]: the opt-in per-user walk (exact per-state counts).
+//! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, ...).
+//! - [`logging`]: log set-up (logfmt or JSON).
+//! - [`poller`]: per-environment polling on a schedule, swapping snapshots.
+//! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
+//! - [`app`]: wiring: the daemon, demo mode, the simulator, the commands.
 #![forbid(unsafe_code)]
 
 pub mod alerting;
