@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
 pub mod golden;
+pub mod tools;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -198,14 +199,19 @@ impl Proc {
         })
     }
 
-    /// Sends a signal by name (`TERM`, `HUP`, `INT`).
+    /// Sends a signal by name (`TERM`, `HUP`, `INT`), with the `kill`
+    /// system call: a minimal Debian has no `kill` program (procps).
     pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "kill -{sig} failed");
+        use rustix::process::{kill_process, Pid, Signal};
+        let signal = match sig {
+            "TERM" => Signal::TERM,
+            "HUP" => Signal::HUP,
+            "INT" => Signal::INT,
+            other => panic!("signal {other} is not one the tests send"),
+        };
+        if let Err(e) = kill_process(Pid::from_child(&self.child), signal) {
+            panic!("SIG{sig} to pid {} failed: {e}", self.child.id());
+        }
     }
 
     /// Waits for the process to exit; returns its exit code.
