@@ -9,6 +9,8 @@
 #     and amtool (tests/tools/check_compose.py)
 #   - bsdutils: script, which gives `status` a terminal in tests/commands.rs
 #   - systemd: systemd-analyze, which verifies deploy/systemd's unit
+#   - procps: /bin/kill, the unit's ExecReload, which `systemd-analyze
+#     verify` requires to exist (the tests themselves signal without it)
 #   - nodejs, npm: the dashboards' type check (scripts/check-dashboards.sh)
 #   - python3, python3-venv: the Python checks in tests/tools/
 #   PyPI, into the virtual environment .tmp/venv (git-ignored; Debian's
@@ -40,6 +42,7 @@ has amtool || missing+=(prometheus-alertmanager)
 [ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
 has script || missing+=(bsdutils)
 has systemd-analyze || missing+=(systemd)
+[ -x /bin/kill ] || missing+=(procps)
 has node || missing+=(nodejs)
 has npm || missing+=(npm)
 has python3 || missing+=(python3)
