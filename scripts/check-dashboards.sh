@@ -9,6 +9,9 @@
 # versions below; Node.js and npm are installed from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Python runs in the test environment's interpreter (scripts/install-test-deps.sh).
+: "${TEST_PYTHON:=$PWD/.tmp/venv/bin/python}"
+[ -x "$TEST_PYTHON" ] || scripts/install-test-deps.sh >/dev/null
 
 GRAFANA_SCHEMA_VERSION=13.2.3
 TYPESCRIPT_VERSION=7.0.2
@@ -25,7 +28,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 
-python3 scripts/gen-dashboards.py --check
+"$TEST_PYTHON" scripts/gen-dashboards.py --check
 
 installed() { node -p "require('./$DIR/node_modules/$1/package.json').version" 2>/dev/null || true; }
 if [ "$(installed @grafana/schema)" != "$GRAFANA_SCHEMA_VERSION" ] || [ "$(installed typescript)" != "$TYPESCRIPT_VERSION" ]; then

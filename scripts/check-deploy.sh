@@ -7,9 +7,12 @@
 # systemd manager is needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Python runs in the test environment's interpreter (scripts/install-test-deps.sh).
+: "${TEST_PYTHON:=$PWD/.tmp/venv/bin/python}"
+[ -x "$TEST_PYTHON" ] || scripts/install-test-deps.sh >/dev/null
 
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 cargo build --locked --quiet --bin pingone-sync-exporter
-python3 scripts/gen-prometheusrule.py --check
-python3 tests/tools/check_compose.py
-python3 tests/tools/check_deploy.py --binary target/debug/pingone-sync-exporter
+"$TEST_PYTHON" scripts/gen-prometheusrule.py --check
+"$TEST_PYTHON" tests/tools/check_compose.py
+"$TEST_PYTHON" tests/tools/check_deploy.py --binary target/debug/pingone-sync-exporter

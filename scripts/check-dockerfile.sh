@@ -6,9 +6,12 @@
 # first time, reused from target/ afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Python runs in the test environment's interpreter (scripts/install-test-deps.sh).
+: "${TEST_PYTHON:=$PWD/.tmp/venv/bin/python}"
+[ -x "$TEST_PYTHON" ] || scripts/install-test-deps.sh >/dev/null
 
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
-hadolint="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/hadolint"
+hadolint="$("$TEST_PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/hadolint"
 "$hadolint" Dockerfile
 echo "hadolint $("$hadolint" --version | awk '{print $NF}'): Dockerfile OK"
-python3 tests/tools/check_dockerfile.py
+"$TEST_PYTHON" tests/tools/check_dockerfile.py

@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-test-deps.sh >/dev/null
+# Python runs in the test environment's interpreter (scripts/install-test-deps.sh).
+: "${TEST_PYTHON:=$PWD/.tmp/venv/bin/python}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 cargo build --locked --quiet --bin pingone-sync-exporter
-exec python3 tests/tools/check_monitoring.py --binary target/debug/pingone-sync-exporter "$@"
+exec "$TEST_PYTHON" tests/tools/check_monitoring.py --binary target/debug/pingone-sync-exporter "$@"

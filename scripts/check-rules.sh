@@ -5,7 +5,10 @@
 # built-in alert sender rely on (tests/tools/check_rules.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Python runs in the test environment's interpreter (scripts/install-test-deps.sh).
+: "${TEST_PYTHON:=$PWD/.tmp/venv/bin/python}"
+[ -x "$TEST_PYTHON" ] || scripts/install-test-deps.sh >/dev/null
 
 promtool check rules alerts/*.yml
 promtool test rules alerts/tests/*.test.yml
-python3 tests/tools/check_rules.py
+"$TEST_PYTHON" tests/tools/check_rules.py

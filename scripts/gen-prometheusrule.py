@@ -74,7 +74,7 @@ def main():
             diff = difflib.unified_diff(current.splitlines(), text.splitlines(),
                                         str(OUT.relative_to(ROOT)), "generated", lineterm="")
             print("\n".join(list(diff)[:40]), file=sys.stderr)
-            print(f"{OUT.relative_to(ROOT)} is out of date: run python3 scripts/gen-prometheusrule.py",
+            print(f"{OUT.relative_to(ROOT)} is out of date: run .tmp/venv/bin/python scripts/gen-prometheusrule.py",
                   file=sys.stderr)
             sys.exit(1)
         print(f"{OUT.relative_to(ROOT)} is up to date")

@@ -5,10 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# UPDATE_GOLDEN=1 makes every golden comparison rewrite its file and pass
+# (tests/common/golden.rs): a run with it set proves nothing.
+if [ -n "${UPDATE_GOLDEN:-}" ]; then
+  echo "refusing to run with UPDATE_GOLDEN set: it rewrites the golden files instead of checking them." >&2
+  echo "Unset it (to regenerate golden files, run the one test with UPDATE_GOLDEN=1 cargo test --test NAME, then review the diff)." >&2
+  exit 2
+fi
+
 # Two cores: keep cargo from oversubscribing them.
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
 scripts/install-test-deps.sh
+# Every test and check runs Python from the environment that script made.
+export TEST_PYTHON="$PWD/.tmp/venv/bin/python"
 
 cargo build --locked --all-targets
 cargo test --locked --all-targets -- --test-threads="${TEST_THREADS:-4}"

@@ -477,10 +477,11 @@ fn exposition_with_alerting_parses(exp: &Exporter, dir: &Dir) {
     );
     let classic_file = dir.write("metrics.prom", &classic);
     let om_file = dir.write("metrics.om", &om);
+    let python = common::tools::python();
     for (tool, args) in [
         ("promtool", vec!["check", "metrics"]),
         (
-            "python3",
+            python.as_str(),
             vec![
                 "tests/tools/check_openmetrics.py",
                 om_file.to_str().unwrap(),

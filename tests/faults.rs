@@ -364,7 +364,9 @@ async fn retry_after_is_honoured_in_seconds_and_as_a_date_and_capped() {
     a.stores().await.unwrap();
     let waited = t0.elapsed();
     assert!(waited >= Duration::from_secs(2), "waited {waited:?}");
-    assert!(waited < Duration::from_secs(4), "waited {waited:?}");
+    // Far below the 30 s cap it would otherwise wait: a bound with room for
+    // a loaded machine, not a timing assertion.
+    assert!(waited < Duration::from_secs(20), "waited {waited:?}");
 
     sim.add_faults(
         &json!({"kind": "retry_after_date", "endpoint": "rules", "seconds": 3, "count": 1}),
@@ -375,7 +377,7 @@ async fn retry_after_is_honoured_in_seconds_and_as_a_date_and_capped() {
     let waited = t0.elapsed();
     // An HTTP date has whole seconds: the wait is between 2 and 3 s.
     assert!(waited >= Duration::from_millis(1900), "waited {waited:?}");
-    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    assert!(waited < Duration::from_secs(20), "waited {waited:?}");
     assert_eq!(
         c.value("pingone_exporter_rate_limited_total", &["small-a"]),
         2.0
@@ -393,7 +395,8 @@ async fn retry_after_is_honoured_in_seconds_and_as_a_date_and_capped() {
     let t0 = Instant::now();
     let err = a.plans().await.unwrap_err();
     assert_eq!(err.reason(), "rate_limited");
-    assert!(t0.elapsed() < Duration::from_secs(1));
+    // Waiting would take the 30 s cap at least.
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
     assert_eq!(by_status(&sim.requests().await, "plans", "429"), 1);
 }
 
@@ -408,12 +411,10 @@ async fn retries_stop_at_the_retry_window() {
     let err = c.env(0).stores().await.unwrap_err();
     let took = t0.elapsed();
     assert_eq!(err.reason(), "rate_limited");
-    // Waits 3 s once (3 <= 5), not a second time (6 > 5).
+    // Waits 3 s once (3 <= 5), not a second time (6 > 5): a second wait
+    // would have been followed by a third request.
     assert_eq!(by_status(&sim.requests().await, "stores", "429"), 2);
-    assert!(
-        took >= Duration::from_secs(3) && took < Duration::from_secs(5),
-        "{took:?}"
-    );
+    assert!(took >= Duration::from_secs(3), "{took:?}");
 }
 
 #[tokio::test]
@@ -469,11 +470,10 @@ async fn broken_json_paging_loops_and_huge_answers_fail_the_call_only() {
     .await;
     assert_eq!(a.stores().await.unwrap_err().reason(), "malformed");
     assert_eq!(a.rules().await.unwrap_err().reason(), "malformed");
-    let t0 = Instant::now();
+    // Stopped at the 16 MiB cap (the error says so), with or without a
+    // Content-Length; how long reading takes is not asserted.
     assert!(matches!(a.plans().await, Err(ApiError::TooLarge { .. })));
     assert!(matches!(a.plans().await, Err(ApiError::TooLarge { .. })));
-    // Reading 400 MB would take far longer than stopping at the 16 MiB cap.
-    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     let truth = sim.truth().await;
     let rule = truth["environments"][0]["rules"][0]["id"].as_str().unwrap();
     assert!(matches!(
@@ -705,14 +705,16 @@ async fn unknown_enum_values_and_fields_and_missing_fields_are_tolerated() {
 #[tokio::test]
 async fn one_slow_environment_does_not_delay_another() {
     // Two slots shared by both environments; small-a never answers in time.
-    let global = "  poll_interval: 60s\n  request_timeout: 2s\n  max_requests_per_second: 100\n  max_concurrent_requests: 2\n";
+    // Were small-b queued behind it, it would wait out a 40 s request
+    // timeout: the bound below leaves a loaded machine plenty of room.
+    let global = "  poll_interval: 60s\n  request_timeout: 40s\n  max_requests_per_second: 100\n  max_concurrent_requests: 2\n";
     let (sim, c) = setup(global).await;
     let (env_a, a) = (&c.envs[0].0, c.env(0));
     let (env_b, b) = (&c.envs[1].0, c.env(1));
     // Tokens first, so the test measures API calls only.
     a.plans().await.unwrap();
     b.plans().await.unwrap();
-    sim.add_faults(&json!({"kind": "slow", "environment": "small-a", "delay_ms": 30000}))
+    sim.add_faults(&json!({"kind": "slow", "environment": "small-a", "delay_ms": 120000}))
         .await;
     let slow = tokio::spawn({
         let (a, env_a) = (Arc::clone(a), env_a.clone());
@@ -724,13 +726,10 @@ async fn one_slow_environment_does_not_delay_another() {
     let took = t0.elapsed();
     assert!(o.error.is_none(), "{:?}", o.error);
     assert!(
-        took < Duration::from_millis(1500),
+        took < Duration::from_secs(30),
         "small-b's poll took {took:?}"
     );
-    assert!(
-        !slow.is_finished(),
-        "small-a is still retrying its timeouts"
-    );
+    assert!(!slow.is_finished(), "small-a is still waiting");
     slow.abort();
 }
 

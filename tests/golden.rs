@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 #[path = "common/golden.rs"]
 mod golden;
+#[path = "common/tools.rs"]
+mod tools;
 
 use pingone_sync_exporter::collector;
 use pingone_sync_exporter::config::RuleFilter;
@@ -140,16 +142,16 @@ fn promtool_accepts_the_classic_golden_file() {
 
 #[test]
 fn strict_openmetrics_parser_accepts_the_golden_file() {
-    let out = Command::new("python3")
+    let out = Command::new(tools::python())
         .args([
             "tests/tools/check_openmetrics.py",
             "tests/golden/metrics.om.txt",
         ])
         .output()
-        .expect("python3 is needed");
+        .expect("Python is needed (scripts/install-test-deps.sh makes .tmp/venv)");
     assert!(
         out.status.success(),
-        "OpenMetrics parser rejected the golden file (pip install prometheus-client):\n{}{}",
+        "OpenMetrics parser rejected the golden file (scripts/install-test-deps.sh installs prometheus-client):\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

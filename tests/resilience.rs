@@ -430,22 +430,28 @@ fn sigterm_lets_an_in_flight_scrape_finish_then_exits_zero() {
         "{declared} bytes is not bigger than the socket buffers"
     );
     assert_eq!(body_len, declared, "the whole answer arrived");
-    let t0 = Instant::now();
     assert_eq!(
-        exp.proc.wait_exit(Duration::from_secs(5)),
+        exp.proc.wait_exit(HANG_GUARD),
         Some(0),
         "{}",
         exp.proc.output()
     );
-    assert!(t0.elapsed() < Duration::from_secs(3));
 }
 
 #[test]
 fn sigint_stops_promptly_while_polls_hang() {
     let sim = Sim::start(&small_scenario());
-    sim.faults(r#"{"kind": "slow", "delay_ms": 60000}"#);
+    sim.faults(r#"{"kind": "slow", "delay_ms": 600000}"#);
     let dir = Dir::new();
+    // A poll that waits out a 5-minute request timeout: an exporter that
+    // waited for it could not stop within the 60 s allowed below, which
+    // leaves a loaded machine plenty of room.
     let cfg = dir.demo_config(&sim.base, &[("small-a", SMALL_A)], "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("poll_interval: 10s", "poll_interval: 10m")
+        .replace("request_timeout: 5s", "request_timeout: 5m");
+    std::fs::write(&cfg, text).unwrap();
     let mut exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
@@ -453,22 +459,20 @@ fn sigint_stops_promptly_while_polls_hang() {
         503,
         "the first poll hangs"
     );
-    let t0 = Instant::now();
     exp.proc.signal("INT");
     assert_eq!(
-        exp.proc.wait_exit(Duration::from_secs(5)),
+        exp.proc.wait_exit(HANG_GUARD),
         Some(0),
         "{}",
         exp.proc.output()
     );
-    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
     assert!(exp.proc.output().contains("SIGINT received"));
 }
 
 /// Opens `n` connections that send a request head one byte at a time and
-/// never finish it; returns when the server has closed all of them, with
-/// the time that took.
-fn slow_loris(addr: &str, n: usize, limit: Duration) -> Duration {
+/// never finish it; returns when the server has closed all of them (panics
+/// after `limit`, a guard against hanging).
+fn slow_loris(addr: &str, n: usize, limit: Duration) {
     let t0 = Instant::now();
     let mut socks: Vec<Option<TcpStream>> = (0..n)
         .map(|_| {
@@ -499,7 +503,6 @@ fn slow_loris(addr: &str, n: usize, limit: Duration) -> Duration {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    t0.elapsed()
 }
 
 #[test]
@@ -515,10 +518,9 @@ fn the_server_survives_slow_loris_and_many_scrapers() {
     // doing 10 scrapes each, at the same time.
     let loris = {
         let addr = addr.clone();
-        std::thread::spawn(move || slow_loris(&addr, 48, Duration::from_secs(15)))
+        std::thread::spawn(move || slow_loris(&addr, 48, HANG_GUARD))
     };
     std::thread::sleep(Duration::from_millis(200));
-    let t0 = Instant::now();
     let scrapers: Vec<_> = (0..16)
         .map(|_| {
             let url = exp.url("/metrics");
@@ -535,25 +537,30 @@ fn the_server_survives_slow_loris_and_many_scrapers() {
         .collect();
     let ok: usize = scrapers.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(ok, 160, "every scrape was answered");
-    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
-    let took = loris.join().unwrap();
-    // 48 clients through 16 slots, 1 s each: about 3 s.
-    assert!(took < Duration::from_secs(8), "{took:?}");
+    // 48 clients through 16 slots, 1 s each: about 3 s; without the read
+    // timeout they would hold their slots for ever.
+    loris.join().unwrap();
 
     // An idle connection, and one idle after a request, are closed after
     // the read timeout; a request body nobody reads does not hold one.
     for first in [&b""[..], b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"] {
         let mut s = TcpStream::connect(&addr).unwrap();
         s.write_all(first).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Our own read timeout is only a guard against hanging: the
+        // server must close the connection first.
+        s.set_read_timeout(Some(HANG_GUARD)).unwrap();
         let t = Instant::now();
         let mut all = Vec::new();
-        let _ = s.read_to_end(&mut all);
+        let read = s.read_to_end(&mut all);
         let idle = t.elapsed();
         assert!(
-            idle >= Duration::from_millis(900) && idle < Duration::from_secs(3),
-            "{idle:?}"
+            !read.as_ref().is_err_and(|e| matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            )),
+            "still open after {idle:?}: {read:?}"
         );
+        assert!(idle >= Duration::from_millis(900), "{idle:?}");
     }
     let mut s = TcpStream::connect(&addr).unwrap();
     s.write_all(b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nabc")

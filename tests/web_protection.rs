@@ -14,7 +14,7 @@ mod tls;
 use std::io::Read;
 use std::net::TcpStream;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use common::*;
@@ -391,16 +391,23 @@ fn a_silent_tls_client_loses_its_slot_after_the_read_timeout() {
     let mut silent = TcpStream::connect(&a).unwrap();
     let mut stalled = TcpStream::connect(&a).unwrap();
     std::io::Write::write_all(&mut stalled, &[0x16, 0x03, 0x01]).unwrap();
-    let t0 = Instant::now();
     for s in [&mut silent, &mut stalled] {
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // Our read timeout only guards against hanging: the server must
+        // close first (end of stream or a reset, not our timeout).
+        s.set_read_timeout(Some(HANG_GUARD)).unwrap();
         let mut buf = [0u8; 16];
+        let read = s.read(&mut buf);
         assert!(
-            matches!(s.read(&mut buf), Ok(0) | Err(_)),
-            "closed by the server"
+            match &read {
+                Ok(n) => *n == 0,
+                Err(e) => !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+            },
+            "closed by the server: {read:?}"
         );
     }
-    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
     // The slots are free again.
     let client = tls::client(&ca.pem(), Versions::Both, None);
     assert_eq!(

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
 pub mod golden;
+pub mod tools;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -121,8 +122,16 @@ pub fn post(url: &str) -> Resp {
     request("POST", url, &[], b"").unwrap_or_else(|e| panic!("POST {url}: {e}"))
 }
 
-/// Polls `f` every 100 ms until it returns `Some`, or panics after `limit`.
+/// The shortest time any wait in these tests gives up after. Waits are
+/// guards against hanging for ever, never timing assertions: a loaded
+/// 2-core CI machine can be many times slower than a laptop, so a limit a
+/// test passes below this is raised to it.
+pub const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// Polls `f` every 100 ms until it returns `Some`, or panics after `limit`
+/// (at least [`HANG_GUARD`]).
 pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let limit = limit.max(HANG_GUARD);
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
@@ -198,18 +207,25 @@ impl Proc {
         })
     }
 
-    /// Sends a signal by name (`TERM`, `HUP`, `INT`).
+    /// Sends a signal by name (`TERM`, `HUP`, `INT`), with the `kill`
+    /// system call: a minimal Debian has no `kill` program (procps).
     pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "kill -{sig} failed");
+        use rustix::process::{Pid, Signal, kill_process};
+        let signal = match sig {
+            "TERM" => Signal::TERM,
+            "HUP" => Signal::HUP,
+            "INT" => Signal::INT,
+            other => panic!("signal {other} is not one the tests send"),
+        };
+        if let Err(e) = kill_process(Pid::from_child(&self.child), signal) {
+            panic!("SIG{sig} to pid {} failed: {e}", self.child.id());
+        }
     }
 
-    /// Waits for the process to exit; returns its exit code.
+    /// Waits for the process to exit; returns its exit code, or `None` if it
+    /// is still running after `limit` (at least [`HANG_GUARD`]).
     pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let limit = limit.max(HANG_GUARD);
         let start = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {

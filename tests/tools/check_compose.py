@@ -11,6 +11,8 @@
     they match at least the bundled alert and recording rules;
   - the Alertmanager config passes `amtool check-config`, and Prometheus
     sends to the Alertmanager service;
+  - every published port is bound to 127.0.0.1 (Prometheus' lifecycle API
+    and Grafana's admin / admin must not face the network);
   - Grafana's provisioned data source points at the Prometheus service and
     is the default (the dashboards' `datasource` variable picks it), its
     dashboard provider reads a mount holding every bundled dashboard, and
@@ -74,6 +76,18 @@ def flag(service, name):
     return None
 
 
+def published_on_loopback(name, service):
+    """Every `ports:` entry names 127.0.0.1 as the host address."""
+    for p in service.get("ports", []) or []:
+        if isinstance(p, dict):
+            ip = p.get("host_ip")
+        else:
+            # [IP:]HOST:CONTAINER[/PROTO]; an IPv6 address would be bracketed.
+            parts = str(p).rsplit(":", 2)
+            ip = parts[0] if len(parts) == 3 else None
+        check(ip == "127.0.0.1", f"{name}: port {p} is published on every interface, not 127.0.0.1")
+
+
 def run(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True)
     check(r.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{r.stdout}{r.stderr}")
@@ -88,6 +102,9 @@ def main():
         check(want in services, f"service {want} missing")
     if problems:
         return
+    for name, s in services.items():
+        published_on_loopback(name, s)
+    check(any(s.get("ports") for s in services.values()), "no service publishes a port")
 
     exporter = services["exporter"]
     context = COMPOSE.parent / (exporter["build"] if isinstance(exporter["build"], str)
