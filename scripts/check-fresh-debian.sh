@@ -28,8 +28,16 @@ REPO="$PWD"
 WORK="$REPO/.tmp/fresh-debian"
 ROOT="$WORK/root"
 LOG="$WORK/run.log"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The Debian mirror this machine's apt already uses (its first main
+# archive), unless DEBIAN_MIRROR names one.
+host_mirror() {
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
+    grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}'; } |
+    grep -v -e security -e updates | grep '/debian/\?$' | head -n 1
+}
+MIRROR="${DEBIAN_MIRROR:-$(host_mirror)}"
 
+[ -n "$MIRROR" ] || { echo "no Debian mirror in /etc/apt; set DEBIAN_MIRROR" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "check-fresh-debian.sh needs root (debootstrap, chroot, mount)" >&2; exit 1; }
 : "${RUSTUP_HOME:=$HOME/.rustup}"
 : "${CARGO_HOME:=$HOME/.cargo}"
