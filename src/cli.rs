@@ -90,6 +90,19 @@ pub struct Cli {
     /// Run against a built-in simulated PingOne tenant; no credentials or config file needed.
     #[arg(long = "demo", env = "PINGONE_SYNC_EXPORTER_DEMO")]
     pub demo: bool,
+
+    /// Number of replicas sharing the configured environments (docs/configuration.md#sharding).
+    #[arg(
+        long = "shard.count",
+        env = "PINGONE_SYNC_EXPORTER_SHARD_COUNT",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub shard_count: u32,
+
+    /// This replica's shard, 0 to shard.count - 1; default: the ordinal at the end of the host name (a StatefulSet pod's name).
+    #[arg(long = "shard.index", env = "PINGONE_SYNC_EXPORTER_SHARD_INDEX")]
+    pub shard_index: Option<u32>,
 }
 
 /// Subcommands.

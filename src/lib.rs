@@ -17,6 +17,7 @@
 //!   error text).
 //! - [`config`]: the YAML configuration, its validation and its error messages.
 //! - [`selfmetrics`]: the exporter's own counters and gauges.
+//! - [`shard`]: which environments this replica polls (`--shard.*`).
 //! - [`http`]: the hyper server loop shared by the exporter and the simulator.
 //! - [`collector`]: renders snapshots once per poll and assembles a scrape.
 //! - [`pingone`]: the HTTP client for the documented PingOne API.
@@ -52,6 +53,7 @@ pub mod poller;
 pub mod secret;
 pub mod selfmetrics;
 pub mod server;
+pub mod shard;
 pub mod shutdown;
 pub mod simulator;
 pub mod snapshot;

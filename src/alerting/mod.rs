@@ -141,7 +141,9 @@ pub fn landing_url(external_url: Option<&str>, bound: SocketAddr) -> String {
     format!("http://{host}:{}/", bound.port())
 }
 
-fn hostname() -> String {
+/// This machine's host name (the kernel's), or `localhost` when it cannot
+/// be read.
+pub fn hostname() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .find_map(|p| std::fs::read_to_string(p).ok())

@@ -18,6 +18,7 @@ use crate::http::{ServeOptions, TlsSource, serve};
 use crate::poller::Supervisor;
 use crate::selfmetrics::SelfMetrics;
 use crate::server::{self, ReloadRequest, Web};
+use crate::shard::Shard;
 use crate::shutdown::Shutdown;
 use crate::simulator::Running;
 use crate::state::Shared;
@@ -37,6 +38,9 @@ pub(super) async fn run(cli: &Cli) -> anyhow::Result<()> {
 /// The daemon's long-lived parts.
 struct Daemon {
     shutdown: Shutdown,
+    /// The environments this replica polls (`--shard.*`), at start and on
+    /// every reload.
+    shard: Shard,
     metrics: Arc<SelfMetrics>,
     supervisor: Supervisor,
     alerter: alerting::Alerter,
@@ -53,13 +57,15 @@ impl Daemon {
     async fn start(cli: &Cli, shutdown: Shutdown) -> anyhow::Result<Self> {
         let metrics = SelfMetrics::new(crate::VERSION, REVISION);
         let shared = Shared::new(Arc::clone(&metrics));
+        let shard = shard(cli)?;
         let (config, demo_sim) = initial_config(cli, &shutdown).await?;
+        let config = shard.select(config);
         let guard = web_guard(cli)?;
         metrics.config_loaded(true, now_unix());
         for w in &config.warnings {
             tracing::warn!(warning = %w, "configuration");
         }
-        tracing::info!(version = crate::VERSION, revision = REVISION, config = %config.summary(), "starting");
+        tracing::info!(version = crate::VERSION, revision = REVISION, shard = %shard, config = %config.summary(), "starting");
         let supervisor = Supervisor::start(&config, Arc::clone(&shared))?;
 
         let listener: TcpListener = bind(&cli.listen_address).await?;
@@ -86,11 +92,12 @@ impl Daemon {
             alerts: alert_status,
             telemetry_path: cli.telemetry_path.clone(),
             reload: reload_tx,
-            about: about(cli, demo_sim.as_ref(), guard.as_ref()),
+            about: about(cli, shard, demo_sim.as_ref(), guard.as_ref()),
         };
         let server = start_server(cli, listener, tls, guard, web, shutdown.clone());
         Ok(Self {
             shutdown,
+            shard,
             metrics,
             supervisor,
             alerter,
@@ -110,7 +117,13 @@ impl Daemon {
                 _ = hup.recv() => None,
                 r = self.reloads.recv() => match r { Some(tx) => Some(tx), None => break },
             };
-            let result = reload(cli, &mut self.supervisor, &self.alerter, &self.metrics);
+            let result = reload(
+                cli,
+                self.shard,
+                &mut self.supervisor,
+                &self.alerter,
+                &self.metrics,
+            );
             if let Some(tx) = answer {
                 let _ = tx.send(result);
             }
@@ -147,6 +160,21 @@ async fn initial_config(
     }
 }
 
+/// The shard of `--shard.index`/`--shard.count`; without an index, the
+/// ordinal at the end of the pod name (`$HOSTNAME`, which Kubernetes sets
+/// to it, else the kernel's host name).
+fn shard(cli: &Cli) -> anyhow::Result<Shard> {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(alerting::hostname);
+    Ok(Shard::from_flags(
+        cli.shard_index,
+        cli.shard_count,
+        Some(&host),
+    )?)
+}
+
 /// The `--web.config.file` guard, when one is given.
 fn web_guard(cli: &Cli) -> anyhow::Result<Option<Arc<WebGuard>>> {
     match &cli.web_config_file {
@@ -162,6 +190,7 @@ fn web_guard(cli: &Cli) -> anyhow::Result<Option<Arc<WebGuard>>> {
 /// the demo simulator, the web config (also logged).
 fn about(
     cli: &Cli,
+    shard: Shard,
     demo_sim: Option<&Running>,
     guard: Option<&Arc<WebGuard>>,
 ) -> Vec<(String, String)> {
@@ -173,6 +202,12 @@ fn about(
             cli.config_file.display().to_string()
         },
     )];
+    if shard.is_sharded() {
+        about.push((
+            "shard".to_string(),
+            format!("{shard} (this replica polls and serves only its share of the environments)"),
+        ));
+    }
     if let Some(sim) = demo_sim {
         about.push(("simulator".to_string(), sim.base_url()));
     }
@@ -219,6 +254,7 @@ fn start_server(
 /// config stays and the reload gauge drops to 0.
 fn reload(
     cli: &Cli,
+    shard: Shard,
     supervisor: &mut Supervisor,
     alerter: &alerting::Alerter,
     metrics: &SelfMetrics,
@@ -228,6 +264,7 @@ fn reload(
     }
     let result = config::load(&cli.config_file)
         .map_err(|e| e.to_string())
+        .map(|c| shard.select(c))
         .and_then(|c: Config| {
             // Build everything that can fail before changing anything.
             let plan = alerting::plan(c.alerting.as_ref()).map_err(|e| e.to_string())?;

@@ -319,6 +319,11 @@ impl Exporter {
     /// Starts the daemon with `args` (plus a loopback listen address and
     /// debug logs) and waits until it listens.
     pub fn start(args: &[&str]) -> Exporter {
+        Exporter::start_with_env(args, &[])
+    }
+
+    /// [`Exporter::start`] with extra environment variables.
+    pub fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> Exporter {
         let mut all = vec![
             "--web.listen-address",
             "127.0.0.1:0",
@@ -326,7 +331,7 @@ impl Exporter {
             "debug",
         ];
         all.extend_from_slice(args);
-        let proc = Proc::spawn(&all, &[]);
+        let proc = Proc::spawn(&all, envs);
         let addr = proc.wait_for_token_after("msg=listening address=", Duration::from_secs(30));
         Exporter {
             proc,

@@ -15,7 +15,11 @@ Kubernetes (deploy/kubernetes), structurally:
   - the Service selects the pods and targets the container port; the
     ServiceMonitor selects the Service and scrapes its port at /metrics;
   - the PrometheusRule's groups are the ones in alerts/ (scripts/
-    gen-prometheusrule.py --check guards the text) and pass promtool.
+    gen-prometheusrule.py --check guards the text) and pass promtool;
+  - sharded/: a StatefulSet whose pods pass the same container checks, with
+    --shard.count equal to its replicas and no --shard.index (each pod
+    takes its ordinal), governed by a headless Service that selects exactly
+    its pods, and a ServiceMonitor scraping that Service (every pod).
 
 systemd (deploy/systemd):
   - `systemd-analyze verify` prints nothing for the unit (ExecStart pointed
@@ -69,6 +73,42 @@ def config_check(binary, text, secret_path, what):
         check(r.returncode == 0, f"{what}: --config.check failed:\n{r.stdout}{r.stderr}")
 
 
+def pod_checks(what, workload, cm, sec, binary):
+    """The checks every exporter pod template must pass; returns its labels and ports."""
+    pod = workload["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    check(workload["spec"]["selector"]["matchLabels"].items() <= labels.items(), f"{what} selector")
+    spec = pod["spec"]
+    (c,) = spec["containers"]
+    psc, csc = spec.get("securityContext", {}), c.get("securityContext", {})
+    check(psc.get("runAsNonRoot") or csc.get("runAsNonRoot"), f"{what}: runAsNonRoot")
+    check(csc.get("readOnlyRootFilesystem") is True, f"{what}: readOnlyRootFilesystem")
+    check(csc.get("allowPrivilegeEscalation") is False, f"{what}: allowPrivilegeEscalation: false")
+    check(csc.get("capabilities", {}).get("drop") == ["ALL"], f"{what}: capabilities drop ALL")
+    res = c.get("resources", {})
+    check("requests" in res and "memory" in res.get("limits", {}), f"{what}: resources requests and a memory limit")
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    check(9871 in ports.values(), f"{what}: container port 9871")
+    for probe, path in (("livenessProbe", "/-/healthy"), ("readinessProbe", "/-/ready")):
+        get = c.get(probe, {}).get("httpGet", {})
+        check(get.get("path") == path and get.get("port") in ports, f"{what}: {probe} on {path}")
+
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    config_arg = next((a.split("=", 1)[1] for a in c["args"] if a.startswith("--config.file=")), "")
+    cm_vol = next((n for n, v in volumes.items() if v.get("configMap", {}).get("name") == cm["metadata"]["name"]), None)
+    key = Path(config_arg).name
+    check(cm_vol and config_arg == f"{mounts.get(cm_vol)}/{key}" and key in cm["data"],
+          f"{what}: --config.file={config_arg} is not the ConfigMap's {list(cm['data'])} mount")
+    sec_vol = next((n for n, v in volumes.items() if v.get("secret", {}).get("secretName") == sec["metadata"]["name"]), None)
+    check(sec_vol in mounts, f"{what}: the Secret is not mounted as a file")
+    (secret_key,) = sec.get("stringData", sec.get("data", {})).keys()
+    secret_path = f"{mounts.get(sec_vol)}/{secret_key}"
+    if key in cm["data"]:
+        config_check(binary, cm["data"][key], secret_path, f"{what}: ConfigMap config.yml")
+    return labels, ports, c
+
+
 def kubernetes(binary):
     files = sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
@@ -90,38 +130,7 @@ def kubernetes(binary):
         return
 
     dep, svc, cm, sec = objs["Deployment"], objs["Service"], objs["ConfigMap"], objs["Secret"]
-    pod = dep["spec"]["template"]
-    labels = pod["metadata"]["labels"]
-    check(dep["spec"]["selector"]["matchLabels"].items() <= labels.items(), "Deployment selector")
-    spec = pod["spec"]
-    (c,) = spec["containers"]
-    psc, csc = spec.get("securityContext", {}), c.get("securityContext", {})
-    check(psc.get("runAsNonRoot") or csc.get("runAsNonRoot"), "runAsNonRoot")
-    check(csc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem")
-    check(csc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation: false")
-    check(csc.get("capabilities", {}).get("drop") == ["ALL"], "capabilities drop ALL")
-    res = c.get("resources", {})
-    check("requests" in res and "memory" in res.get("limits", {}), "resources requests and a memory limit")
-    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-    check(9871 in ports.values(), "container port 9871")
-    for probe, path in (("livenessProbe", "/-/healthy"), ("readinessProbe", "/-/ready")):
-        get = c.get(probe, {}).get("httpGet", {})
-        check(get.get("path") == path and get.get("port") in ports, f"{probe} on {path}")
-
-    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
-    volumes = {v["name"]: v for v in spec["volumes"]}
-    config_arg = next((a.split("=", 1)[1] for a in c["args"] if a.startswith("--config.file=")), "")
-    cm_vol = next((n for n, v in volumes.items() if v.get("configMap", {}).get("name") == cm["metadata"]["name"]), None)
-    key = Path(config_arg).name
-    check(cm_vol and config_arg == f"{mounts.get(cm_vol)}/{key}" and key in cm["data"],
-          f"--config.file={config_arg} is not the ConfigMap's {list(cm['data'])} mount")
-    sec_vol = next((n for n, v in volumes.items() if v.get("secret", {}).get("secretName") == sec["metadata"]["name"]), None)
-    check(sec_vol in mounts, "the Secret is not mounted as a file")
-    (secret_key,) = sec.get("stringData", sec.get("data", {})).keys()
-    secret_path = f"{mounts.get(sec_vol)}/{secret_key}"
-    if key in cm["data"]:
-        config_check(binary, cm["data"][key], secret_path, "ConfigMap config.yml")
-
+    labels, ports, _ = pod_checks("Deployment", dep, cm, sec, binary)
     check(svc["spec"]["selector"].items() <= labels.items(), "Service selector does not match the pods")
     svc_ports = {p["name"]: p for p in svc["spec"]["ports"]}
     check(all(p["targetPort"] in ports for p in svc_ports.values()), "Service targetPort")
@@ -142,6 +151,34 @@ def kubernetes(binary):
         tmp.flush()
         r = subprocess.run(["promtool", "check", "rules", tmp.name], capture_output=True, text=True)
         check(r.returncode == 0, f"promtool check rules on the PrometheusRule:\n{r.stdout}{r.stderr}")
+    sharded(binary, cm, sec)
+
+
+def sharded(binary, cm, sec):
+    d = K8S / "sharded"
+    files = sorted(p.name for p in d.glob("*.yaml") if p.name != "kustomization.yaml")
+    check(sorted(yaml.safe_load((d / "kustomization.yaml").read_text())["resources"]) == files,
+          f"sharded/kustomization.yaml does not list exactly {files}")
+    objs = {}
+    for f in files:
+        (obj,) = [o for o in yaml.safe_load_all((d / f).read_text()) if o]
+        check(obj["metadata"].get("labels", {}).get(LABEL) == "pingone-sync-exporter", f"sharded/{f}: no {LABEL} label")
+        objs[obj["kind"]] = obj
+    sts, svc, sm = objs["StatefulSet"], objs["Service"], objs["ServiceMonitor"]
+    labels, ports, c = pod_checks("sharded StatefulSet", sts, cm, sec, binary)
+    counts = [a.split("=", 1)[1] for a in c["args"] if a.startswith("--shard.count=")]
+    check(counts == [str(sts["spec"]["replicas"])],
+          f"sharded: --shard.count {counts} is not the StatefulSet's replicas {sts['spec']['replicas']}")
+    check(not any(a.startswith("--shard.index") for a in c["args"]),
+          "sharded: --shard.index is set; each pod must take its ordinal")
+    check(sts["spec"].get("serviceName") == svc["metadata"]["name"], "sharded: serviceName is not the headless Service")
+    check(svc["spec"].get("clusterIP") == "None", "sharded: the Service is not headless")
+    check(svc["spec"]["selector"].items() <= labels.items(), "sharded: the Service does not select the pods")
+    check(svc["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"],
+          "sharded: the Service selects other pods than the StatefulSet's")
+    check(all(p["targetPort"] in ports for p in svc["spec"]["ports"]), "sharded: Service targetPort")
+    check(sm["spec"]["selector"]["matchLabels"].items() <= svc["metadata"]["labels"].items(),
+          "sharded: the ServiceMonitor does not select the headless Service")
 
 
 def systemd(binary):
