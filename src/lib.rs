@@ -23,6 +23,7 @@
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
 //! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
 //! - [`healthcheck`]: the `healthcheck` command (the image's HEALTHCHECK).
+//! - [`redact`]: removing secrets from free text (details, errors, logs).
 //! - [`outbound`]: what every outbound HTTPS client needs (crypto provider,
 //!   error text).
 #![forbid(unsafe_code)]
@@ -41,6 +42,7 @@ pub mod mapping;
 pub mod outbound;
 pub mod pingone;
 pub mod poller;
+pub mod redact;
 pub mod secret;
 pub mod selfmetrics;
 pub mod server;

@@ -100,7 +100,10 @@ fn rule_conditions(
 ) {
     let not_disabled = r.enabled != Some(false);
     // As PromQL: x/0 is +Inf (fires) for x > 0, NaN (never) for 0.
-    let users_ratio = match (r.users.failed, r.users_impacted) {
+    // Still the store's failed events where user-detail counted no users,
+    // as before events and users were told apart; the event-based alerts
+    // replace this condition.
+    let users_ratio = match (r.users.failed.or(r.events.failure), r.users_impacted) {
         (Some(failed), Some(impacted)) => Some(failed as f64 / impacted as f64),
         _ => None,
     };
@@ -211,12 +214,18 @@ mod tests {
             users: StateCounts {
                 success: Some(100),
                 failed: Some(0),
-                ..StateCounts::default()
             },
             groups_impacted: None,
             groups: StateCounts::default(),
             writeback_failures: None,
-            deprovision_failures: None,
+            events: crate::snapshot::SyncEvents {
+                failed_deprovision: None,
+                ..Default::default()
+            },
+            store_status: None,
+            sync_error: None,
+            failing_since: None,
+            failing_polls: None,
             last_sync: Some(NOW - 60.0),
             last_poll: None,
             last_writeback: None,

@@ -5,14 +5,14 @@
 //! | summary field | source | how |
 //! |---|---|---|
 //! | `users_impacted` | `GET /users/{id}/syncedRules/{ruleId}` for every user | users with a record; a 404 (no record) means the user is not in the rule's scope and is not counted |
-//! | `users{state}` | record `status` | `SUCCESS` → success, `UNSYNCED` → unsynced, `PARTIALLY_SYNCED` → partial, `FAILED` → failed ([`crate::mapping::group_state`]); other values are impacted but in no state, and reported as unknown |
+//! | `users{state}` | record `status` | `SUCCESS` → success, `FAILED` → failed ([`crate::mapping::group_state`]); other values are impacted but in no state, and reported as unknown |
 //! | `writeback_failures` | write-back rules: records in `FAILED` | equal to the rule's `users{state="failed"}` |
 //! | `last_writeback_timestamp_seconds` | write-back rules: latest record `lastSyncAt` | RFC 3339 to Unix seconds |
 //!
 //! When a walk has counted a rule, these counts **replace** the
-//! store-derived user numbers of that rule (`users_impacted` and all four
-//! `users` states): they are exact for the rule, whereas a store's counts
-//! mix every rule sharing the store. `deprovision_failures`, last sync and
+//! store-derived `users_impacted` of that rule and fill its two `users`
+//! states: they are exact for the rule, whereas a store's counts
+//! mix every rule sharing the store. The store's events, last sync and
 //! rule status keep their store sources. Last poll has no source here
 //! either: a record says when a user was synced, not when the source was
 //! polled.
@@ -31,13 +31,10 @@ pub struct RuleUsers {
     pub impacted: u64,
     /// Records in `SUCCESS`.
     pub success: u64,
-    /// Records in `UNSYNCED`.
-    pub unsynced: u64,
-    /// Records in `PARTIALLY_SYNCED`.
-    pub partial: u64,
     /// Records in `FAILED`.
     pub failed: u64,
-    /// Records with a missing or unknown status (impacted, in no state).
+    /// Records with a missing or any other status (`UNSYNCED`,
+    /// `PARTIALLY_SYNCED`, ...): impacted, in no state.
     pub other: u64,
     /// Users without a record (404): not in the rule's scope.
     pub without_record: u64,
@@ -57,8 +54,6 @@ impl RuleUsers {
         let status = record.status.as_deref();
         match status.and_then(group_state) {
             Some("success") => self.success += 1,
-            Some("unsynced") => self.unsynced += 1,
-            Some("partial") => self.partial += 1,
             Some(_) => self.failed += 1,
             None => {
                 self.other += 1;
@@ -75,12 +70,10 @@ impl RuleUsers {
         }
     }
 
-    /// The four states, all present.
+    /// The two states, both present.
     pub fn states(&self) -> StateCounts {
         StateCounts {
             success: Some(self.success),
-            unsynced: Some(self.unsynced),
-            partial: Some(self.partial),
             failed: Some(self.failed),
         }
     }

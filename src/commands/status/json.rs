@@ -7,9 +7,10 @@
 //!   "revision_created_at": "…", "rules": [{"id": "…", "name": "…",
 //!   "direction": "outbound", "parent_rule_id": null, "enabled": true,
 //!   "status": "active", "source_store": {"id", "name", "type"}, "target_store": {…},
-//!   "users": {"impacted", "success", "unsynced", "partial", "failed"},
-//!   "groups": {"impacted", "success", "unsynced", "partial", "failed"},
-//!   "writeback_failures": null, "deprovision_failures": 0,
+//!   "users": {"impacted", "success", "failed"},
+//!   "groups": {"impacted", "success", "failed"},
+//!   "writeback_failures": null,
+//!   "events": {"success", "failure", "failed_deprovision"}, "deprovision_failures": 0,
 //!   "last_sync_at": "…", "last_sync_age_seconds": 42.0, "failures": false}]}]}
 //! ```
 
@@ -38,8 +39,6 @@ fn states(impacted: Option<u64>, c: &StateCounts) -> Value {
     json!({
         "impacted": impacted,
         "success": c.success,
-        "unsynced": c.unsynced,
-        "partial": c.partial,
         "failed": c.failed,
     })
 }
@@ -57,7 +56,12 @@ fn rule(r: &RuleSummary, now: f64) -> Value {
         "users": states(r.users_impacted, &r.users),
         "groups": states(r.groups_impacted, &r.groups),
         "writeback_failures": r.writeback_failures,
-        "deprovision_failures": r.deprovision_failures,
+        "events": {
+            "success": r.events.success,
+            "failure": r.events.failure,
+            "failed_deprovision": r.events.failed_deprovision,
+        },
+        "deprovision_failures": r.events.failed_deprovision,
         "last_sync_at": time(r.last_sync),
         "last_sync_age_seconds": age(now, r.last_sync),
         "failures": has_failures(r),
@@ -112,7 +116,7 @@ mod tests {
         let r = &env["rules"];
         assert_eq!(
             r[0]["users"],
-            json!({"impacted": 1523, "success": 1520, "unsynced": null, "partial": null, "failed": 3})
+            json!({"impacted": 1523, "success": 1520, "failed": 3})
         );
         assert_eq!(r[0]["groups"]["failed"], 1);
         assert_eq!(r[0]["last_sync_age_seconds"], 300.0);

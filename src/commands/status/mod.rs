@@ -56,9 +56,10 @@ pub fn has_failures(rule: &RuleSummary) -> bool {
     rule.status == Some(RuleStatus::Failed)
         || [
             rule.users.failed,
+            rule.events.failure,
             rule.groups.failed,
             rule.writeback_failures,
-            rule.deprovision_failures,
+            rule.events.failed_deprovision,
         ]
         .iter()
         .any(|n| n.is_some_and(|n| n > 0))
@@ -177,18 +178,21 @@ pub(crate) mod tests {
             users: StateCounts {
                 success: Some(1520),
                 failed: Some(3),
-                unsynced: None,
-                partial: None,
             },
             groups_impacted: Some(5),
             groups: StateCounts {
                 success: Some(4),
-                unsynced: Some(0),
-                partial: Some(0),
                 failed: Some(1),
             },
             writeback_failures: None,
-            deprovision_failures: Some(0),
+            events: crate::snapshot::SyncEvents {
+                failed_deprovision: Some(0),
+                ..Default::default()
+            },
+            store_status: None,
+            sync_error: None,
+            failing_since: None,
+            failing_polls: None,
             last_sync: Some(1_000_000.0 - 300.0),
             last_poll: None,
             last_writeback: None,
@@ -200,8 +204,6 @@ pub(crate) mod tests {
             users_impacted: Some(850),
             users: StateCounts {
                 success: Some(800),
-                unsynced: Some(40),
-                partial: Some(10),
                 failed: Some(0),
             },
             groups_impacted: Some(0),
@@ -216,7 +218,14 @@ pub(crate) mod tests {
             parent_rule_id: "r2".into(),
             users_impacted: None,
             users: StateCounts::default(),
-            deprovision_failures: None,
+            events: crate::snapshot::SyncEvents {
+                failed_deprovision: None,
+                ..Default::default()
+            },
+            store_status: None,
+            sync_error: None,
+            failing_since: None,
+            failing_polls: None,
             ..inbound.clone()
         };
         let disabled = RuleSummary {
@@ -228,7 +237,14 @@ pub(crate) mod tests {
             users: StateCounts::default(),
             groups_impacted: None,
             groups: StateCounts::default(),
-            deprovision_failures: None,
+            events: crate::snapshot::SyncEvents {
+                failed_deprovision: None,
+                ..Default::default()
+            },
+            store_status: None,
+            sync_error: None,
+            failing_since: None,
+            failing_polls: None,
             last_sync: None,
             ..base.clone()
         };
