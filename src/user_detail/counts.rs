@@ -24,6 +24,23 @@ use crate::pingone::model::SyncedRule;
 use crate::snapshot::{Direction, EnvSnapshot, StateCounts};
 use crate::timefmt::parse_rfc3339;
 
+/// How many failed records a walk keeps per rule for `status --failures`
+/// (the ones with the smallest user ids); the count of all of them is
+/// [`RuleUsers::failed`].
+pub const FAILED_KEPT: usize = 20;
+
+/// A user's record in `FAILED`, as read (not yet scrubbed: its `details`
+/// is PingOne's free text).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FailedRecord {
+    /// The user's id.
+    pub user_id: String,
+    /// The record's `lastSyncAt`, as sent.
+    pub last_sync_at: Option<String>,
+    /// The record's `details`, as sent; `None` when absent or empty.
+    pub details: Option<String>,
+}
+
 /// One rule's users, as counted by a walk.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleUsers {
@@ -40,6 +57,8 @@ pub struct RuleUsers {
     pub without_record: u64,
     /// The latest record `lastSyncAt`, Unix seconds.
     pub last_sync: Option<f64>,
+    /// Up to [`FAILED_KEPT`] records in `FAILED`, by user id.
+    pub failed_records: Vec<FailedRecord>,
 }
 
 impl RuleUsers {
@@ -68,6 +87,23 @@ impl RuleUsers {
         if let Some(t) = record.last_sync_at.as_deref().and_then(parse_rfc3339) {
             self.last_sync = Some(self.last_sync.map_or(t, |l| l.max(t)));
         }
+    }
+
+    /// Keeps `user`'s record if it is `FAILED` and among the
+    /// [`FAILED_KEPT`] smallest user ids so far (a walk's answers come in
+    /// any order; this keeps the choice independent of it).
+    pub fn keep_failed(&mut self, user: &str, record: Option<&SyncedRule>) {
+        let Some(r) = record.filter(|r| r.status.as_deref() == Some("FAILED")) else {
+            return;
+        };
+        self.failed_records.push(FailedRecord {
+            user_id: user.to_string(),
+            last_sync_at: r.last_sync_at.clone(),
+            details: r.details.clone().filter(|d| !d.trim().is_empty()),
+        });
+        self.failed_records
+            .sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        self.failed_records.truncate(FAILED_KEPT);
     }
 
     /// The two states, both present.
@@ -104,5 +140,43 @@ pub fn apply(snap: &mut EnvSnapshot, walk: &WalkCounts) {
             rule.writeback_failures = Some(counted.failed);
             rule.last_writeback = counted.last_sync;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: &str, details: Option<&str>) -> SyncedRule {
+        SyncedRule {
+            status: Some(status.into()),
+            last_sync_at: Some("2026-01-01T00:00:00Z".into()),
+            details: details.map(str::to_string),
+            ..SyncedRule::default()
+        }
+    }
+
+    #[test]
+    fn failed_records_are_kept_bounded_and_in_user_order() {
+        let mut users = RuleUsers::default();
+        let mut unknown = Vec::new();
+        for i in (0..30).rev() {
+            let r = record("FAILED", Some("SCIM 500"));
+            users.add(Some(&r), &mut unknown);
+            users.keep_failed(&format!("u{i:02}"), Some(&r));
+        }
+        let ok = record("SUCCESS", None);
+        users.add(Some(&ok), &mut unknown);
+        users.keep_failed("u-ok", Some(&ok));
+        users.keep_failed("u-none", None);
+        let blank = record("FAILED", Some("  "));
+        users.keep_failed("a-blank", Some(&blank));
+        assert_eq!(users.failed, 30);
+        assert_eq!(users.failed_records.len(), FAILED_KEPT);
+        assert_eq!(users.failed_records[0].user_id, "a-blank");
+        assert_eq!(users.failed_records[0].details, None, "empty is absent");
+        assert_eq!(users.failed_records[1].user_id, "u00");
+        assert_eq!(users.failed_records[1].details.as_deref(), Some("SCIM 500"));
+        assert_eq!(users.failed_records[19].user_id, "u18");
     }
 }
