@@ -167,9 +167,9 @@ pub fn window_words(window: Duration) -> String {
     let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
     if window.subsec_nanos() != 0 || s == 0 {
         format_duration(window)
-    } else if s % 3600 == 0 {
+    } else if s.is_multiple_of(3600) {
         plural(s / 3600, "hour")
-    } else if s % 60 == 0 {
+    } else if s.is_multiple_of(60) {
         plural(s / 60, "minute")
     } else {
         plural(s, "second")
