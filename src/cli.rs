@@ -126,6 +126,9 @@ pub enum Command {
         /// Output format: a table (coloured on a terminal unless NO_COLOR is set) or JSON.
         #[arg(long, env = "PINGONE_SYNC_EXPORTER_STATUS_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
+        /// List the failing users of every rule instead (user-detail mode only: walks every user's record of every rule once); exit 0 (none), 1 (some) or 2.
+        #[arg(long)]
+        failures: bool,
     },
     /// Fetch every endpoint the exporter reads, scrub secrets and personal data, and write the answers as fixture files for a bug report.
     Dump {

@@ -13,6 +13,7 @@
 //! - [`exposition`]: Prometheus text and OpenMetrics writers and negotiation.
 //! - [`secret`], [`shutdown`], [`timefmt`]: redacted secrets, the shutdown
 //!   signal, timestamps.
+//! - [`redact`]: removing secrets from free text (details, errors, logs).
 //! - [`outbound`]: what every outbound HTTPS client needs (crypto provider,
 //!   error text).
 //! - [`config`]: the YAML configuration, its validation and its error messages.
@@ -50,6 +51,7 @@ pub mod mapping;
 pub mod outbound;
 pub mod pingone;
 pub mod poller;
+pub mod redact;
 pub mod secret;
 pub mod selfmetrics;
 pub mod server;

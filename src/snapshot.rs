@@ -73,29 +73,68 @@ impl RuleStatus {
     }
 }
 
-/// Per-state counts of users or groups. `None` means PingOne gave no value
-/// for that state: the series is absent, never a made-up 0.
+/// Per-state counts of users (user-detail mode) or groups. Only the two
+/// documented status spellings have a state (`SUCCESS`, `FAILED`); entries
+/// with any other or no status are impacted but in no state. `None` means
+/// there is no count for that state: the series is absent, never a made-up 0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StateCounts {
-    /// Fully synced.
+    /// Entries whose status is `SUCCESS`.
     pub success: Option<u64>,
-    /// No account at the target and not synced.
-    pub unsynced: Option<u64>,
-    /// Account at the target but not fully in sync.
-    pub partial: Option<u64>,
-    /// Not synced due to an error.
+    /// Entries whose status is `FAILED`.
     pub failed: Option<u64>,
 }
 
 impl StateCounts {
     /// `(state label, count)` pairs in exposition order.
-    pub fn labelled(&self) -> [(&'static str, Option<u64>); 4] {
-        [
-            ("success", self.success),
-            ("unsynced", self.unsynced),
-            ("partial", self.partial),
-            ("failed", self.failed),
-        ]
+    pub fn labelled(&self) -> [(&'static str, Option<u64>); 2] {
+        [("success", self.success), ("failed", self.failed)]
+    }
+}
+
+/// Synchronization events of a connection store since the latest revision
+/// (`syncStatus.successCount`, `failedCount`, `failedDeprovisionCount`):
+/// counts of sync attempts, not of users. They only grow between revisions
+/// and a revision resets them. Filled on the store's owner rule only, so a
+/// sum over rules counts each store once; `None` when PingOne gave no value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncEvents {
+    /// Successful sync events (`successCount`).
+    pub success: Option<u64>,
+    /// Failed sync events (`failedCount`).
+    pub failure: Option<u64>,
+    /// Failed deprovisioning events (`failedDeprovisionCount`).
+    pub failed_deprovision: Option<u64>,
+}
+
+/// A connection store's documented `status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreStatus {
+    /// `ACTIVE`.
+    Active,
+    /// `INACTIVE`.
+    Inactive,
+}
+
+impl StoreStatus {
+    /// Every state, in exposition order.
+    pub const ALL: [StoreStatus; 2] = [StoreStatus::Active, StoreStatus::Inactive];
+
+    /// The documented spelling's state; `None` for any other spelling.
+    pub fn from_api(value: &str) -> Option<Self> {
+        match value {
+            "ACTIVE" => Some(StoreStatus::Active),
+            "INACTIVE" => Some(StoreStatus::Inactive),
+            _ => None,
+        }
+    }
+
+    /// The `status` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreStatus::Active => "active",
+            StoreStatus::Inactive => "inactive",
+        }
     }
 }
 
@@ -131,7 +170,8 @@ pub struct RuleSummary {
     pub status: Option<RuleStatus>,
     /// Users targeted by the rule.
     pub users_impacted: Option<u64>,
-    /// Users per sync state.
+    /// Users per sync state: counted by user-detail mode only (`None`
+    /// states otherwise; a store's counts are events, not users).
     pub users: StateCounts,
     /// Groups targeted by the rule.
     pub groups_impacted: Option<u64>,
@@ -139,8 +179,19 @@ pub struct RuleSummary {
     pub groups: StateCounts,
     /// Users not updated by write-back.
     pub writeback_failures: Option<u64>,
-    /// Failed deprovisioning events.
-    pub deprovision_failures: Option<u64>,
+    /// The connection store's sync events (on the store's owner only).
+    pub events: SyncEvents,
+    /// The connection store's `status`, on every rule using the store.
+    pub store_status: Option<StoreStatus>,
+    /// The connection store's `syncStatus.details`, cleaned and scrubbed
+    /// ([`crate::redact::clean_details`]); `None` when empty.
+    pub sync_error: Option<String>,
+    /// Unix time of the first poll of the current failing spell, as
+    /// observed by this exporter process; `None` when not failing.
+    pub failing_since: Option<f64>,
+    /// Successful polls in a row that saw the rule failing (0 when the
+    /// latest did not); `None` when the rule has no connection-store status.
+    pub failing_polls: Option<u64>,
     /// Last sync, Unix seconds.
     pub last_sync: Option<f64>,
     /// Last poll of an inbound source, Unix seconds.

@@ -60,9 +60,21 @@ fn default_thresholds_are_the_rule_files() {
         let e = expr(name);
         assert!(e.contains(&needle), "{name}: {needle:?} not in\n{e}");
     };
+    let sync = d.sync_failing.params;
     has(
-        "PingOneProvisioningUsersFailing",
-        format!(") > {}", d.users_failing.params),
+        "PingOneProvisioningSyncFailing",
+        format!(") > {}", sync.threshold),
+    );
+    has(
+        "PingOneProvisioningSyncFailing",
+        format!("[{}]))", format_duration(sync.window)),
+    );
+    has(
+        "PingOneProvisioningSyncFailuresOutstanding",
+        format!(
+            "{{result=\"failure\"}}) > {}",
+            d.failures_outstanding.params
+        ),
     );
     has(
         "PingOneProvisioningGroupsFailing",

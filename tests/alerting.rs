@@ -42,7 +42,8 @@ fn config(sim_base: &str, secret: &Path, alerting: &str) -> String {
 /// with its `for`) and the external label `cluster: e2e`.
 fn alerting(urls: &[&str], on: &[(&str, &str)], extra_am: &str) -> String {
     let all = [
-        "PingOneProvisioningUsersFailing",
+        "PingOneProvisioningSyncFailing",
+        "PingOneProvisioningSyncFailuresOutstanding",
         "PingOneProvisioningGroupsFailing",
         "PingOneProvisioningWritebackFailing",
         "PingOneProvisioningRuleFailed",
@@ -175,22 +176,36 @@ fn a_failed_rule_pages_after_for_across_a_reload_with_the_rules_labels_and_resol
             ("cluster", "e2e"),
         ])
     );
+    let mut annotations = strings(&alert["annotations"]);
+    let description = annotations.remove("description").unwrap_or_default();
     assert_eq!(
-        strings(&alert["annotations"]),
+        annotations,
         map(&[
             (
                 "summary",
                 "A PingOne provisioning rule is in failed status."
             ),
             (
-                "description",
-                "Rule \"Salesforce forced failed\" (outbound) in PingOne environment \"failures\" is in failed status: its connection reports a sync failure and users are not being provisioned through it."
-            ),
-            (
                 "runbook_url",
                 &format!("{RUNBOOK}#pingoneprovisioningrulefailed")
             ),
         ])
+    );
+    // The exporter's failing-since time and PingOne's details, when it
+    // has them, follow the fixed text as in the rule file's template.
+    let rest = description
+        .strip_prefix("Rule \"Salesforce forced failed\" (outbound) in PingOne environment \"failures\" is in failed status: its connection reports a sync failure and users are not being provisioned through it.")
+        .unwrap_or_else(|| panic!("{description}"));
+    let rest = match rest.strip_prefix(" Failing for ") {
+        Some(r) => r
+            .split_once(" (as seen by the exporter).")
+            .map(|(_, r)| r)
+            .unwrap_or_else(|| panic!("{description}")),
+        None => rest,
+    };
+    assert!(
+        rest.is_empty() || rest.starts_with(" PingOne says: "),
+        "{description}"
     );
     assert_eq!(alert["generatorURL"], format!("{}/", exp.base));
     assert_eq!(alert["status"]["state"], "active");
@@ -239,6 +254,58 @@ fn a_failed_rule_pages_after_for_across_a_reload_with_the_rules_labels_and_resol
     );
     assert_eq!(others.len(), 1, "{:?}", am.alerts());
     assert!(exp.proc.output().contains("msg=\"alert resolved\" alertname=PingOneProvisioningRuleFailed environment=failures rule=\"Salesforce forced failed\""), "{}", exp.proc.output());
+}
+
+#[test]
+fn sync_failing_fires_while_failure_events_grow_and_resolves_when_they_stop() {
+    let s = setup();
+    let am = Alertmanager::start();
+    let cfg = alerting(&[&am.url], &[("PingOneProvisioningSyncFailing", "0s")], "").replace(
+        "PingOneProvisioningSyncFailing: {for: 0s}",
+        "PingOneProvisioningSyncFailing: {for: 0s, window: 25s}",
+    );
+    let exp = s.daemon("config.yml", &cfg);
+    let rule_id = s.rule_id("Broken SCIM outbound");
+    // The broken store fails every sync: each tick of the simulator's
+    // clock adds failure events, which the next poll sees.
+    let alert = wait_for(
+        "SyncFailing in Alertmanager",
+        Duration::from_secs(40),
+        || {
+            s.sim.advance(1);
+            std::thread::sleep(Duration::from_millis(400));
+            matching(&am, "PingOneProvisioningSyncFailing", "rule_id", &rule_id).pop()
+        },
+    );
+    assert_eq!(label(&alert, "severity"), "critical");
+    let description = alert["annotations"]["description"].as_str().unwrap_or("");
+    assert!(
+        description.contains(" of the sync attempts of rule \"Broken SCIM outbound\" (outbound) in PingOne environment \"failures\" failed in the last 25 seconds."),
+        "{description}"
+    );
+    assert_eq!(
+        metric(
+            &exp,
+            "pingone_exporter_alerts_firing",
+            &[("alertname", "PingOneProvisioningSyncFailing")]
+        )
+        .map(|n| n >= 1.0),
+        Some(true)
+    );
+    // The clock stops: no new events, the window slides past the burst
+    // and the alert resolves although the failures stay counted.
+    wait_for("the resolution", Duration::from_secs(60), || {
+        matching(&am, "PingOneProvisioningSyncFailing", "rule_id", &rule_id)
+            .is_empty()
+            .then_some(())
+    });
+    assert!(
+        exp.proc
+            .output()
+            .contains("msg=\"alert resolved\" alertname=PingOneProvisioningSyncFailing"),
+        "{}",
+        exp.proc.output()
+    );
 }
 
 #[test]
@@ -331,7 +398,7 @@ fn every_alert_reaches_the_live_alertmanager_while_another_is_down_or_hangs() {
         }
     });
     let on = [
-        ("PingOneProvisioningUsersFailing", "0s"),
+        ("PingOneProvisioningSyncFailuresOutstanding", "0s"),
         ("PingOneProvisioningGroupsFailing", "0s"),
         ("PingOneProvisioningRuleFailed", "0s"),
     ];

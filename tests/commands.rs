@@ -87,8 +87,8 @@ fn status_colours_only_a_terminal_without_no_color() {
     let coloured = status_on_a_terminal(&cfg, "", None);
     assert!(coloured.contains("\x1b[32mactive\x1b[0m"), "{coloured:?}");
     assert!(
-        coloured.contains("\x1b[31m4\x1b[0m"),
-        "failures in red (still the store's failedCount, failure events): {coloured:?}"
+        coloured.contains("\x1b[31m") && coloured.contains("/4\x1b[0m"),
+        "failure events in red: {coloured:?}"
     );
     assert!(!status_on_a_terminal(&cfg, "", Some("1")).contains('\x1b'));
     let json = status_on_a_terminal(&cfg, "--output json", None);
@@ -120,9 +120,24 @@ fn status_json_matches_the_ground_truth_and_a_clean_environment_exits_0() {
     assert_eq!(doc["environments"][0]["error"], Value::Null);
     assert_eq!(rule["id"], t["id"]);
     assert_eq!(rule["users"]["impacted"], store["userTotal"]);
-    assert_eq!(rule["users"]["success"], store["successCount"]);
-    assert_eq!(rule["users"]["failed"], 0);
-    assert_eq!(rule["users"]["unsynced"], Value::Null, "absent, not 0");
+    // The store's counts are sync events, as the simulator counts them,
+    // not users: users per state only come from user-detail mode.
+    assert_eq!(rule["events"]["success"], store["successCount"]);
+    assert_eq!(rule["events"]["failure"], store["failedCount"]);
+    assert_eq!(rule["events"]["success"], t["events"]["success"]);
+    assert_eq!(rule["events"]["failure"], t["events"]["failed"]);
+    assert_eq!(
+        rule["events"]["failed_deprovision"],
+        t["events"]["failed_deprovision"]
+    );
+    assert_ne!(
+        t["events"]["success"], t["users"]["success"],
+        "the simulator's events are not its users"
+    );
+    assert_eq!(rule["users"]["success"], Value::Null, "absent, not 0");
+    assert_eq!(rule["users"]["failed"], Value::Null, "absent, not 0");
+    assert_eq!(rule["store_status"], "active");
+    assert_eq!(rule["details"], Value::Null, "a clean store has no details");
     assert_eq!(rule["groups"]["impacted"], t["groups"]["impacted"]);
     let ts = |v: &Value| v.as_str().and_then(parse_rfc3339);
     assert_eq!(ts(&rule["last_sync_at"]), ts(&store["lastSyncAt"]));
@@ -432,6 +447,133 @@ fn resync_refuses_without_yes_and_creates_a_revision_with_it() {
         .find(|r| r["name"] == "SCIM outbound")
         .unwrap()
         .clone();
-    assert_eq!(scim["users"]["success"], 0);
-    assert_eq!(scim["users"]["failed"], 0);
+    assert_eq!(scim["events"]["success"], 0);
+    assert_eq!(scim["events"]["failure"], 0);
+    assert_eq!(scim["users"]["success"], Value::Null);
+}
+
+/// `user_detail:` for every environment of a test config.
+const USER_DETAIL: &str = "    user_detail: {enabled: true}\n";
+
+#[test]
+fn status_failures_lists_the_failing_users_of_the_simulator() {
+    let sim = Sim::start(&small_scenario());
+    let dir = Dir::new();
+    let cfg = dir.demo_config(&sim.base, &[("small-a", SMALL_A)], USER_DETAIL);
+    let cfg = cfg.to_str().unwrap();
+    let out = run(
+        &[
+            "status",
+            "--config.file",
+            cfg,
+            "--failures",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let truth = sim.truth();
+    let env = env_truth(&truth, SMALL_A);
+    let listed = doc["environments"][0]["rules"].as_array().unwrap();
+    let mut failing = 0;
+    for t in env["rules"].as_array().unwrap() {
+        let failed = t["users"]["failed"].as_u64().unwrap_or(0);
+        let r = listed.iter().find(|r| r["id"] == t["id"]);
+        if failed == 0 || t["active"] != true {
+            assert!(r.is_none(), "{}: {r:?}", t["name"]);
+            continue;
+        }
+        failing += 1;
+        let r = r.unwrap_or_else(|| panic!("{} is not listed", t["name"]));
+        assert_eq!(r["failed_users"], failed, "{}", t["name"]);
+        let users = r["users"].as_array().unwrap();
+        assert_eq!(users.len() as u64, failed.min(20));
+        assert_eq!(r["more"], failed - failed.min(20));
+        for u in users {
+            assert_eq!(u["state"], "failed");
+            assert_eq!(u["rule"], t["name"]);
+            assert!(u["user_id"].as_str().is_some_and(|id| !id.is_empty()));
+            assert!(
+                u["last_sync_at"].as_str().and_then(parse_rfc3339).is_some()
+                    || u["last_sync_at"].is_null()
+            );
+        }
+    }
+    assert!(failing > 0, "the small scenario has failing users");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
+    let table = run(&["status", "--config.file", cfg, "--failures"], &[]);
+    assert_eq!(table.status.code(), Some(1));
+    let table = text(&table.stdout);
+    assert!(table.starts_with("ENVIRONMENT  RULE "), "{table}");
+    assert!(table.contains("  failed  "), "{table}");
+    assert!(!table.contains('\x1b'), "{table}");
+}
+
+#[test]
+fn status_failures_without_user_detail_mode_says_so() {
+    let (_sim, _dir, cfg) = setup(&[("small-a", SMALL_A)]);
+    let out = run(&["status", "--config.file", &cfg, "--failures"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("user-detail mode is off in every environment"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn dump_keeps_the_failing_users_records_in_user_detail_mode() {
+    let sim = Sim::start(&small_scenario());
+    let dir = Dir::new();
+    let cfg = dir.demo_config(&sim.base, &[("small-a", SMALL_A)], USER_DETAIL);
+    let out_dir = dir.0.path().join("dump");
+    let out = run(
+        &[
+            "dump",
+            "--config.file",
+            cfg.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let truth = sim.truth();
+    let private = private_values(&sim, &truth);
+    let env = env_truth(&truth, SMALL_A);
+    let mut checked = 0;
+    for t in env["rules"].as_array().unwrap() {
+        let failed = t["users"]["failed"].as_u64().unwrap_or(0);
+        if t["active"] != true || failed == 0 {
+            continue;
+        }
+        let id = t["id"].as_str().unwrap();
+        let mut failing_files = 0;
+        for entry in std::fs::read_dir(out_dir.join("small-a")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if !(name.starts_with("synced-rules-") && name.ends_with(&format!("-{id}.json"))) {
+                continue;
+            }
+            let content = std::fs::read_to_string(&path).unwrap();
+            for p in &private {
+                assert!(!content.contains(p.as_str()), "{name} contains {p:?}");
+            }
+            parses(&path);
+            let record: model::SyncedRule = model::parse_one(content.as_bytes()).unwrap();
+            if record.status.as_deref() == Some("FAILED") {
+                failing_files += 1;
+            }
+        }
+        assert!(
+            failing_files >= failed.min(20),
+            "{}: {failing_files} failing records of {failed}",
+            t["name"]
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "the small scenario has failing users");
 }

@@ -406,8 +406,16 @@ fn alerting_defaults_are_the_bundled_rules() {
     assert_eq!(*d, config::AlertConditions::default());
     let min = |m: u64| Duration::from_secs(m * 60);
     assert_eq!(
-        (d.users_failing.params, d.users_failing.hold),
-        (0.05, min(30))
+        (
+            d.sync_failing.params.threshold,
+            d.sync_failing.params.window,
+            d.sync_failing.hold
+        ),
+        (0.05, min(30), min(15))
+    );
+    assert_eq!(
+        (d.failures_outstanding.params, d.failures_outstanding.hold),
+        (0, min(6 * 60))
     );
     assert_eq!(
         (d.groups_failing.params, d.groups_failing.hold),
@@ -464,7 +472,18 @@ fn alerting_config_resolves_every_key() {
     );
     let d = &a.alerts;
     let h = |h: u64| Duration::from_secs(h * 3600);
-    assert_eq!((d.users_failing.params, d.users_failing.hold), (0.1, h(1)));
+    assert_eq!(
+        (
+            d.sync_failing.params.threshold,
+            d.sync_failing.params.window,
+            d.sync_failing.hold
+        ),
+        (0.1, h(1), h(1))
+    );
+    assert_eq!(
+        (d.failures_outstanding.params, d.failures_outstanding.hold),
+        (3, h(12))
+    );
     assert_eq!(d.groups_failing.params, 2);
     assert!(!d.writeback_failing.enabled);
     assert_eq!(d.rule_failed.hold, Duration::ZERO);

@@ -623,16 +623,16 @@ async fn a_failed_poll_keeps_the_last_good_values_of_what_failed() {
         .find(|r| r.name == "SCIM outbound")
         .unwrap();
     assert_eq!(
-        served.users.success,
+        served.events.success,
         store["sync_status"]["successCount"].as_u64()
     );
     assert_ne!(
-        served.users.success,
+        served.events.success,
         good.rules
             .iter()
             .find(|r| r.name == "SCIM outbound")
             .unwrap()
-            .users
+            .events
             .success,
         "20 ticks changed the counts, and the new ones are served"
     );
@@ -695,7 +695,7 @@ async fn unknown_enum_values_and_fields_and_missing_fields_are_tolerated() {
         assert_eq!(r.last_sync, None);
         assert_eq!(r.enabled, None);
     }
-    let read = snap.rules.iter().filter(|r| r.users.success.is_some());
+    let read = snap.rules.iter().filter(|r| r.events.success.is_some());
     // SCIM outbound and Workday inbound; the write-back rule shares the
     // Workday store, whose numbers its parent carries (shared-store owner).
     assert_eq!(read.count(), 2, "the fields that are there are still read");

@@ -45,9 +45,9 @@ fn rule<'a>(snap: &'a EnvSnapshot, id: &str) -> &'a RuleSummary {
 
 fn has_store_numbers(r: &RuleSummary) -> bool {
     r.users_impacted.is_some()
-        || r.users.success.is_some()
-        || r.users.failed.is_some()
-        || r.deprovision_failures.is_some()
+        || r.events.success.is_some()
+        || r.events.failure.is_some()
+        || r.events.failed_deprovision.is_some()
 }
 
 #[test]
@@ -59,9 +59,9 @@ fn a_workday_store_is_counted_on_the_inbound_rule_only() {
     assert_eq!(writeback.direction, Direction::Writeback);
     // The write-back rule's id sorts first, but the inbound rule owns the store.
     assert_eq!(inbound.users_impacted, Some(100));
-    assert_eq!(inbound.users.success, Some(90));
-    assert_eq!(inbound.users.failed, Some(10));
-    assert_eq!(inbound.deprovision_failures, Some(2));
+    assert_eq!(inbound.events.success, Some(90));
+    assert_eq!(inbound.events.failure, Some(10));
+    assert_eq!(inbound.events.failed_deprovision, Some(2));
     assert!(!has_store_numbers(writeback), "{writeback:?}");
     // Values that are not summed stay on both rules.
     assert_eq!(writeback.last_sync, inbound.last_sync);
@@ -84,7 +84,7 @@ fn a_rule_the_filter_drops_owns_nothing() {
     let snap = summarize(&|name| name != "SCIM B" && name != "Workday inbound");
     assert_eq!(rule(&snap, SCIM_A).users_impacted, Some(50));
     assert_eq!(rule(&snap, WRITEBACK).users_impacted, Some(100));
-    assert_eq!(rule(&snap, WRITEBACK).users.failed, Some(10));
+    assert_eq!(rule(&snap, WRITEBACK).events.failure, Some(10));
 }
 
 #[test]
@@ -132,16 +132,13 @@ fn user_detail_counts_every_record_state_and_404s() {
     let (detail, unknown) = walked();
     let inbound = &detail.rules[INBOUND];
     assert_eq!(
-        (
-            inbound.impacted,
-            inbound.success,
-            inbound.unsynced,
-            inbound.partial,
-            inbound.failed
-        ),
-        (6, 2, 1, 1, 0)
+        (inbound.impacted, inbound.success, inbound.failed),
+        (6, 2, 0)
     );
-    assert_eq!(inbound.other, 2, "QUARANTINED and a non-string status");
+    assert_eq!(
+        inbound.other, 4,
+        "UNSYNCED, PARTIALLY_SYNCED, QUARANTINED and a non-string status"
+    );
     assert_eq!(inbound.without_record, 1);
     assert_eq!(
         inbound.last_sync,
@@ -149,7 +146,7 @@ fn user_detail_counts_every_record_state_and_404s() {
         "bad times are skipped"
     );
     let values: Vec<&str> = unknown.iter().map(|u| u.value.as_str()).collect();
-    assert_eq!(values, ["QUARANTINED"]);
+    assert_eq!(values, ["UNSYNCED", "PARTIALLY_SYNCED", "QUARANTINED"]);
     assert!(unknown.iter().all(|u| u.field == "syncedRules.status"));
 }
 
@@ -162,10 +159,7 @@ fn user_detail_replaces_store_user_numbers_and_fills_writeback() {
 
     let wb = rule(&snap, WRITEBACK);
     assert_eq!(wb.users_impacted, Some(3));
-    assert_eq!(
-        wb.users.labelled().map(|(_, n)| n),
-        [Some(1), Some(0), Some(0), Some(2)]
-    );
+    assert_eq!(wb.users.labelled().map(|(_, n)| n), [Some(1), Some(2)]);
     assert_eq!(
         wb.writeback_failures,
         Some(2),
@@ -176,7 +170,10 @@ fn user_detail_replaces_store_user_numbers_and_fills_writeback() {
         Some(1_772_364_600.25),
         "latest record lastSyncAt"
     );
-    assert_eq!(wb.deprovision_failures, None, "store-derived, owner only");
+    assert_eq!(
+        wb.events.failed_deprovision, None,
+        "store-derived, owner only"
+    );
     assert_eq!(wb.last_poll, None, "no source, even in user-detail mode");
 
     let inbound = rule(&snap, INBOUND);
@@ -185,16 +182,17 @@ fn user_detail_replaces_store_user_numbers_and_fills_writeback() {
         Some(6),
         "exact, not the store's 100"
     );
-    assert_eq!(
-        inbound.users.labelled().map(|(_, n)| n),
-        [Some(2), Some(1), Some(1), Some(0)]
-    );
+    assert_eq!(inbound.users.labelled().map(|(_, n)| n), [Some(2), Some(0)]);
     assert_eq!(
         inbound.writeback_failures, None,
         "inbound rules write nothing back"
     );
     assert_eq!(inbound.last_writeback, None);
-    assert_eq!(inbound.deprovision_failures, Some(2), "still the store's");
+    assert_eq!(
+        inbound.events.failed_deprovision,
+        Some(2),
+        "still the store's"
+    );
     assert!(
         inbound.last_sync.is_some(),
         "last sync keeps its store source"
@@ -202,7 +200,7 @@ fn user_detail_replaces_store_user_numbers_and_fills_writeback() {
 
     // Rules the walk did not count keep their store-derived values.
     assert_eq!(rule(&snap, SCIM_B).users_impacted, Some(50));
-    assert_eq!(rule(&snap, SCIM_B).users.unsynced, None);
+    assert_eq!(rule(&snap, SCIM_B).users.success, None);
 }
 
 /// docs/metrics.md, "Undocumented fields": fields a tenant's `syncStatus` carries beyond the

@@ -19,8 +19,10 @@ pub const RUNBOOK_BASE: &str =
 /// Which alert, with its static parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AlertKind {
-    /// Failed users / impacted users above the threshold.
-    UsersFailing,
+    /// Failure events / all events of the window above the threshold.
+    SyncFailing,
+    /// Failure events since the latest revision above the threshold.
+    FailuresOutstanding,
     /// Failed groups above the threshold.
     GroupsFailing,
     /// Write-back failures above the threshold.
@@ -41,8 +43,9 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in the runbook table's order.
-    pub const ALL: [AlertKind; 9] = [
-        AlertKind::UsersFailing,
+    pub const ALL: [AlertKind; 10] = [
+        AlertKind::SyncFailing,
+        AlertKind::FailuresOutstanding,
         AlertKind::GroupsFailing,
         AlertKind::WritebackFailing,
         AlertKind::RuleFailed,
@@ -56,7 +59,8 @@ impl AlertKind {
     /// The `alertname` label.
     pub fn name(self) -> &'static str {
         match self {
-            AlertKind::UsersFailing => "PingOneProvisioningUsersFailing",
+            AlertKind::SyncFailing => "PingOneProvisioningSyncFailing",
+            AlertKind::FailuresOutstanding => "PingOneProvisioningSyncFailuresOutstanding",
             AlertKind::GroupsFailing => "PingOneProvisioningGroupsFailing",
             AlertKind::WritebackFailing => "PingOneProvisioningWritebackFailing",
             AlertKind::RuleFailed => "PingOneProvisioningRuleFailed",
@@ -76,7 +80,7 @@ impl AlertKind {
     /// The `severity` label: `critical` pages, `warning` opens a ticket.
     pub fn severity(self) -> &'static str {
         match self {
-            AlertKind::RuleFailed | AlertKind::DataStale => "critical",
+            AlertKind::SyncFailing | AlertKind::RuleFailed | AlertKind::DataStale => "critical",
             _ => "warning",
         }
     }
@@ -84,7 +88,10 @@ impl AlertKind {
     /// The `summary` annotation (static).
     pub fn summary(self) -> &'static str {
         match self {
-            AlertKind::UsersFailing => "Users are failing to sync in a PingOne provisioning rule.",
+            AlertKind::SyncFailing => "Sync attempts are failing in a PingOne provisioning rule.",
+            AlertKind::FailuresOutstanding => {
+                "Failed sync attempts are outstanding since the last PingOne revision."
+            }
             AlertKind::GroupsFailing => {
                 "Groups are failing to sync in a PingOne provisioning rule."
             }
@@ -113,8 +120,9 @@ impl AlertKind {
     }
 }
 
-/// What a description may mention about the subject of an alert.
-#[derive(Clone, Copy, Debug)]
+/// What a description may mention about the subject of an alert: what
+/// the rule file's templates read with `$labels` and their `query` calls.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Subject<'a> {
     /// `environment_name`.
     pub environment: &'a str,
@@ -122,17 +130,71 @@ pub struct Subject<'a> {
     pub rule: &'a str,
     /// `direction`, for per-rule alerts.
     pub direction: &'a str,
+    /// Seconds since the exporter first saw the rule failing
+    /// (`time() - pingone_provisioning_failing_since_timestamp_seconds`);
+    /// `None` when it does not see it failing.
+    pub failing_for: Option<f64>,
+    /// PingOne's `syncStatus.details`, cleaned
+    /// (`pingone_provisioning_sync_error_info`'s `details`).
+    pub details: Option<&'a str>,
+    /// Seconds since the latest revision
+    /// (`time() - pingone_provisioning_revision_timestamp_seconds`).
+    pub revision_age: Option<f64>,
+}
+
+impl Subject<'_> {
+    /// ` Failing for 2h 10m 0s (as seen by the exporter).` when known.
+    fn failing_for(&self) -> String {
+        self.failing_for.map_or_else(String::new, |s| {
+            format!(
+                " Failing for {} (as seen by the exporter).",
+                humanize::duration(s)
+            )
+        })
+    }
+
+    /// ` PingOne says: <details>` when PingOne gave details.
+    fn says(&self) -> String {
+        self.details
+            .map_or_else(String::new, |d| format!(" PingOne says: {d}"))
+    }
+}
+
+/// A look-back in words, as the rule file writes its windows: `30
+/// minutes`, `5 minutes`, `1 hour`, else the duration's own form.
+pub fn window_words(window: Duration) -> String {
+    let s = window.as_secs();
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if window.subsec_nanos() != 0 || s == 0 {
+        format_duration(window)
+    } else if s.is_multiple_of(3600) {
+        plural(s / 3600, "hour")
+    } else if s.is_multiple_of(60) {
+        plural(s / 60, "minute")
+    } else {
+        plural(s, "second")
+    }
 }
 
 /// The `description` annotation of `kind` for `subject` with the
 /// condition's value (`$value` in the rule file); `window` is the
-/// look-back of RateLimited.
+/// look-back of SyncFailing and RateLimited.
 pub fn description(kind: AlertKind, s: Subject<'_>, value: f64, window: Duration) -> String {
     let (env, rule, dir) = (s.environment, s.rule, s.direction);
     match kind {
-        AlertKind::UsersFailing => format!(
-            "{} of the users of rule \"{rule}\" ({dir}) in PingOne environment \"{env}\" failed to sync.",
-            humanize::percentage(value)
+        AlertKind::SyncFailing => format!(
+            "{} of the sync attempts of rule \"{rule}\" ({dir}) in PingOne environment \"{env}\" failed in the last {}.{}{}",
+            humanize::percentage(value),
+            window_words(window),
+            s.failing_for(),
+            s.says()
+        ),
+        AlertKind::FailuresOutstanding => format!(
+            "{} sync attempt(s) of rule \"{rule}\" ({dir}) in PingOne environment \"{env}\" failed since the latest revision{}; the users behind them may still be unprovisioned.{}",
+            humanize::g4_plain(value),
+            s.revision_age
+                .map_or_else(String::new, |a| format!(" ({} ago)", humanize::duration(a))),
+            s.says()
         ),
         AlertKind::GroupsFailing => format!(
             "Rule \"{rule}\" ({dir}) in PingOne environment \"{env}\" has {} group(s) that failed to sync.",
@@ -143,7 +205,9 @@ pub fn description(kind: AlertKind, s: Subject<'_>, value: f64, window: Duration
             humanize::g4_plain(value)
         ),
         AlertKind::RuleFailed => format!(
-            "Rule \"{rule}\" ({dir}) in PingOne environment \"{env}\" is in failed status: its connection reports a sync failure and users are not being provisioned through it."
+            "Rule \"{rule}\" ({dir}) in PingOne environment \"{env}\" is in failed status: its connection reports a sync failure and users are not being provisioned through it.{}{}",
+            s.failing_for(),
+            s.says()
         ),
         AlertKind::SyncStale => format!(
             "Rule \"{rule}\" ({dir}) in PingOne environment \"{env}\" last synced {} ago, longer than expected for this kind of rule.",
@@ -158,7 +222,7 @@ pub fn description(kind: AlertKind, s: Subject<'_>, value: f64, window: Duration
         ),
         AlertKind::RateLimited => format!(
             "PingOne answered about {value:.0} requests of the exporter for environment \"{env}\" with HTTP 429 (rate limited) in the last {}.",
-            format_duration(window)
+            window_words(window)
         ),
         AlertKind::AuthFailing => format!(
             "PingOne refuses the credentials the exporter uses for environment \"{env}\" (token request rejected, or 401/403 answers); check the worker application, its secret and its role."
@@ -188,11 +252,47 @@ mod tests {
             environment: "prod",
             rule: "SCIM",
             direction: "outbound",
+            ..Subject::default()
         };
         let w = Duration::from_secs(300);
+        let half_hour = Duration::from_secs(1800);
         assert_eq!(
-            description(AlertKind::UsersFailing, s, 0.125, w),
-            "12.5% of the users of rule \"SCIM\" (outbound) in PingOne environment \"prod\" failed to sync."
+            description(AlertKind::SyncFailing, s, 0.125, half_hour),
+            "12.5% of the sync attempts of rule \"SCIM\" (outbound) in PingOne environment \"prod\" failed in the last 30 minutes."
+        );
+        // As alerts/tests/provisioning.test.yml expects them.
+        let known = Subject {
+            environment: "prod-eu",
+            rule: "Directory to SCIM",
+            failing_for: Some(34.0 * 60.0),
+            details: Some("The target returned an error: 500 Internal Server Error"),
+            revision_age: Some(7.0 * 3600.0),
+            ..s
+        };
+        assert_eq!(
+            description(AlertKind::SyncFailing, known, 0.25, half_hour),
+            "25% of the sync attempts of rule \"Directory to SCIM\" (outbound) in PingOne environment \"prod-eu\" failed in the last 30 minutes. Failing for 34m 0s (as seen by the exporter). PingOne says: The target returned an error: 500 Internal Server Error"
+        );
+        let outstanding = Subject {
+            details: Some("2 users failed to sync"),
+            ..known
+        };
+        assert_eq!(
+            description(AlertKind::FailuresOutstanding, outstanding, 5.0, w),
+            "5 sync attempt(s) of rule \"Directory to SCIM\" (outbound) in PingOne environment \"prod-eu\" failed since the latest revision (7h 0m 0s ago); the users behind them may still be unprovisioned. PingOne says: 2 users failed to sync"
+        );
+        assert_eq!(
+            description(AlertKind::FailuresOutstanding, s, 5.0, w),
+            "5 sync attempt(s) of rule \"SCIM\" (outbound) in PingOne environment \"prod\" failed since the latest revision; the users behind them may still be unprovisioned."
+        );
+        let failed = Subject {
+            failing_for: Some(900.0),
+            details: Some("Connection to SCIM app failed: the target did not answer"),
+            ..known
+        };
+        assert_eq!(
+            description(AlertKind::RuleFailed, failed, 1.0, w),
+            "Rule \"Directory to SCIM\" (outbound) in PingOne environment \"prod-eu\" is in failed status: its connection reports a sync failure and users are not being provisioned through it. Failing for 15m 0s (as seen by the exporter). PingOne says: Connection to SCIM app failed: the target did not answer"
         );
         assert!(description(AlertKind::GroupsFailing, s, 3.0, w).contains("has 3 group(s)"));
         assert!(description(AlertKind::SyncStale, s, 90_061.0, w).contains("1d 1h 1m 1s ago"));
@@ -200,6 +300,8 @@ mod tests {
             description(AlertKind::RateLimited, s, 4.0, w)
                 .contains("about 4 requests of the exporter for environment \"prod\"")
         );
-        assert!(description(AlertKind::RateLimited, s, 4.0, w).ends_with("in the last 5m."));
+        assert!(description(AlertKind::RateLimited, s, 4.0, w).ends_with("in the last 5 minutes."));
+        assert_eq!(window_words(Duration::from_secs(3600)), "1 hour");
+        assert_eq!(window_words(Duration::from_secs(90)), "90 seconds");
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! | alert | holds for a subject when (PromQL it mirrors) |
 //! |---|---|
-//! | UsersFailing | `users{failed} / users_impacted > threshold`, rule not disabled (an impacted count of 0 with failures gives +Inf, as in PromQL) |
+//! | SyncFailing | `increase(failure events[window]) / increase(all events[window]) > threshold`, rule not disabled; the increases come from the sender's own samples ([`EventWindows`]); no value (0 / 0, fewer than two samples) never holds |
+//! | FailuresOutstanding | failure events since the latest revision `> threshold`, rule not disabled, unless user-detail mode counted 0 failed users for the rule |
 //! | GroupsFailing | `groups{failed} > threshold`, rule not disabled |
 //! | WritebackFailing | `writeback_failures > threshold`, rule not disabled; silent while absent |
 //! | RuleFailed | status `failed`, rule not disabled |
@@ -14,32 +15,48 @@
 //! | AuthFailing | `increase` of token 4xx answers plus 401/403 poll failures over `window` `> 0` |
 //!
 //! "Not disabled" is `unless rule_enabled == 0`: a rule whose `active` flag
-//! is unknown counts as enabled.
+//! is unknown counts as enabled. The event counters exist on a store's
+//! owner rule only, so the two event conditions hold for owners only, as
+//! the rule file's do.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::catalog::{AlertKind, Subject, description};
 use super::counters::{CounterWindows, Counts};
+use super::events::EventWindows;
 use super::lifecycle::{Candidate, Labels};
 use crate::config::{AlertConditions, SyncStaleThresholds};
 use crate::selfmetrics::SelfMetrics;
-use crate::snapshot::{Direction, EnvKey, RuleStatus, RuleSummary};
+use crate::snapshot::{Direction, EnvKey, EnvSnapshot, RuleStatus, RuleSummary};
 use crate::state::EnvState;
 
 /// Evaluates every enabled condition at `now` (Unix seconds) over `envs`,
-/// recording the counters the windowed conditions need into `windows`.
+/// recording the counters the windowed conditions need into `windows`
+/// (the daemon's own counters) and `events` (every rule's event counters).
 pub fn evaluate(
     envs: &[Arc<EnvState>],
     metrics: &SelfMetrics,
     conditions: &AlertConditions,
     windows: &mut CounterWindows,
+    events: &mut EventWindows,
     now: f64,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
+    let mut rules = HashSet::new();
     for env in envs {
         if let Some(snap) = &env.snapshot {
             for rule in &snap.rules {
-                rule_conditions(&env.key, rule, conditions, now, &mut out);
+                let key = EventWindows::key(&env.key, &rule.id);
+                events.record(&key, now, rule.events);
+                let ctx = RuleContext {
+                    env: &env.key,
+                    snap,
+                    events,
+                    now,
+                };
+                rule_conditions(&ctx, rule, conditions, &mut out);
+                rules.insert(key);
             }
         }
         let counts = Counts::read(metrics, &env.key);
@@ -52,6 +69,7 @@ pub fn evaluate(
         .params
         .max(conditions.auth_failing.params);
     windows.prune(&keys, now, longest);
+    events.prune(&rules, now, conditions.sync_failing.params.window);
     out
 }
 
@@ -64,21 +82,41 @@ fn labels(kind: AlertKind, key: &EnvKey) -> Labels {
     l
 }
 
-fn push_rule(out: &mut Vec<Candidate>, kind: AlertKind, key: &EnvKey, r: &RuleSummary, value: f64) {
-    let mut l = labels(kind, key);
-    l.insert("rule_id", r.id.clone());
-    l.insert("rule_name", r.name.clone());
-    l.insert("direction", r.direction.as_str().to_string());
-    let subject = Subject {
-        environment: &key.name,
-        rule: &r.name,
-        direction: r.direction.as_str(),
-    };
-    out.push(Candidate {
-        kind,
-        labels: l,
-        description: description(kind, subject, value, std::time::Duration::ZERO),
-    });
+/// What the per-rule conditions read besides the rule.
+struct RuleContext<'a> {
+    env: &'a EnvKey,
+    snap: &'a EnvSnapshot,
+    events: &'a EventWindows,
+    now: f64,
+}
+
+impl RuleContext<'_> {
+    fn push(
+        &self,
+        out: &mut Vec<Candidate>,
+        c: &AlertConditions,
+        kind: AlertKind,
+        r: &RuleSummary,
+        value: f64,
+    ) {
+        let mut l = labels(kind, self.env);
+        l.insert("rule_id", r.id.clone());
+        l.insert("rule_name", r.name.clone());
+        l.insert("direction", r.direction.as_str().to_string());
+        let subject = Subject {
+            environment: &self.env.name,
+            rule: &r.name,
+            direction: r.direction.as_str(),
+            failing_for: r.failing_since.map(|t| self.now - t),
+            details: r.sync_error.as_deref(),
+            revision_age: self.snap.revision_created.map(|t| self.now - t),
+        };
+        out.push(Candidate {
+            kind,
+            labels: l,
+            description: description(kind, subject, value, c.sync_failing.params.window),
+        });
+    }
 }
 
 /// The longest `rule` may go without syncing (the first matching kind).
@@ -92,29 +130,45 @@ pub fn sync_threshold(rule: &RuleSummary, t: &SyncStaleThresholds) -> std::time:
 }
 
 fn rule_conditions(
-    key: &EnvKey,
+    ctx: &RuleContext<'_>,
     r: &RuleSummary,
     c: &AlertConditions,
-    now: f64,
     out: &mut Vec<Candidate>,
 ) {
     let not_disabled = r.enabled != Some(false);
-    // As PromQL: x/0 is +Inf (fires) for x > 0, NaN (never) for 0.
-    let users_ratio = match (r.users.failed, r.users_impacted) {
-        (Some(failed), Some(impacted)) => Some(failed as f64 / impacted as f64),
-        _ => None,
-    };
-    if c.users_failing.enabled
+    let mut push = |kind, value| ctx.push(out, c, kind, r, value);
+    let sync = &c.sync_failing;
+    if sync.enabled
         && not_disabled
-        && let Some(ratio) = users_ratio.filter(|v| *v > c.users_failing.params)
+        && let Some(ratio) = ctx
+            .events
+            .failure_ratio(
+                &EventWindows::key(ctx.env, &r.id),
+                ctx.now,
+                sync.params.window,
+            )
+            .filter(|v| *v > sync.params.threshold)
     {
-        push_rule(out, AlertKind::UsersFailing, key, r, ratio);
+        push(AlertKind::SyncFailing, ratio);
+    }
+    // `unless users{state="failed"} == 0`: user-detail mode saw every
+    // user of the rule out of the failed state, so the events are history.
+    let users_recovered = r.users.failed == Some(0);
+    if c.failures_outstanding.enabled
+        && not_disabled
+        && !users_recovered
+        && let Some(n) = r
+            .events
+            .failure
+            .filter(|n| *n > c.failures_outstanding.params)
+    {
+        push(AlertKind::FailuresOutstanding, n as f64);
     }
     if c.groups_failing.enabled
         && not_disabled
         && let Some(n) = r.groups.failed.filter(|n| *n > c.groups_failing.params)
     {
-        push_rule(out, AlertKind::GroupsFailing, key, r, n as f64);
+        push(AlertKind::GroupsFailing, n as f64);
     }
     if c.writeback_failing.enabled
         && not_disabled
@@ -122,10 +176,10 @@ fn rule_conditions(
             .writeback_failures
             .filter(|n| *n > c.writeback_failing.params)
     {
-        push_rule(out, AlertKind::WritebackFailing, key, r, n as f64);
+        push(AlertKind::WritebackFailing, n as f64);
     }
     if c.rule_failed.enabled && not_disabled && r.status == Some(RuleStatus::Failed) {
-        push_rule(out, AlertKind::RuleFailed, key, r, 1.0);
+        push(AlertKind::RuleFailed, 1.0);
     }
     let threshold = sync_threshold(r, &c.sync_stale.params).as_secs_f64();
     if c.sync_stale.enabled
@@ -133,10 +187,10 @@ fn rule_conditions(
         && let Some(age) = r
             .last_poll
             .or(r.last_sync)
-            .map(|ts| now - ts)
+            .map(|ts| ctx.now - ts)
             .filter(|age| *age > threshold)
     {
-        push_rule(out, AlertKind::SyncStale, key, r, age);
+        push(AlertKind::SyncStale, age);
     }
 }
 
@@ -152,8 +206,7 @@ fn env_conditions(
     let mut push = |kind: AlertKind, value: f64| {
         let subject = Subject {
             environment: &key.name,
-            rule: "",
-            direction: "",
+            ..Subject::default()
         };
         out.push(Candidate {
             kind,
@@ -211,12 +264,18 @@ mod tests {
             users: StateCounts {
                 success: Some(100),
                 failed: Some(0),
-                ..StateCounts::default()
             },
             groups_impacted: None,
             groups: StateCounts::default(),
             writeback_failures: None,
-            deprovision_failures: None,
+            events: crate::snapshot::SyncEvents {
+                failed_deprovision: None,
+                ..Default::default()
+            },
+            store_status: None,
+            sync_error: None,
+            failing_since: None,
+            failing_polls: None,
             last_sync: Some(NOW - 60.0),
             last_poll: None,
             last_writeback: None,
@@ -246,7 +305,14 @@ mod tests {
         c: &AlertConditions,
     ) -> Vec<(String, String)> {
         let mut w = CounterWindows::default();
-        names(evaluate(envs, m, c, &mut w, NOW))
+        names(evaluate(
+            envs,
+            m,
+            c,
+            &mut w,
+            &mut EventWindows::default(),
+            NOW,
+        ))
     }
 
     fn names(cands: Vec<Candidate>) -> Vec<(String, String)> {
@@ -269,20 +335,20 @@ mod tests {
     fn per_rule_conditions_mirror_the_rule_file() {
         let m = SelfMetrics::new("0", "x");
         let c = AlertConditions::default();
-        let mut users = rule("users", Direction::Outbound);
-        users.users.failed = Some(6); // 6 % > 5 %
-        let mut at_threshold = rule("at5", Direction::Outbound);
-        at_threshold.users.failed = Some(5); // 5 % is not > 5 %
-        let mut no_impacted = rule("inf", Direction::Outbound);
-        (no_impacted.users_impacted, no_impacted.users.failed) = (Some(0), Some(1));
-        let mut nan = rule("nan", Direction::Outbound);
-        (nan.users_impacted, nan.users.failed) = (Some(0), Some(0));
+        let mut outstanding = rule("outstanding", Direction::Outbound);
+        outstanding.events.failure = Some(3);
+        outstanding.users.failed = None; // no user-detail count
+        let mut recovered = rule("recovered", Direction::Outbound);
+        recovered.events.failure = Some(3); // user-detail: 0 failed users
+        let mut none_failed = rule("clean", Direction::Outbound);
+        none_failed.events.failure = Some(0);
         let mut groups = rule("groups", Direction::Outbound);
         groups.groups.failed = Some(1);
         let mut failed = rule("failed", Direction::Outbound);
         failed.status = Some(RuleStatus::Failed);
         let mut disabled = rule("disabled", Direction::Outbound);
         (disabled.enabled, disabled.status) = (Some(false), Some(RuleStatus::Failed));
+        disabled.events.failure = Some(50);
         disabled.users.failed = Some(50);
         disabled.groups.failed = Some(3);
         disabled.writeback_failures = Some(3);
@@ -290,10 +356,9 @@ mod tests {
         writeback.writeback_failures = Some(2);
         let envs = [env(
             vec![
-                users,
-                at_threshold,
-                no_impacted,
-                nan,
+                outstanding,
+                recovered,
+                none_failed,
                 groups,
                 failed,
                 disabled,
@@ -306,13 +371,12 @@ mod tests {
             [
                 pair(AlertKind::GroupsFailing, "groups"),
                 pair(AlertKind::RuleFailed, "failed"),
-                pair(AlertKind::UsersFailing, "inf"),
-                pair(AlertKind::UsersFailing, "users"),
+                pair(AlertKind::FailuresOutstanding, "outstanding"),
                 pair(AlertKind::WritebackFailing, "wb"),
             ]
         );
         let mut off = c.clone();
-        off.users_failing.enabled = false;
+        off.failures_outstanding.params = 3;
         off.groups_failing.params = 1;
         assert_eq!(
             fired(&envs, &m, &off),
@@ -323,19 +387,75 @@ mod tests {
         );
     }
 
+    /// Evaluates `rules` with their event counters at `minute` (after
+    /// `NOW`), keeping `events` as the engine does.
+    fn at_minute(
+        events: &mut EventWindows,
+        minute: u32,
+        rules: Vec<RuleSummary>,
+    ) -> Vec<(String, String)> {
+        let m = SelfMetrics::new("0", "x");
+        let mut w = CounterWindows::default();
+        let now = NOW + f64::from(minute) * 60.0;
+        let envs = [env(rules, None)];
+        let c = AlertConditions::default();
+        names(evaluate(&envs, &m, &c, &mut w, events, now))
+            .into_iter()
+            .filter(|(n, _)| n == AlertKind::SyncFailing.name())
+            .collect()
+    }
+
+    fn counting(id: &str, success: u64, failure: u64) -> RuleSummary {
+        let mut r = rule(id, Direction::Outbound);
+        r.events.success = Some(success);
+        r.events.failure = Some(failure);
+        r
+    }
+
+    #[test]
+    fn sync_failing_follows_the_failure_share_of_the_window() {
+        let mut ev = EventWindows::default();
+        // (minute, burst (success, failure), at5 (success, failure))
+        let step = |ev: &mut EventWindows, minute, burst: (u64, u64), at5: (u64, u64)| {
+            let mut disabled = counting("off", burst.0, burst.0 * 10);
+            disabled.enabled = Some(false);
+            at_minute(
+                ev,
+                minute,
+                vec![
+                    counting("burst", burst.0, burst.1),
+                    counting("never", burst.0 * 2, 0),
+                    counting("at5", at5.0, at5.1),
+                    disabled,
+                ],
+            )
+        };
+        let burst = vec![pair(AlertKind::SyncFailing, "burst")];
+        // One sample: no value yet (a fresh process).
+        assert!(step(&mut ev, 0, (0, 0), (0, 0)).is_empty());
+        // 20 of 210 failed; at5: 10 of 200 is 5 %, not above it.
+        assert_eq!(step(&mut ev, 1, (190, 20), (190, 10)), burst);
+        assert_eq!(step(&mut ev, 20, (300, 20), (380, 20)), burst);
+        // The failures stop; the window slides past them: resolved.
+        assert!(step(&mut ev, 32, (600, 20), (570, 30)).is_empty());
+        // A revision resets the counters: no burst.
+        assert!(step(&mut ev, 33, (0, 0), (0, 0)).is_empty());
+        assert!(step(&mut ev, 34, (50, 0), (19, 1)).is_empty());
+    }
+
     #[test]
     fn labels_and_description_of_a_per_rule_alert() {
+        let mut ev = EventWindows::default();
+        let mut r = counting("r1", 0, 0);
+        r.direction = Direction::Inbound;
+        at_minute(&mut ev, 0, vec![r.clone()]);
+        (r.events.success, r.events.failure) = (Some(75), Some(25));
+        r.failing_since = Some(NOW - 3600.0);
+        r.sync_error = Some("HTTP 500 from the target".into());
         let m = SelfMetrics::new("0", "x");
-        let mut r = rule("r1", Direction::Inbound);
-        r.users.failed = Some(25);
         let mut w = CounterWindows::default();
-        let cands = evaluate(
-            &[env(vec![r], None)],
-            &m,
-            &AlertConditions::default(),
-            &mut w,
-            NOW,
-        );
+        let c = AlertConditions::default();
+        let cands = evaluate(&[env(vec![r], None)], &m, &c, &mut w, &mut ev, NOW + 60.0);
         let [c] = cands.as_slice() else {
             panic!("one alert expected: {cands:?}");
         };
@@ -343,18 +463,18 @@ mod tests {
         assert_eq!(
             labels,
             [
-                ("alertname", "PingOneProvisioningUsersFailing"),
+                ("alertname", "PingOneProvisioningSyncFailing"),
                 ("direction", "inbound"),
                 ("environment_id", "env-id"),
                 ("environment_name", "prod"),
                 ("rule_id", "r1"),
                 ("rule_name", "rule r1"),
-                ("severity", "warning"),
+                ("severity", "critical"),
             ]
         );
         assert_eq!(
             c.description,
-            "25% of the users of rule \"rule r1\" (inbound) in PingOne environment \"prod\" failed to sync."
+            "25% of the sync attempts of rule \"rule r1\" (inbound) in PingOne environment \"prod\" failed in the last 30 minutes. Failing for 1h 1m 0s (as seen by the exporter). PingOne says: HTTP 500 from the target"
         );
     }
 
@@ -402,13 +522,24 @@ mod tests {
             rendered: None,
             last_poll: None,
         });
-        assert!(evaluate(std::slice::from_ref(&waiting), &m, &c, &mut w, NOW - 100.0).is_empty());
+        let ev = &mut EventWindows::default();
+        assert!(
+            evaluate(
+                std::slice::from_ref(&waiting),
+                &m,
+                &c,
+                &mut w,
+                ev,
+                NOW - 100.0
+            )
+            .is_empty()
+        );
         // A success an hour ago, then failing polls with 429s and a 401.
         m.poll_finished(&key, Ok(NOW - 3600.0), 1.0);
         m.poll_finished(&key, Err("unauthorized"), 1.0);
         m.rate_limited(&key);
         let envs = [env(vec![], Some("HTTP 401"))];
-        let got = names(evaluate(&envs, &m, &c, &mut w, NOW));
+        let got = names(evaluate(&envs, &m, &c, &mut w, ev, NOW));
         assert_eq!(
             got,
             [
@@ -421,6 +552,6 @@ mod tests {
         // Six minutes later without new 429s or refusals, and a success.
         m.poll_finished(&key, Ok(NOW + 360.0), 1.0);
         let envs = [env(vec![], None)];
-        assert!(evaluate(&envs, &m, &c, &mut w, NOW + 360.0).is_empty());
+        assert!(evaluate(&envs, &m, &c, &mut w, ev, NOW + 360.0).is_empty());
     }
 }

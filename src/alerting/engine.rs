@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::counters::CounterWindows;
+use super::events::EventWindows;
 use super::lifecycle::{AlertStates, Phase};
 use super::sender::Sender;
 use super::{AlertKind, AlertStatus, FiringAlert, Plan, conditions, payload, setting};
@@ -29,6 +30,8 @@ pub(super) struct Engine {
     running: Option<Running>,
     states: AlertStates,
     windows: CounterWindows,
+    /// Samples of every rule's sync event counters (SyncFailing).
+    events: EventWindows,
     /// Send every firing and resolved alert at the next evaluation (new
     /// Alertmanagers, new external labels).
     force: bool,
@@ -56,6 +59,7 @@ impl Engine {
             running: None,
             states: AlertStates::default(),
             windows: CounterWindows::default(),
+            events: EventWindows::default(),
             force: false,
         }
     }
@@ -102,6 +106,7 @@ impl Engine {
             }
             self.states.clear();
             self.windows = CounterWindows::default();
+            self.events = EventWindows::default();
             self.status.configure(None);
             return;
         };
@@ -154,6 +159,7 @@ impl Engine {
             &self.shared.metrics,
             &c.alerts,
             &mut self.windows,
+            &mut self.events,
             now,
         );
         self.states

@@ -230,14 +230,14 @@ mod tests {
         let mut s = AlertStates::default();
         let hold = |_| Duration::ZERO;
         let resend = Duration::from_secs(60);
-        s.update(0.0, vec![cand(AlertKind::UsersFailing, "r1")], hold);
+        s.update(0.0, vec![cand(AlertKind::SyncFailing, "r1")], hold);
         let sent = s.take_due(0.0, resend, false);
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].fired_at, Some(0.0));
         // Re-sent only after `resend`.
-        s.update(30.0, vec![cand(AlertKind::UsersFailing, "r1")], hold);
+        s.update(30.0, vec![cand(AlertKind::SyncFailing, "r1")], hold);
         assert!(s.take_due(30.0, resend, false).is_empty());
-        s.update(60.0, vec![cand(AlertKind::UsersFailing, "r1")], hold);
+        s.update(60.0, vec![cand(AlertKind::SyncFailing, "r1")], hold);
         assert_eq!(s.take_due(60.0, resend, false).len(), 1);
         // Resolved: sent at once, with its resolution time.
         s.update(70.0, vec![], hold);

@@ -4,7 +4,8 @@
 //! view; this is how it is built.
 //!
 //! One long-lived task ([`Alerter`]) owns the alert state, so pending
-//! alerts keep their `for` clock across polls and config reloads. It
+//! alerts keep their `for` clock, and the windowed conditions their
+//! samples, across polls and config reloads (not across restarts). It
 //! reports through one [`AlertStatus`] that the app creates and also hands
 //! to the server (landing page, `/metrics`). It
 //! evaluates after every poll (the pollers bump a `watch` in
@@ -16,6 +17,8 @@
 //! - `catalog`: names, severities, summaries, runbook links, descriptions;
 //! - `conditions`: the conditions over snapshots and self-metrics;
 //! - `counters`: `increase()` windows over the daemon's own counters;
+//! - `events`: `increase()` windows over every rule's sync event counters,
+//!   from the sender's own samples;
 //! - `lifecycle`: pending / firing / resolved, and what is due for sending;
 //! - `payload`: the Alertmanager API v2 JSON;
 //! - `sender`: queues, retries and backoff per Alertmanager (`client`: its
@@ -29,6 +32,7 @@ pub mod client;
 pub mod conditions;
 pub mod counters;
 mod engine;
+pub mod events;
 pub mod humanize;
 pub mod lifecycle;
 pub mod payload;
@@ -110,7 +114,10 @@ impl Alerter {
 /// The `for` of `kind` and whether it is evaluated at all.
 pub fn setting(c: &AlertConditions, kind: AlertKind) -> (bool, Duration) {
     match kind {
-        AlertKind::UsersFailing => (c.users_failing.enabled, c.users_failing.hold),
+        AlertKind::SyncFailing => (c.sync_failing.enabled, c.sync_failing.hold),
+        AlertKind::FailuresOutstanding => {
+            (c.failures_outstanding.enabled, c.failures_outstanding.hold)
+        }
         AlertKind::GroupsFailing => (c.groups_failing.enabled, c.groups_failing.hold),
         AlertKind::WritebackFailing => (c.writeback_failing.enabled, c.writeback_failing.hold),
         AlertKind::RuleFailed => (c.rule_failed.enabled, c.rule_failed.hold),

@@ -31,12 +31,17 @@ pub(super) async fn run(cli: &Cli, command: &Command) -> ExitCode {
     }
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr());
     let exit = match command {
-        Command::Status { output } => {
+        Command::Status { output, failures } => {
             let output = match output {
                 OutputFormat::Table => status::Output::Table { colour: colour() },
                 OutputFormat::Json => status::Output::Json,
             };
-            status::run(&config, output, now_unix, &mut out, &mut err).await
+            let report = if *failures {
+                status::Report::Failures
+            } else {
+                status::Report::Summary
+            };
+            status::run(&config, output, report, now_unix, &mut out, &mut err).await
         }
         Command::Dump {
             out: dir,

@@ -76,7 +76,7 @@ pub const RULE_FAMILIES: [RuleFamily; 12] = [
     ),
     rule_family!(
         "pingone_provisioning_users",
-        "Users of the rule by sync state: success, unsynced, partial, failed.",
+        "Users of the rule by sync state (success, failed), counted by user-detail mode.",
         |s, r| s.states(&r.users)
     ),
     rule_family!(
@@ -86,7 +86,7 @@ pub const RULE_FAMILIES: [RuleFamily; 12] = [
     ),
     rule_family!(
         "pingone_provisioning_groups",
-        "Groups of the rule by sync state: success, unsynced, partial, failed.",
+        "Groups of the rule by sync state: success, failed.",
         |s, r| s.states(&r.groups)
     ),
     rule_family!(
@@ -97,7 +97,7 @@ pub const RULE_FAMILIES: [RuleFamily; 12] = [
     rule_family!(
         "pingone_provisioning_deprovision_failures",
         "Failed deprovisioning events since the latest revision.",
-        |s, r| s.opt_u64(r.deprovision_failures)
+        |s, r| s.opt_u64(r.events.failed_deprovision)
     ),
     rule_family!(
         "pingone_provisioning_last_sync_timestamp_seconds",

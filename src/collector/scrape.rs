@@ -263,12 +263,18 @@ mod tests {
             users: StateCounts {
                 success: Some(90),
                 failed: Some(i as u64 % 7),
-                ..StateCounts::default()
             },
             groups_impacted: Some(5),
             groups: StateCounts::default(),
             writeback_failures: (i % 8 == 6).then_some(1),
-            deprovision_failures: Some(0),
+            events: crate::snapshot::SyncEvents {
+                failed_deprovision: Some(0),
+                ..Default::default()
+            },
+            store_status: None,
+            sync_error: None,
+            failing_since: None,
+            failing_polls: None,
             last_sync: Some(NOW - 86_400.0 + i as f64 * 0.3791),
             last_poll: (i % 8 == 5).then_some(NOW - 60.5),
             last_writeback: None,

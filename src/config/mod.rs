@@ -40,7 +40,7 @@ use crate::secret::Secret;
 
 pub use alerting::{
     AlertConditions, Alerting, AlertmanagerAuth, AlertmanagerTls, ClientCert, Condition, PemFile,
-    SyncStaleThresholds,
+    SyncFailingParams, SyncStaleThresholds,
 };
 pub use load::{load, load_str, load_with};
 pub use problem::{ConfigError, Problem};

@@ -5,7 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::pingone::model::{Rule, Store, SyncedGroup};
-use crate::snapshot::{Direction, RuleStatus, RuleSummary, StateCounts, StoreInfo};
+use crate::redact::clean_details;
+use crate::snapshot::{
+    Direction, RuleStatus, RuleSummary, StateCounts, StoreInfo, StoreStatus, SyncEvents,
+};
 use crate::timefmt::parse_rfc3339;
 
 use super::owners::OwnerCandidate;
@@ -104,16 +107,26 @@ impl<'a> Kept<'a> {
             enabled: rule.active,
             status,
             users_impacted: counts.and_then(|s| s.user_total),
-            users: StateCounts {
-                success: counts.and_then(|s| s.success_count),
-                failed: counts.and_then(|s| s.failed_count),
-                unsynced: None,
-                partial: None,
-            },
+            // A store's counts are events, not users: users per state come
+            // from user-detail mode only.
+            users: StateCounts::default(),
             groups_impacted: groups.map(|g| g.0),
             groups: groups.map(|g| g.1).unwrap_or_default(),
             writeback_failures: None,
-            deprovision_failures: counts.and_then(|s| s.failed_deprovision_count),
+            events: SyncEvents {
+                success: counts.and_then(|s| s.success_count),
+                failure: counts.and_then(|s| s.failed_count),
+                failed_deprovision: counts.and_then(|s| s.failed_deprovision_count),
+            },
+            store_status: stores
+                .get(conn)
+                .and_then(|s| s.status.as_deref())
+                .and_then(StoreStatus::from_api),
+            sync_error: sync
+                .and_then(|s| s.details.as_deref())
+                .and_then(|d| clean_details(d, &[])),
+            failing_since: None,
+            failing_polls: None,
             last_sync: sync
                 .and_then(|s| s.last_sync_at.as_deref())
                 .and_then(parse_rfc3339),

@@ -20,8 +20,6 @@ pub fn group_state(status: &str) -> Option<&'static str> {
     match status.to_ascii_uppercase().as_str() {
         "SUCCESS" | "SYNCED" => Some("success"),
         "FAILED" | "FAILURE" | "ERROR" => Some("failed"),
-        "PARTIALLY_SYNCED" | "PARTIAL_SYNCED" | "PARTIAL" => Some("partial"),
-        "UNSYNCED" | "NOT_SYNCED" => Some("unsynced"),
         _ => None,
     }
 }
@@ -44,16 +42,14 @@ pub(super) fn report_unknown_sync_states(stores: &[Store], unknown: &mut Vec<Unk
 /// A rule's groups per state ([`group_state`]); a group without a status
 /// is in no state, and one with an unknown status is appended to `unknown`.
 pub(super) fn count_groups(groups: &[SyncedGroup], unknown: &mut Vec<UnknownValue>) -> StateCounts {
-    let mut c = [0u64; 4];
+    let mut c = [0u64; 2];
     for g in groups {
         let Some(status) = g.status.as_deref() else {
             continue;
         };
         match group_state(status) {
             Some("success") => c[0] += 1,
-            Some("unsynced") => c[1] += 1,
-            Some("partial") => c[2] += 1,
-            Some(_) => c[3] += 1,
+            Some(_) => c[1] += 1,
             None => unknown.push(UnknownValue {
                 field: "syncedGroups.status",
                 value: status.to_string(),
@@ -62,8 +58,6 @@ pub(super) fn count_groups(groups: &[SyncedGroup], unknown: &mut Vec<UnknownValu
     }
     StateCounts {
         success: Some(c[0]),
-        unsynced: Some(c[1]),
-        partial: Some(c[2]),
-        failed: Some(c[3]),
+        failed: Some(c[1]),
     }
 }

@@ -188,6 +188,10 @@ pub struct SyncedRule {
     /// RFC 3339 time of the user's last sync for this rule.
     #[serde(default, rename = "lastSyncAt", deserialize_with = "lenient")]
     pub last_sync_at: Option<String>,
+    /// Free text about the user's sync errors (may name targets or hold
+    /// credentials: scrub before showing it).
+    #[serde(default, deserialize_with = "lenient")]
+    pub details: Option<String>,
 }
 
 /// The token endpoint's answer (RFC 6749 §5.1).

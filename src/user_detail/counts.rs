@@ -5,14 +5,14 @@
 //! | summary field | source | how |
 //! |---|---|---|
 //! | `users_impacted` | `GET /users/{id}/syncedRules/{ruleId}` for every user | users with a record; a 404 (no record) means the user is not in the rule's scope and is not counted |
-//! | `users{state}` | record `status` | `SUCCESS` → success, `UNSYNCED` → unsynced, `PARTIALLY_SYNCED` → partial, `FAILED` → failed ([`crate::mapping::group_state`]); other values are impacted but in no state, and reported as unknown |
+//! | `users{state}` | record `status` | `SUCCESS` → success, `FAILED` → failed ([`crate::mapping::group_state`]); other values are impacted but in no state, and reported as unknown |
 //! | `writeback_failures` | write-back rules: records in `FAILED` | equal to the rule's `users{state="failed"}` |
 //! | `last_writeback_timestamp_seconds` | write-back rules: latest record `lastSyncAt` | RFC 3339 to Unix seconds |
 //!
 //! When a walk has counted a rule, these counts **replace** the
-//! store-derived user numbers of that rule (`users_impacted` and all four
-//! `users` states): they are exact for the rule, whereas a store's counts
-//! mix every rule sharing the store. `deprovision_failures`, last sync and
+//! store-derived `users_impacted` of that rule and fill its two `users`
+//! states: they are exact for the rule, whereas a store's counts
+//! mix every rule sharing the store. The store's events, last sync and
 //! rule status keep their store sources. Last poll has no source here
 //! either: a record says when a user was synced, not when the source was
 //! polled.
@@ -24,6 +24,23 @@ use crate::pingone::model::SyncedRule;
 use crate::snapshot::{Direction, EnvSnapshot, StateCounts};
 use crate::timefmt::parse_rfc3339;
 
+/// How many failed records a walk keeps per rule for `status --failures`
+/// (the ones with the smallest user ids); the count of all of them is
+/// [`RuleUsers::failed`].
+pub const FAILED_KEPT: usize = 20;
+
+/// A user's record in `FAILED`, as read (not yet scrubbed: its `details`
+/// is PingOne's free text).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FailedRecord {
+    /// The user's id.
+    pub user_id: String,
+    /// The record's `lastSyncAt`, as sent.
+    pub last_sync_at: Option<String>,
+    /// The record's `details`, as sent; `None` when absent or empty.
+    pub details: Option<String>,
+}
+
 /// One rule's users, as counted by a walk.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleUsers {
@@ -31,18 +48,17 @@ pub struct RuleUsers {
     pub impacted: u64,
     /// Records in `SUCCESS`.
     pub success: u64,
-    /// Records in `UNSYNCED`.
-    pub unsynced: u64,
-    /// Records in `PARTIALLY_SYNCED`.
-    pub partial: u64,
     /// Records in `FAILED`.
     pub failed: u64,
-    /// Records with a missing or unknown status (impacted, in no state).
+    /// Records with a missing or any other status (`UNSYNCED`,
+    /// `PARTIALLY_SYNCED`, ...): impacted, in no state.
     pub other: u64,
     /// Users without a record (404): not in the rule's scope.
     pub without_record: u64,
     /// The latest record `lastSyncAt`, Unix seconds.
     pub last_sync: Option<f64>,
+    /// Up to [`FAILED_KEPT`] records in `FAILED`, by user id.
+    pub failed_records: Vec<FailedRecord>,
 }
 
 impl RuleUsers {
@@ -57,8 +73,6 @@ impl RuleUsers {
         let status = record.status.as_deref();
         match status.and_then(group_state) {
             Some("success") => self.success += 1,
-            Some("unsynced") => self.unsynced += 1,
-            Some("partial") => self.partial += 1,
             Some(_) => self.failed += 1,
             None => {
                 self.other += 1;
@@ -75,12 +89,27 @@ impl RuleUsers {
         }
     }
 
-    /// The four states, all present.
+    /// Keeps `user`'s record if it is `FAILED` and among the
+    /// [`FAILED_KEPT`] smallest user ids so far (a walk's answers come in
+    /// any order; this keeps the choice independent of it).
+    pub fn keep_failed(&mut self, user: &str, record: Option<&SyncedRule>) {
+        let Some(r) = record.filter(|r| r.status.as_deref() == Some("FAILED")) else {
+            return;
+        };
+        self.failed_records.push(FailedRecord {
+            user_id: user.to_string(),
+            last_sync_at: r.last_sync_at.clone(),
+            details: r.details.clone().filter(|d| !d.trim().is_empty()),
+        });
+        self.failed_records
+            .sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        self.failed_records.truncate(FAILED_KEPT);
+    }
+
+    /// The two states, both present.
     pub fn states(&self) -> StateCounts {
         StateCounts {
             success: Some(self.success),
-            unsynced: Some(self.unsynced),
-            partial: Some(self.partial),
             failed: Some(self.failed),
         }
     }
@@ -111,5 +140,43 @@ pub fn apply(snap: &mut EnvSnapshot, walk: &WalkCounts) {
             rule.writeback_failures = Some(counted.failed);
             rule.last_writeback = counted.last_sync;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: &str, details: Option<&str>) -> SyncedRule {
+        SyncedRule {
+            status: Some(status.into()),
+            last_sync_at: Some("2026-01-01T00:00:00Z".into()),
+            details: details.map(str::to_string),
+            ..SyncedRule::default()
+        }
+    }
+
+    #[test]
+    fn failed_records_are_kept_bounded_and_in_user_order() {
+        let mut users = RuleUsers::default();
+        let mut unknown = Vec::new();
+        for i in (0..30).rev() {
+            let r = record("FAILED", Some("SCIM 500"));
+            users.add(Some(&r), &mut unknown);
+            users.keep_failed(&format!("u{i:02}"), Some(&r));
+        }
+        let ok = record("SUCCESS", None);
+        users.add(Some(&ok), &mut unknown);
+        users.keep_failed("u-ok", Some(&ok));
+        users.keep_failed("u-none", None);
+        let blank = record("FAILED", Some("  "));
+        users.keep_failed("a-blank", Some(&blank));
+        assert_eq!(users.failed, 30);
+        assert_eq!(users.failed_records.len(), FAILED_KEPT);
+        assert_eq!(users.failed_records[0].user_id, "a-blank");
+        assert_eq!(users.failed_records[0].details, None, "empty is absent");
+        assert_eq!(users.failed_records[1].user_id, "u00");
+        assert_eq!(users.failed_records[1].details.as_deref(), Some("SCIM 500"));
+        assert_eq!(users.failed_records[19].user_id, "u18");
     }
 }

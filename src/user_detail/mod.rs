@@ -5,7 +5,9 @@
 //! - [`walk`] reads one environment once (cost in its module docs);
 //! - `counts` ([`RuleUsers`], [`WalkCounts`]) counts a walk's records per
 //!   rule, and [`apply`] puts those counts into a snapshot (the mode's part
-//!   of the mapping, with its table);
+//!   of the mapping, with its table); a walk also keeps up to
+//!   [`FAILED_KEPT`] failed records per rule ([`FailedRecord`]) for
+//!   `status --failures`, never for metrics;
 //! - [`Latest`] holds the last complete walk, which the environment's poller
 //!   merges into each new snapshot;
 //! - the settings are `config::UserDetailSettings`; the walk's schedule
@@ -16,7 +18,7 @@
 mod counts;
 mod walk;
 
-pub use counts::{RuleUsers, WalkCounts, apply};
+pub use counts::{FAILED_KEPT, FailedRecord, RuleUsers, WalkCounts, apply};
 pub use walk::{USERS_PAGE, WalkError, Walked, walk};
 
 use std::sync::Arc;

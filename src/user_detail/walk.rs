@@ -78,14 +78,19 @@ pub async fn walk(
         while in_flight.len() < concurrency.max(1) {
             let Some((r, u)) = pairs.next() else { break };
             let (c, rule, user) = (Arc::clone(client), rule_ids[r].clone(), user_ids[u].clone());
-            in_flight.spawn(async move { (r, c.user_synced_rule(&user, &rule).await) });
+            in_flight.spawn(async move {
+                let record = c.user_synced_rule(&user, &rule).await;
+                (r, user, record)
+            });
         }
         let Some(joined) = in_flight.join_next().await else {
             break;
         };
         // An error drops `in_flight`, which aborts the requests still running.
-        let (r, record) = joined.map_err(|e| WalkError::Task(e.to_string()))?;
-        counts[r].add(record?.as_ref(), &mut unknown);
+        let (r, user, record) = joined.map_err(|e| WalkError::Task(e.to_string()))?;
+        let record = record?;
+        counts[r].add(record.as_ref(), &mut unknown);
+        counts[r].keep_failed(&user, record.as_ref());
     }
     Ok(Walked {
         counts: WalkCounts {

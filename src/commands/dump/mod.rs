@@ -12,12 +12,13 @@
 //! | `revision-latest.json` | `GET .../propagation/revisions/id:latest` |
 //! | `synced-groups-<ruleId>.json` | `GET .../propagation/rules/{id}/syncedGroups?limit=1000`, enabled rules the filter keeps |
 //! | `users.json` | `GET .../users?limit=5`, first page only: a sample |
-//! | `synced-rules-<user pseudonym>-<ruleId>.json` | `GET .../users/{id}/syncedRules/{ruleId}`, sampled users × those rules; a 404 (no record) writes no file |
+//! | `synced-rules-<user pseudonym>-<ruleId>.json` | `GET .../users/{id}/syncedRules/{ruleId}`, sampled users × those rules; a 404 (no record) writes no file; with user-detail mode on, also the failing users' records ([`failing`]) |
 //! | `manifest.json` | every request, its file and its result |
 //!
 //! A failed request is recorded in the manifest and the dump goes on; the
 //! exit status is then 2 ([`super::Exit`]).
 
+mod failing;
 pub mod scrub;
 mod write;
 
@@ -117,7 +118,8 @@ pub async fn run(
         .filter(|(e, _)| only.is_none_or(|n| e.name == n))
     {
         let target = dir.join(dir_name(&env.name));
-        match dump_env(&env, &client, &target).await {
+        let concurrency = config.global.max_concurrent_requests;
+        match dump_env(&env, &client, concurrency, &target).await {
             Ok(r) => {
                 let _ = writeln!(
                     out,
@@ -179,6 +181,7 @@ fn items<T: serde::de::DeserializeOwned>(f: &Fetched, key: &str) -> Vec<T> {
 async fn dump_env(
     env: &Environment,
     client: &Arc<EnvClient>,
+    concurrency: usize,
     dir: &Path,
 ) -> Result<Report, DumpError> {
     write::prepare(dir)?;
@@ -267,6 +270,10 @@ async fn dump_env(
             let name = format!("synced-rules-{pseudonym}-{}", dir_name(rule));
             fetched.push(fetch(client, name, Endpoint::UserSyncedRule, &path, None).await);
         }
+    }
+    if env.user_detail.is_some() {
+        let (sample, scrubber, fetched) = (&sample, &mut scrubber, &mut fetched);
+        failing::fetch_failing(env, client, concurrency, sample, scrubber, fetched).await;
     }
     write::write_all(env, dir, &scrubber, fetched)
 }

@@ -7,11 +7,20 @@
 //!   "revision_created_at": "…", "rules": [{"id": "…", "name": "…",
 //!   "direction": "outbound", "parent_rule_id": null, "enabled": true,
 //!   "status": "active", "source_store": {"id", "name", "type"}, "target_store": {…},
-//!   "users": {"impacted", "success", "unsynced", "partial", "failed"},
-//!   "groups": {"impacted", "success", "unsynced", "partial", "failed"},
-//!   "writeback_failures": null, "deprovision_failures": 0,
+//!   "store_status": "active", "users": {"impacted", "success", "failed"},
+//!   "groups": {"impacted", "success", "failed"},
+//!   "writeback_failures": null,
+//!   "events": {"success", "failure", "failed_deprovision"},
+//!   "details": "…", "failing_since": "…", "failing_polls": 3,
 //!   "last_sync_at": "…", "last_sync_age_seconds": 42.0, "failures": false}]}]}
 //! ```
+//!
+//! `events` are the store's sync events since the latest revision
+//! (attempts, not users; on the store's owner rule only). `users.success`
+//! and `users.failed` are users counted by user-detail mode, `null`
+//! otherwise (`users.impacted` is the store's `userTotal` then).
+//! `details` is PingOne's `syncStatus.details`, cleaned and scrubbed.
+//! `failing_since` and `failing_polls` are what this process observed.
 
 use serde_json::{Value, json};
 
@@ -38,8 +47,6 @@ fn states(impacted: Option<u64>, c: &StateCounts) -> Value {
     json!({
         "impacted": impacted,
         "success": c.success,
-        "unsynced": c.unsynced,
-        "partial": c.partial,
         "failed": c.failed,
     })
 }
@@ -52,12 +59,20 @@ fn rule(r: &RuleSummary, now: f64) -> Value {
         "parent_rule_id": (!r.parent_rule_id.is_empty()).then_some(r.parent_rule_id.as_str()),
         "enabled": r.enabled,
         "status": r.status.map(|s| s.as_str()),
+        "store_status": r.store_status.map(|s| s.as_str()),
         "source_store": store(&r.source),
         "target_store": store(&r.target),
         "users": states(r.users_impacted, &r.users),
         "groups": states(r.groups_impacted, &r.groups),
         "writeback_failures": r.writeback_failures,
-        "deprovision_failures": r.deprovision_failures,
+        "events": {
+            "success": r.events.success,
+            "failure": r.events.failure,
+            "failed_deprovision": r.events.failed_deprovision,
+        },
+        "details": r.sync_error,
+        "failing_since": time(r.failing_since),
+        "failing_polls": r.failing_polls,
         "last_sync_at": time(r.last_sync),
         "last_sync_age_seconds": age(now, r.last_sync),
         "failures": has_failures(r),
@@ -112,8 +127,20 @@ mod tests {
         let r = &env["rules"];
         assert_eq!(
             r[0]["users"],
-            json!({"impacted": 1523, "success": 1520, "unsynced": null, "partial": null, "failed": 3})
+            json!({"impacted": 1523, "success": null, "failed": null}),
+            "users per state only from user-detail mode"
         );
+        assert_eq!(
+            r[0]["events"],
+            json!({"success": 1520, "failure": 3, "failed_deprovision": 0})
+        );
+        assert_eq!(r[0]["store_status"], "active");
+        assert_eq!(r[0]["details"], "SCIM answered 500:\tInternal Server Error");
+        assert_eq!(r[0]["failing_since"], "1970-01-12T11:36:40Z");
+        assert_eq!(r[0]["failing_polls"], 13);
+        assert_eq!(r[1]["failing_since"], Value::Null);
+        assert_eq!(r[1]["failing_polls"], 0);
+        assert_eq!(r[1]["details"], Value::Null);
         assert_eq!(r[0]["groups"]["failed"], 1);
         assert_eq!(r[0]["last_sync_age_seconds"], 300.0);
         assert_eq!(r[0]["failures"], true);

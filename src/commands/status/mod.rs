@@ -8,8 +8,11 @@
 //! and some rule has failures; 2 when some environment could not be read
 //! completely (its error is printed on stderr and in the JSON), which wins
 //! over 1. User-detail mode is not used: `status` makes the main poll's
-//! requests only.
+//! requests only, so its users per state are absent; `status --failures`
+//! ([`failures`]) walks the environments that enable user-detail mode and
+//! lists the failing users instead of the summary.
 
+pub mod failures;
 pub mod json;
 pub mod table;
 
@@ -56,9 +59,10 @@ pub fn has_failures(rule: &RuleSummary) -> bool {
     rule.status == Some(RuleStatus::Failed)
         || [
             rule.users.failed,
+            rule.events.failure,
             rule.groups.failed,
             rule.writeback_failures,
-            rule.deprovision_failures,
+            rule.events.failed_deprovision,
         ]
         .iter()
         .any(|n| n.is_some_and(|n| n > 0))
@@ -108,12 +112,22 @@ pub async fn collect(clients: Vec<(Environment, Arc<EnvClient>)>) -> Vec<EnvStat
     results.into_iter().flatten().collect()
 }
 
-/// Polls, prints the summary on `out` and every environment's error on
-/// `err`, and returns the exit status. `now` is the Unix time ages are
-/// computed against.
+/// What `status` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// The sync summary of every rule.
+    Summary,
+    /// The failing users of every rule (`--failures`, user-detail mode).
+    Failures,
+}
+
+/// Polls (or walks, for [`Report::Failures`]), prints the report on `out`
+/// and every environment's error on `err`, and returns the exit status.
+/// `now` is the Unix time ages are computed against.
 pub async fn run(
     config: &Config,
     output: Output,
+    report: Report,
     now: impl FnOnce() -> f64,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -125,6 +139,10 @@ pub async fn run(
             return Exit::Error;
         }
     };
+    if report == Report::Failures {
+        let envs = failures::collect(config, clients).await;
+        return failures::print(&envs, output, now(), out, err);
+    }
     let envs = collect(clients).await;
     let now = now();
     let text = match output {
@@ -155,7 +173,7 @@ pub async fn run(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::snapshot::{Direction, StateCounts, StoreInfo};
+    use crate::snapshot::{Direction, StateCounts, StoreInfo, StoreStatus, SyncEvents};
 
     /// A fixed snapshot: an outbound rule with failures, a clean inbound
     /// rule, its write-back rule without store numbers, a disabled rule.
@@ -174,21 +192,22 @@ pub(crate) mod tests {
             enabled: Some(true),
             status: Some(RuleStatus::Active),
             users_impacted: Some(1523),
-            users: StateCounts {
-                success: Some(1520),
-                failed: Some(3),
-                unsynced: None,
-                partial: None,
-            },
+            users: StateCounts::default(),
             groups_impacted: Some(5),
             groups: StateCounts {
                 success: Some(4),
-                unsynced: Some(0),
-                partial: Some(0),
                 failed: Some(1),
             },
             writeback_failures: None,
-            deprovision_failures: Some(0),
+            events: SyncEvents {
+                success: Some(1520),
+                failure: Some(3),
+                failed_deprovision: Some(0),
+            },
+            store_status: Some(StoreStatus::Active),
+            sync_error: Some("SCIM answered 500:\tInternal Server Error".into()),
+            failing_since: Some(1_000_000.0 - 7800.0),
+            failing_polls: Some(13),
             last_sync: Some(1_000_000.0 - 300.0),
             last_poll: None,
             last_writeback: None,
@@ -198,12 +217,14 @@ pub(crate) mod tests {
             name: "Workday inbound".into(),
             direction: Direction::Inbound,
             users_impacted: Some(850),
-            users: StateCounts {
+            events: SyncEvents {
                 success: Some(800),
-                unsynced: Some(40),
-                partial: Some(10),
-                failed: Some(0),
+                failure: Some(0),
+                failed_deprovision: Some(0),
             },
+            sync_error: None,
+            failing_since: None,
+            failing_polls: Some(0),
             groups_impacted: Some(0),
             groups: StateCounts::default(),
             last_sync: Some(1_000_000.0 - 2.0 * 86_400.0 - 4.0 * 3600.0),
@@ -215,8 +236,8 @@ pub(crate) mod tests {
             direction: Direction::Writeback,
             parent_rule_id: "r2".into(),
             users_impacted: None,
-            users: StateCounts::default(),
-            deprovision_failures: None,
+            events: SyncEvents::default(),
+            failing_polls: None,
             ..inbound.clone()
         };
         let disabled = RuleSummary {
@@ -228,7 +249,11 @@ pub(crate) mod tests {
             users: StateCounts::default(),
             groups_impacted: None,
             groups: StateCounts::default(),
-            deprovision_failures: None,
+            events: SyncEvents::default(),
+            store_status: Some(StoreStatus::Inactive),
+            sync_error: None,
+            failing_since: None,
+            failing_polls: None,
             last_sync: None,
             ..base.clone()
         };

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::raw::{RawAlerts, RawPlain, RawSyncStale, RawThreshold, RawWindow};
-use super::{AlertConditions, Condition, SyncStaleThresholds};
+use super::raw::{RawAlerts, RawPlain, RawRatioWindow, RawSyncStale, RawThreshold, RawWindow};
+use super::{AlertConditions, Condition, SyncFailingParams, SyncStaleThresholds};
 use crate::config::checks;
 use crate::config::context::Context;
 use crate::config::positions::join;
@@ -14,12 +14,18 @@ use crate::config::problem::quote;
 pub(super) fn alerts(raw: RawAlerts, ctx: &mut Context<'_>) -> Option<AlertConditions> {
     let d = AlertConditions::default();
     let path = |name: &str| format!("alerting.alerts.{name}");
-    let users_failing = threshold(
+    let sync_failing = sync_failing(
         ctx,
-        &path("PingOneProvisioningUsersFailing"),
-        raw.users_failing,
-        &d.users_failing,
-        ratio,
+        &path("PingOneProvisioningSyncFailing"),
+        raw.sync_failing,
+        &d.sync_failing,
+    );
+    let failures_outstanding = threshold(
+        ctx,
+        &path("PingOneProvisioningSyncFailuresOutstanding"),
+        raw.failures_outstanding,
+        &d.failures_outstanding,
+        count,
     );
     let groups_failing = threshold(
         ctx,
@@ -73,7 +79,8 @@ pub(super) fn alerts(raw: RawAlerts, ctx: &mut Context<'_>) -> Option<AlertCondi
         &d.auth_failing,
     );
     Some(AlertConditions {
-        users_failing: users_failing?,
+        sync_failing: sync_failing?,
+        failures_outstanding: failures_outstanding?,
         groups_failing: groups_failing?,
         writeback_failing: writeback_failing?,
         rule_failed: rule_failed?,
@@ -154,6 +161,30 @@ fn window(
     })
 }
 
+fn sync_failing(
+    ctx: &mut Context<'_>,
+    path: &str,
+    raw: Option<RawRatioWindow>,
+    d: &Condition<SyncFailingParams>,
+) -> Option<Condition<SyncFailingParams>> {
+    let raw = raw.unwrap_or_default();
+    let common = common(ctx, path, raw.enabled.as_deref(), &raw.hold, d.hold);
+    let threshold = match raw.threshold.as_deref() {
+        None => Some(d.params.threshold),
+        Some(text) => ctx.report(&join(path, "threshold"), ratio(text)),
+    };
+    let window = ctx.duration(&join(path, "window"), &raw.window, d.params.window, None);
+    let (enabled, hold) = common?;
+    Some(Condition {
+        enabled,
+        hold,
+        params: SyncFailingParams {
+            threshold: threshold?,
+            window: window?,
+        },
+    })
+}
+
 fn sync_stale(
     ctx: &mut Context<'_>,
     path: &str,
@@ -188,7 +219,7 @@ fn sync_stale(
     })
 }
 
-/// A ratio from 0 to 1 (UsersFailing).
+/// A ratio from 0 to 1 (SyncFailing).
 fn ratio(text: &str) -> Result<f64, String> {
     const ACCEPTED: &str = "expected a ratio from 0 to 1, such as 0.05 for 5 %";
     let value: f64 = text
@@ -204,7 +235,8 @@ fn ratio(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
-/// A whole number >= 0 (groups, write-back failures).
+/// A whole number >= 0 (outstanding failure events, groups, write-back
+/// failures).
 fn count(text: &str) -> Result<u64, String> {
     checks::count(text, 0).map(|n| n as u64)
 }

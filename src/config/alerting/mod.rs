@@ -172,6 +172,17 @@ impl<P> Condition<P> {
     }
 }
 
+/// PingOneProvisioningSyncFailing's parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SyncFailingParams {
+    /// Failure events / all events within `window` above this (0..=1).
+    /// Default 0.05.
+    pub threshold: f64,
+    /// The look-back of the `increase()` of the event counters (the rule
+    /// file's `[30m]`). Default 30 m.
+    pub window: Duration,
+}
+
 /// The longest a rule may go without syncing, per kind of rule
 /// (PingOneProvisioningSyncStale); the first matching kind wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,9 +202,12 @@ pub struct SyncStaleThresholds {
 /// `alerts/pingone-sync-exporter.rules.yml` (checked by a test).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertConditions {
-    /// PingOneProvisioningUsersFailing: failed / impacted users > ratio.
-    /// Default 0.05, `for` 30 m.
-    pub users_failing: Condition<f64>,
+    /// PingOneProvisioningSyncFailing: failure events / all events of the
+    /// rule within the window > ratio. Default 0.05 over 30 m, `for` 15 m.
+    pub sync_failing: Condition<SyncFailingParams>,
+    /// PingOneProvisioningSyncFailuresOutstanding: failure events since the
+    /// latest revision > count. Default 0, `for` 6 h.
+    pub failures_outstanding: Condition<u64>,
     /// PingOneProvisioningGroupsFailing: failed groups > count. Default 0, 30 m.
     pub groups_failing: Condition<u64>,
     /// PingOneProvisioningWritebackFailing: write-back failures > count.
@@ -224,7 +238,14 @@ impl Default for AlertConditions {
         let hours = |h: u64| Duration::from_secs(h * 3600);
         let minutes = |m: u64| Duration::from_secs(m * 60);
         Self {
-            users_failing: Condition::on(30, 0.05),
+            sync_failing: Condition::on(
+                15,
+                SyncFailingParams {
+                    threshold: 0.05,
+                    window: minutes(30),
+                },
+            ),
+            failures_outstanding: Condition::on(6 * 60, 0),
             groups_failing: Condition::on(30, 0),
             writeback_failing: Condition::on(30, 0),
             rule_failed: Condition::on(10, ()),

@@ -49,8 +49,10 @@ pub(crate) struct RawTls {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAlerts {
-    #[serde(rename = "PingOneProvisioningUsersFailing")]
-    pub users_failing: Option<RawThreshold>,
+    #[serde(rename = "PingOneProvisioningSyncFailing")]
+    pub sync_failing: Option<RawRatioWindow>,
+    #[serde(rename = "PingOneProvisioningSyncFailuresOutstanding")]
+    pub failures_outstanding: Option<RawThreshold>,
     #[serde(rename = "PingOneProvisioningGroupsFailing")]
     pub groups_failing: Option<RawThreshold>,
     #[serde(rename = "PingOneProvisioningWritebackFailing")]
@@ -95,6 +97,17 @@ pub(crate) struct RawWindow {
     pub enabled: Option<String>,
     #[serde(rename = "for")]
     pub hold: Option<String>,
+    pub window: Option<String>,
+}
+
+/// A ratio `threshold` over a look-back `window` (SyncFailing).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRatioWindow {
+    pub enabled: Option<String>,
+    #[serde(rename = "for")]
+    pub hold: Option<String>,
+    pub threshold: Option<String>,
     pub window: Option<String>,
 }
 

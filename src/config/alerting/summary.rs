@@ -46,9 +46,10 @@ impl AlertConditions {
     /// The names of the conditions switched off, in table order.
     pub fn disabled(&self) -> Vec<&'static str> {
         let all = [
+            ("PingOneProvisioningSyncFailing", self.sync_failing.enabled),
             (
-                "PingOneProvisioningUsersFailing",
-                self.users_failing.enabled,
+                "PingOneProvisioningSyncFailuresOutstanding",
+                self.failures_outstanding.enabled,
             ),
             (
                 "PingOneProvisioningGroupsFailing",
