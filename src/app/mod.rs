@@ -182,11 +182,22 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
             format!("{} ({summary})", path.display()),
         ));
     }
+    let grafana = match cli
+        .grafana_url
+        .as_deref()
+        .map(server::summary::grafana_base)
+    {
+        None => None,
+        Some(Ok(url)) => Some(url),
+        Some(Err(e)) => anyhow::bail!("{e}"),
+    };
+    let page = Arc::new(server::summary::PageSettings::new(grafana, &config));
     let web = Arc::new(Web {
         shared: Arc::clone(&shared),
         telemetry_path: cli.telemetry_path.clone(),
         reload: reload_tx,
         about,
+        page: Arc::clone(&page),
     });
     let server = tokio::spawn(serve(
         listener,
@@ -211,7 +222,7 @@ async fn run_daemon(cli: &Cli) -> anyhow::Result<()> {
             _ = hup.recv() => None,
             r = reload_rx.recv() => match r { Some(tx) => Some(tx), None => break },
         };
-        let result = reload(cli, &mut supervisor, &alerter, &metrics);
+        let result = reload(cli, &mut supervisor, &alerter, &metrics, &page);
         if let Some(tx) = answer {
             let _ = tx.send(result);
         }
@@ -235,6 +246,7 @@ fn reload(
     supervisor: &mut Supervisor,
     alerter: &alerting::Alerter,
     metrics: &SelfMetrics,
+    page: &server::summary::PageSettings,
 ) -> Result<(), String> {
     if cli.demo {
         return Err("demo mode has no configuration file to reload".into());
@@ -246,6 +258,7 @@ fn reload(
             let plan = alerting::plan(c.alerting.as_ref()).map_err(|e| e.to_string())?;
             supervisor.apply(&c).map_err(|e| e.to_string())?;
             alerter.apply(plan);
+            page.apply(&c);
             Ok(c)
         });
     match result {

@@ -6,12 +6,15 @@
 //! | `/-/healthy` | GET, HEAD | 200 while the process runs |
 //! | `/-/ready` | GET, HEAD | 200 once every environment finished its first poll, else 503 |
 //! | `/-/reload` | POST | re-reads the config file: 200, or 500 with the problems |
-//! | `/` | GET, HEAD | HTML landing page |
+//! | `/` | GET, HEAD | the sync summary page ([`summary`]) |
+//! | `/rules/{environment id}/{rule id}` | GET, HEAD | one rule's page; 404 for an unknown rule |
+//! | `/api/v1/status` | GET, HEAD | the sync summary as JSON |
 //!
 //! Other methods on these paths get 405 with `Allow`; other paths 404.
 
 mod body;
-mod landing;
+pub mod landing;
+pub mod summary;
 
 pub use body::Body;
 
@@ -43,6 +46,8 @@ pub struct Web {
     pub reload: mpsc::Sender<ReloadRequest>,
     /// Extra lines for the landing page (mode, config file).
     pub about: Vec<(String, String)>,
+    /// What the status pages know beyond the snapshots (links, refresh).
+    pub page: Arc<summary::PageSettings>,
 }
 
 /// The response type of this server.
@@ -93,8 +98,16 @@ pub async fn handle(web: Arc<Web>, req: Request) -> Response {
             "/-/healthy" if is_read => text(StatusCode::OK, "Healthy\n"),
             "/-/ready" if is_read => ready(&web),
             "/-/reload" if method == Method::POST => reload(&web).await,
-            "/" if is_read => landing::page(&web),
-            "/-/healthy" | "/-/ready" | "/" => method_not_allowed("GET, HEAD"),
+            "/" if is_read => summary::summary(&web),
+            "/api/v1/status" if is_read => summary::status_json(&web),
+            "/-/healthy" | "/-/ready" | "/" | "/api/v1/status" => method_not_allowed("GET, HEAD"),
+            p if p.starts_with("/rules/") => {
+                if is_read {
+                    summary::rule_page(&web, &p["/rules/".len()..])
+                } else {
+                    method_not_allowed("GET, HEAD")
+                }
+            }
             "/-/reload" => method_not_allowed("POST"),
             _ => text(StatusCode::NOT_FOUND, "not found\n"),
         }
