@@ -13,13 +13,13 @@ use crate::timefmt::{format_age, format_rfc3339};
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;padding:1em;max-width:1400px;color:#111;line-height:1.4}\
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin:1.4em 0 .3em}\
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}\
-table{border-collapse:collapse;min-width:100%}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
+table{border-collapse:collapse;min-width:100%;font-size:.95em}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}\
 tr.attention{background:#fff1f0}tr.attention td:first-child{border-left:4px solid #b00}\
 .mark{font-weight:bold;color:#b00;white-space:nowrap}.ok{color:#060}\
 .absent{color:#555;cursor:help;border-bottom:1px dotted #555}\
 tbody th{background:none;min-width:9em}time,small{white-space:nowrap}\
-.meta{color:#444;margin:.2em 0}.reason{max-width:32em}small{color:#555}\
+.meta{color:#444;margin:.2em 0}td.reason{min-width:14em;max-width:30em}small{color:#555}\
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
 nav a{margin-right:1em}dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dl.kv dt{font-weight:bold}";
 
@@ -77,7 +77,8 @@ pub fn time(h: &mut String, t: Option<f64>, now: f64, why: &str) {
     match t {
         None => absent(h, why),
         Some(t) => {
-            let abs = escape(&format_rfc3339(t));
+            // Whole seconds: an age in minutes needs no milliseconds.
+            let abs = escape(&format_rfc3339(t.floor()));
             let _ = write!(
                 h,
                 "<time datetime=\"{abs}\">{} ago</time><br><small>{abs}</small>",

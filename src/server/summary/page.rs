@@ -194,7 +194,7 @@ fn rule_row(h: &mut String, env_id: &str, row: &RuleRow<'_>, now: f64) {
                 .filter(|f| *f > 0)
                 .map(|f| format!("{f} failed"));
             let parts: Vec<String> = [s, f].into_iter().flatten().collect();
-            if !parts.is_empty() {
+            if n > 0 && !parts.is_empty() {
                 let _ = write!(h, "<br><small>{}</small>", parts.join(", "));
             }
         }

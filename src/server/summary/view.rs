@@ -77,22 +77,36 @@ pub fn failure_reason(rule: &RuleSummary) -> Option<String> {
         _ => None,
     };
     if let Some(n) = positive(event_counts(rule).1.cell) {
-        parts.push(format!("{n} failed sync events since the last revision"));
+        let events = plural(n, "event");
+        parts.push(format!("{n} failed sync {events} since the last revision"));
     }
     let more = [
-        (rule.groups.failed, "group(s) failed to sync"),
+        (rule.groups.failed, "group", " failed to sync"),
         (
             rule.writeback_failures,
-            "user(s) not written back to the source",
+            "user",
+            " not written back to the source",
         ),
-        (rule.deprovision_failures, "failed deprovisioning events"),
     ];
-    for (n, what) in more {
+    for (n, noun, rest) in more {
         if let Some(n) = n.filter(|n| *n > 0) {
-            parts.push(format!("{n} {what}"));
+            parts.push(format!("{n} {}{rest}", plural(n, noun)));
         }
     }
+    if let Some(n) = rule.deprovision_failures.filter(|n| *n > 0) {
+        let events = plural(n, "event");
+        parts.push(format!("{n} failed deprovisioning {events}"));
+    }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// `word` or `words`.
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
 }
 
 /// Where user-detail mode stands for an environment.
@@ -227,7 +241,7 @@ mod tests {
         assert_eq!(order, ["r2", "r1", "r3", "r4"]);
         assert_eq!(
             rows[1].reason.as_deref(),
-            Some("3 failed sync events since the last revision; 1 group(s) failed to sync")
+            Some("3 failed sync events since the last revision; 1 group failed to sync")
         );
         assert_eq!(rows[3].reason, None);
         assert_eq!(rows[1].events.1.cell, Cell::Count(3));
