@@ -98,8 +98,10 @@ pub async fn handle(web: Arc<Web>, req: Request) -> Response {
             "/-/healthy" if is_read => text(StatusCode::OK, "Healthy\n"),
             "/-/ready" if is_read => ready(&web),
             "/-/reload" if method == Method::POST => reload(&web).await,
-            "/" if is_read => summary::summary(&web),
-            "/api/v1/status" if is_read => summary::status_json(&web),
+            "/" if is_read => summary::offload(Arc::clone(&web), summary::summary).await,
+            "/api/v1/status" if is_read => {
+                summary::offload(Arc::clone(&web), summary::status_json).await
+            }
             "/-/healthy" | "/-/ready" | "/" | "/api/v1/status" => method_not_allowed("GET, HEAD"),
             p if p.starts_with("/rules/") => {
                 if is_read {

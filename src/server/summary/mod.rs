@@ -7,7 +7,10 @@
 //! | `/api/v1/status` | the same data as JSON, the `status --output json` document ([`json`]) |
 //!
 //! Every answer is built on request from the environments' last snapshots
-//! ([`view`]); nothing here calls PingOne. The pages need no JavaScript,
+//! ([`view`]); nothing here calls PingOne. At 10,000 rules a page is some
+//! megabytes of HTML, so renders run one at a time on the blocking pool
+//! ([`offload`]): a scrape of `/metrics` never waits behind one on an async
+//! worker, and pages use at most one core. The pages need no JavaScript,
 //! refresh themselves at the shortest poll interval and HTML-escape every
 //! value. They sit behind the same web-config guard as every other path.
 
@@ -20,6 +23,8 @@ mod view;
 
 pub use settings::{EnvPage, PageSettings, RULE_DASHBOARD_UID, grafana_base};
 pub use view::{Cell, event_counts, failure_reason};
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use hyper::StatusCode;
@@ -37,6 +42,21 @@ fn answer(content_type: &'static str, body: impl Into<Bytes>) -> Response {
 }
 
 const HTML: &str = "text/html; charset=utf-8";
+
+/// Runs `render` on the blocking pool, one render at a time per server.
+pub async fn offload(web: Arc<Web>, render: fn(&Web) -> Response) -> Response {
+    let page = Arc::clone(&web.page);
+    let Ok(_permit) = page.renders.acquire().await else {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+    };
+    match tokio::task::spawn_blocking(move || render(&web)).await {
+        Ok(r) => r,
+        Err(_) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the page could not be rendered\n",
+        ),
+    }
+}
 
 /// `/`: the sync summary.
 pub fn summary(web: &Web) -> Response {

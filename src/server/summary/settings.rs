@@ -30,6 +30,9 @@ pub struct EnvPage {
 /// The page settings, shared by the server's handlers.
 #[derive(Debug)]
 pub struct PageSettings {
+    /// One permit: page renders run one at a time (see the module docs of
+    /// `server::summary`).
+    pub renders: tokio::sync::Semaphore,
     grafana: Option<reqwest::Url>,
     envs: ArcSwap<HashMap<String, EnvPage>>,
 }
@@ -68,6 +71,7 @@ impl PageSettings {
     /// Settings for `config`, linking Grafana at `grafana` when given.
     pub fn new(grafana: Option<reqwest::Url>, config: &Config) -> Self {
         Self {
+            renders: tokio::sync::Semaphore::new(1),
             grafana,
             envs: ArcSwap::from_pointee(env_pages(config)),
         }
