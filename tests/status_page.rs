@@ -127,6 +127,15 @@ fn the_summary_and_rule_pages_in_a_browser() {
         "no reason for a clean rule"
     );
 
+    // The environment's own page shows the same rows in the same order.
+    let env_page = dump_dom(&exp.url(&format!("/environments/{PAGE_A}")));
+    let env_rows = elements(&env_page, "<tr class=\"rule", "</tr>");
+    let env_ids: Vec<&str> = env_rows
+        .iter()
+        .map(|r| attr(r, "data-rule-id").unwrap())
+        .collect();
+    assert_eq!(env_ids, ids);
+
     // The clean rule's page, by its link.
     let link = elements(rows[2], "<a ", "</a>")[0];
     let href = attr(link, "href").unwrap();
@@ -202,10 +211,13 @@ fn the_json_endpoint_and_bad_paths() {
         format!("/rules/no-such-env/{failed}"),
         "/rules/%zz/x".to_string(),
         "/api/v1/other".to_string(),
+        "/environments/".to_string(),
+        "/environments/no-such-env".to_string(),
+        format!("/environments/{PAGE_A}/more"),
     ] {
         assert_eq!(get(&exp.url(&path)).status, 404, "{path}");
     }
-    for path in ["/", "/api/v1/status", "/rules/a/b"] {
+    for path in ["/", "/api/v1/status", "/rules/a/b", "/environments/a"] {
         let r = post(&exp.url(path));
         assert_eq!(
             (r.status, r.header("Allow")),

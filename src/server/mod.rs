@@ -7,6 +7,7 @@
 //! | `/-/ready` | GET, HEAD | 200 once every environment finished its first poll, else 503 |
 //! | `/-/reload` | POST | re-reads the config file: 200, or 500 with the problems |
 //! | `/` | GET, HEAD | the sync summary page ([`summary`]) |
+//! | `/environments/{environment id}` | GET, HEAD | one environment's table; 404 for an unknown one |
 //! | `/rules/{environment id}/{rule id}` | GET, HEAD | one rule's page; 404 for an unknown rule |
 //! | `/api/v1/status` | GET, HEAD | the sync summary as JSON |
 //!
@@ -103,11 +104,18 @@ pub async fn handle(web: Arc<Web>, req: Request) -> Response {
                 summary::offload(Arc::clone(&web), summary::status_json).await
             }
             "/-/healthy" | "/-/ready" | "/" | "/api/v1/status" => method_not_allowed("GET, HEAD"),
-            p if p.starts_with("/rules/") => {
-                if is_read {
-                    summary::rule_page(&web, &p["/rules/".len()..])
-                } else {
+            p if p.starts_with("/rules/") || p.starts_with("/environments/") => {
+                if !is_read {
                     method_not_allowed("GET, HEAD")
+                } else if let Some(rest) = p.strip_prefix("/rules/") {
+                    let rest = rest.to_string();
+                    summary::offload(Arc::clone(&web), move |w| summary::rule_page(w, &rest)).await
+                } else {
+                    let rest = p["/environments/".len()..].to_string();
+                    summary::offload(Arc::clone(&web), move |w| {
+                        summary::environment_page(w, &rest)
+                    })
+                    .await
                 }
             }
             "/-/reload" => method_not_allowed("POST"),

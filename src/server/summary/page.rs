@@ -25,6 +25,11 @@ pub const HEADERS: [&str; 11] = [
     "failure reason",
 ];
 
+/// Above this many rules in all, `/` lists the environments, each linking
+/// its own page, instead of every rule: 10,000 rules make some 13 MB of
+/// HTML, too much to render on every refresh or to read.
+pub const FULL_PAGE_RULES: usize = 1000;
+
 /// Renders the page for `envs` at `now`.
 pub fn render(web: &Web, envs: &[EnvView<'_>], now: f64) -> String {
     let mut h =
@@ -66,8 +71,12 @@ pub fn render(web: &Web, envs: &[EnvView<'_>], now: f64) -> String {
         ". As of {}; refreshes every {refresh}s.</p></header>",
         escape(&format_rfc3339(now))
     );
-    for env in envs {
-        environment(&mut h, env, now);
+    if rules > FULL_PAGE_RULES && envs.len() > 1 {
+        overview(&mut h, envs, rules, now);
+    } else {
+        for env in envs {
+            environment(&mut h, env, now);
+        }
     }
     landing::firing_alerts(&mut h, web, now);
     landing::about(&mut h, web);
@@ -75,12 +84,86 @@ pub fn render(web: &Web, envs: &[EnvView<'_>], now: f64) -> String {
     h
 }
 
+/// One environment's page at `/environments/{id}`.
+pub fn render_environment(web: &Web, env: &EnvView<'_>, now: f64) -> String {
+    let mut h = String::with_capacity(8192 + 1024 * env.rows.len());
+    let name = &env.state.key.name;
+    html::open(
+        &mut h,
+        &format!("{name} · PingOne provisioning sync"),
+        web.page.refresh_seconds(),
+    );
+    let _ = writeln!(
+        h,
+        "<nav><a href=\"/\">← All environments</a></nav><header><h1>PingOne provisioning sync: {}</h1><p class=\"meta\">As of {}.</p></header>",
+        escape(name),
+        escape(&format_rfc3339(now))
+    );
+    environment(&mut h, env, now);
+    html::close(&mut h, &web.telemetry_path);
+    h
+}
+
+/// The environments as one table, those needing attention first.
+fn overview(h: &mut String, envs: &[EnvView<'_>], rules: usize, now: f64) {
+    let _ = writeln!(
+        h,
+        "<p>{rules} rules are too many for one page: open an environment. Environments with rules needing attention or a failed poll come first.</p>\
+<div class=\"scroll\"><table class=\"environments\"><thead><tr><th scope=\"col\"><span class=\"vh\">attention</span></th>\
+<th scope=\"col\">environment</th><th scope=\"col\">rules</th><th scope=\"col\">need attention</th><th scope=\"col\">last poll</th><th scope=\"col\">result</th></tr></thead><tbody>"
+    );
+    let mut order: Vec<&EnvView<'_>> = envs.iter().collect();
+    let poll_failed = |e: &EnvView<'_>| {
+        e.state
+            .last_poll
+            .as_ref()
+            .is_some_and(|p| p.error.is_some())
+    };
+    order.sort_by_key(|e| !(e.attention() > 0 || poll_failed(e)));
+    for env in order {
+        let marked = env.attention() > 0 || poll_failed(env);
+        let key = &env.state.key;
+        let _ = write!(
+            h,
+            "<tr class=\"environment{}\"><td>{}</td><th scope=\"row\"><a href=\"/environments/{}\">{}</a></th><td class=\"n\">{}</td><td class=\"n\">{}</td><td>",
+            if marked { " attention" } else { "" },
+            if marked {
+                "<span class=\"mark\" role=\"img\" aria-label=\"needs attention\" title=\"needs attention\">⚠</span>"
+            } else {
+                ""
+            },
+            escape(&html::segment(&key.id)),
+            escape(&key.name),
+            env.rows.len(),
+            env.attention()
+        );
+        let last = env.state.last_poll.as_ref();
+        time(
+            h,
+            last.map(|p| p.finished_at),
+            now,
+            "waiting for the first poll",
+        );
+        h.push_str("</td><td>");
+        match last.map(|p| p.error.as_deref()) {
+            None => {}
+            Some(None) => h.push_str("<span class=\"ok\">ok</span>"),
+            Some(Some(e)) => {
+                let _ = write!(h, "<strong class=\"mark\">⚠ failed:</strong> {}", escape(e));
+            }
+        }
+        h.push_str("</td></tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n");
+}
+
 fn environment(h: &mut String, env: &EnvView<'_>, now: f64) {
     let key = &env.state.key;
     let _ = write!(
         h,
-        "<section class=\"environment\" data-environment-id=\"{}\"><h2>{}</h2><p class=\"meta\">id <code>{}</code> · last poll ",
+        "<section class=\"environment\" data-environment-id=\"{}\"><h2><a href=\"/environments/{}\">{}</a></h2><p class=\"meta\">id <code>{}</code> · last poll ",
         escape(&key.id),
+        escape(&html::segment(&key.id)),
         escape(&key.name),
         escape(&key.id)
     );
