@@ -145,4 +145,31 @@ mod tests {
             None
         );
     }
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            "global:\n  poll_interval: 30s\nenvironments:\n  - name: a\n    id: 3f0b6a1e-0000-4000-8000-000000000001\n    region: eu\n    credentials:\n      client_id: c\n      client_secret_env: S\n{extra}"
+        );
+        crate::config::load_str(&text, "config.yml", &|_| Some("s".into())).unwrap()
+    }
+
+    #[test]
+    fn console_links_follow_the_region_and_the_override_across_reloads() {
+        let s = PageSettings::new(None, &config(""));
+        let id = "3f0b6a1e-0000-4000-8000-000000000001";
+        let env = s.envs().get(id).cloned().unwrap();
+        assert_eq!(
+            env.console_url,
+            format!("https://console.pingone.eu/?env={id}")
+        );
+        assert_eq!((env.poll_interval.as_secs(), env.user_detail), (30, false));
+        assert_eq!(s.refresh_seconds(), 30);
+        s.apply(&config(
+            "    console_url: https://sso.example.com/p1?env=x\n    poll_interval: 20s\n    user_detail:\n      enabled: true\n",
+        ));
+        let env = s.envs().get(id).cloned().unwrap();
+        assert_eq!(env.console_url, "https://sso.example.com/p1?env=x");
+        assert!(env.user_detail);
+        assert_eq!(s.refresh_seconds(), 20);
+    }
 }
