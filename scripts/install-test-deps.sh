@@ -13,6 +13,8 @@
 #     verify` requires to exist (the tests themselves signal without it)
 #   - nodejs, npm: the dashboards' type check (scripts/check-dashboards.sh)
 #   - python3, python3-venv: the Python checks in tests/tools/
+#   - chromium: the headless browser tests/status_page.rs loads the status
+#     pages in (scripts/screenshot.sh uses it too)
 #   PyPI, into the virtual environment .tmp/venv (git-ignored; Debian's
 #   Python refuses system-wide pip installs, PEP 668):
 #   - prometheus-client, whose strict OpenMetrics parser checks our exposition
@@ -45,6 +47,7 @@ has systemd-analyze || missing+=(systemd)
 [ -x /bin/kill ] || missing+=(procps)
 has node || missing+=(nodejs)
 has npm || missing+=(npm)
+has chromium || missing+=(chromium)
 has python3 || missing+=(python3)
 # `python3 -m venv` needs ensurepip, which Debian ships in python3-venv.
 if ! has python3 || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
@@ -79,4 +82,5 @@ PY
 fi
 
 promtool --version | head -1
+chromium --version 2>/dev/null | head -1
 "$VENV/bin/python" -c 'import importlib.metadata as m; print("prometheus-client", m.version("prometheus-client"))'

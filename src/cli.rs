@@ -51,6 +51,15 @@ pub struct Cli {
     )]
     pub external_url: Option<String>,
 
+    /// Grafana's base URL (`https://grafana.example.com`, or with a path
+    /// prefix): the status page links each rule to the bundled Rule detail
+    /// dashboard there. No links when unset.
+    #[arg(
+        long = "web.grafana-url",
+        env = "PINGONE_SYNC_EXPORTER_WEB_GRAFANA_URL"
+    )]
+    pub grafana_url: Option<String>,
+
     /// The longest a client may keep the server waiting (`10s`, `500ms`): to
     /// send a complete request head, the next one on an idle keep-alive
     /// connection, or to read more of a response; then the connection closes.

@@ -147,6 +147,7 @@ async fn setup() -> (EnvClient, Arc<AtomicUsize>, Shutdown, Arc<SelfMetrics>) {
         rules: RuleFilter::default(),
         poll_interval: Duration::from_secs(60),
         user_detail: None,
+        console_url: None,
     };
     (
         EnvClient::new(client, &env).unwrap(),

@@ -57,6 +57,7 @@ fn environment(sim: &Running, user_detail: Option<UserDetailSettings>) -> Enviro
         rules: RuleFilter::default(),
         poll_interval: Duration::from_secs(1),
         user_detail,
+        console_url: None,
     }
 }
 

@@ -240,7 +240,11 @@ fn basic_auth_protects_every_path() {
             .unwrap_or_default();
         request("GET", &exp.url(path), &headers, b"").unwrap()
     };
-    for path in ["/metrics", "/-/healthy", "/-/ready", "/", "/nonexistent"] {
+    let pages = ["/", "/api/v1/status", "/rules/any/rule"];
+    for path in ["/metrics", "/-/healthy", "/-/ready", "/nonexistent"]
+        .into_iter()
+        .chain(pages)
+    {
         for auth in [
             None,
             Some(basic("prometheus", "wrong-password")),

@@ -4,7 +4,8 @@
 For each size: start the simulator on the bench scenario, start the
 exporter against it, measure its first full poll cycle (requests, wall
 time), then scrape it side by side with nginx serving the same exposition
-bytes (wrk, 1 and 16 connections, alternating), then memory and idle CPU.
+bytes (wrk, 1 and 16 connections, alternating), then /metrics with and
+without concurrent status-page loads, then memory and idle CPU.
 Finally the time from start to /-/ready in demo mode. Prints one table per
 size and a targets table. Stdlib only; see docs/performance.md.
 """
@@ -147,6 +148,12 @@ def run_size(procs, binary, size, args, work):
                                  ("gzip_c1", 1, ("Accept-Encoding: gzip",))):
         r["scrape"][name] = loads.side_by_side(targets, conns, args.seconds, args.rounds, headers)
         report.progress(size, name, r["scrape"][name])
+    _, _, page = request("GET", host, port, "/")
+    r["page_bytes"] = len(page)
+    r["page_load"] = loads.with_page_load(f"http://{addr}/metrics", f"http://{addr}/",
+                                          lambda: [exp.pid], args.seconds, args.rounds,
+                                          args.page_connections)
+    report.page_progress(size, r["page_load"])
     r["hwm_kib"] = status_kib(exp.pid, "VmHWM")
 
     time.sleep(2)
@@ -190,6 +197,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per load")
     ap.add_argument("--idle", type=float, default=10.0, help="idle CPU window, seconds")
+    ap.add_argument("--page-connections", type=int, default=2,
+                    help="status-page loads in flight during the /metrics-with-page runs")
     ap.add_argument("--startup-runs", type=int, default=5)
     ap.add_argument("--json", help="also write every figure to this file")
     ap.add_argument("--keep", metavar="DIR", help="write logs and configs here and keep them")

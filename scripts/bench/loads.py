@@ -1,5 +1,6 @@
 """Scrape load: a static-file server (nginx) serving a saved exposition, and
-wrk runs against it and against the exporter, alternated in one run.
+wrk runs against it and against the exporter, alternated in one run; and
+/metrics with and without concurrent status-page loads.
 
 The static server is the yardstick: it sends the very same bytes from the
 page cache with sendfile, which is about as cheap as serving a response can
@@ -10,6 +11,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import time
 
 from procs import children, cpu_seconds, free_port, request, wait_until
 
@@ -103,6 +105,51 @@ def measured(url, pids, connections, seconds, headers=()):
     r = wrk(url, connections, seconds, headers)
     r["cpu_s"] = cpu_seconds(pids()) - before
     return r
+
+
+def with_page_load(metrics_url, page_url, pids, seconds, rounds, page_connections):
+    """/metrics latency (one scraper) alone and while another wrk loads the
+    status page at `page_url` with `page_connections` connections without
+    pause, alternating alone / loaded / loaded / alone ... Returns both
+    aggregates, the page's own figures and the p99 ratio loaded / alone."""
+    runs = {"alone": [], "with_page": []}
+    page_runs = []
+    for i in range(rounds):
+        order = ("alone", "with_page") if i % 2 == 0 else ("with_page", "alone")
+        for name in order:
+            if name == "alone":
+                runs[name].append(measured(metrics_url, pids, 1, seconds))
+                continue
+            # The page load starts first and ends after the measured run.
+            args = ["wrk", "-t1", f"-c{page_connections}", f"-d{seconds + 2}s",
+                    "--timeout", "30s", "-s", WRK_SCRIPT, page_url]
+            bg = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            runs[name].append(measured(metrics_url, pids, 1, seconds))
+            out, _ = bg.communicate()
+            line = next((l for l in out.splitlines() if l.startswith("BENCH ")), None)
+            if line is None:
+                raise RuntimeError(f"wrk on the page printed no summary:\n{out}")
+            kv = dict(f.split("=", 1) for f in line.split()[1:])
+            page_runs.append({"requests": int(kv["requests"]), "errors": int(kv["errors"]),
+                              "p50_ms": int(kv["p50_us"]) / 1000, "p99_ms": int(kv["p99_us"]) / 1000,
+                              "bytes": int(kv["bytes"]), "seconds": int(kv["duration_us"]) / 1e6})
+    out = {}
+    for name, rs in runs.items():
+        out[name] = {"runs": rs,
+                     "p50_ms": statistics.mean(r["p50_ms"] for r in rs),
+                     "p99_ms": statistics.mean(r["p99_ms"] for r in rs),
+                     "rps": sum(r["requests"] for r in rs) / sum(r["seconds"] for r in rs),
+                     "errors": sum(r["errors"] for r in rs)}
+    reqs = sum(r["requests"] for r in page_runs)
+    out["page"] = {"runs": page_runs, "connections": page_connections,
+                   "p50_ms": statistics.mean(r["p50_ms"] for r in page_runs),
+                   "p99_ms": statistics.mean(r["p99_ms"] for r in page_runs),
+                   "rps": reqs / sum(r["seconds"] for r in page_runs),
+                   "bytes_per_page": sum(r["bytes"] for r in page_runs) / max(reqs, 1),
+                   "errors": sum(r["errors"] for r in page_runs)}
+    out["p99_ratio"] = out["with_page"]["p99_ms"] / out["alone"]["p99_ms"]
+    return out
 
 
 def side_by_side(targets, connections, seconds, rounds, headers=()):

@@ -41,6 +41,8 @@ struct Daemon {
     /// The environments this replica polls (`--shard.*`), at start and on
     /// every reload.
     shard: Shard,
+    /// What the status pages know beyond the snapshots; follows reloads.
+    page: Arc<server::summary::PageSettings>,
     metrics: Arc<SelfMetrics>,
     supervisor: Supervisor,
     alerter: alerting::Alerter,
@@ -87,17 +89,20 @@ impl Daemon {
         );
 
         let (reload_tx, reloads) = mpsc::channel::<ReloadRequest>(4);
+        let page = Arc::new(server::summary::PageSettings::new(grafana(cli)?, &config));
         let web = Web {
             shared: Arc::clone(&shared),
             alerts: alert_status,
             telemetry_path: cli.telemetry_path.clone(),
             reload: reload_tx,
             about: about(cli, shard, demo_sim.as_ref(), guard.as_ref()),
+            page: Arc::clone(&page),
         };
         let server = start_server(cli, listener, tls, guard, web, shutdown.clone());
         Ok(Self {
             shutdown,
             shard,
+            page,
             metrics,
             supervisor,
             alerter,
@@ -123,6 +128,7 @@ impl Daemon {
                 &mut self.supervisor,
                 &self.alerter,
                 &self.metrics,
+                &self.page,
             );
             if let Some(tx) = answer {
                 let _ = tx.send(result);
@@ -173,6 +179,19 @@ fn shard(cli: &Cli) -> anyhow::Result<Shard> {
         cli.shard_count,
         Some(&host),
     )?)
+}
+
+/// The Grafana base URL of `--web.grafana-url`, checked, when given.
+fn grafana(cli: &Cli) -> anyhow::Result<Option<reqwest::Url>> {
+    match cli
+        .grafana_url
+        .as_deref()
+        .map(server::summary::grafana_base)
+    {
+        None => Ok(None),
+        Some(Ok(url)) => Ok(Some(url)),
+        Some(Err(e)) => anyhow::bail!("{e}"),
+    }
 }
 
 /// The `--web.config.file` guard, when one is given.
@@ -258,6 +277,7 @@ fn reload(
     supervisor: &mut Supervisor,
     alerter: &alerting::Alerter,
     metrics: &SelfMetrics,
+    page: &server::summary::PageSettings,
 ) -> Result<(), String> {
     if cli.demo {
         return Err("demo mode has no configuration file to reload".into());
@@ -270,6 +290,7 @@ fn reload(
             let plan = alerting::plan(c.alerting.as_ref()).map_err(|e| e.to_string())?;
             supervisor.apply(&c).map_err(|e| e.to_string())?;
             alerter.apply(plan);
+            page.apply(&c);
             Ok(c)
         });
     match result {

@@ -43,6 +43,9 @@ pub async fn start(shutdown: Shutdown) -> Result<(Config, Running), simulator::S
                 interval: UserDetailSettings::MIN_INTERVAL,
                 max_requests_per_second: 200.0,
             }),
+            // The simulator has no console: the documented link of the
+            // region shows what a real environment's page would offer.
+            console_url: None,
         })
         .collect();
     let config = Config {

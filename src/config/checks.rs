@@ -88,6 +88,27 @@ pub(crate) fn base_url(text: &str, example: &str) -> Result<String, String> {
     Ok(text.strip_suffix('/').unwrap_or(text).to_string())
 }
 
+/// A link for people to follow (the status page's admin-console link): http
+/// or https, with a host, without user info; a query is allowed, since
+/// consoles select the environment with one.
+pub(crate) fn link_url(text: &str, example: &str) -> Result<String, String> {
+    let accepted = format!("expected an http or https URL such as {example}");
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| format!("{} is not a URL ({e}); {accepted}", quote(text)))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "{} is not an http(s) URL with a host; {accepted}",
+            quote(text)
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "the URL contains a user name or password, which would end up on a web page; {accepted}"
+        ));
+    }
+    Ok(text.to_string())
+}
+
 /// An unanchored regular expression on rule names.
 pub(crate) fn regex(text: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(text).map_err(|e| {

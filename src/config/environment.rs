@@ -1,5 +1,6 @@
-//! One `environments[i]` item: name, id, region, URLs, poll interval,
-//! credentials and rule filters, plus the uniqueness of names and ids.
+//! One `environments[i]` item: name, id, region, URLs (API, auth, admin
+//! console), poll interval, credentials and rule filters, plus the
+//! uniqueness of names and ids.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -79,6 +80,15 @@ pub(crate) fn environment(
         None => Some(None),
         Some(d) => user_detail(ctx, &join(path, "user_detail"), d),
     };
+    let console_url = match raw.console_url.as_deref() {
+        None => Some(None),
+        Some(text) => ctx
+            .report(
+                &join(path, "console_url"),
+                checks::link_url(text, "https://console.pingone.eu/?env=ENVIRONMENT_ID"),
+            )
+            .map(Some),
+    };
     let region = region?;
     Some(Environment {
         name: name?,
@@ -90,6 +100,7 @@ pub(crate) fn environment(
         rules: rules?,
         poll_interval: poll_interval?,
         user_detail: user_detail?,
+        console_url: console_url?,
     })
 }
 

@@ -128,6 +128,9 @@ pub struct Environment {
     pub poll_interval: Duration,
     /// User-detail mode (docs/metrics.md), `None` when off (the default).
     pub user_detail: Option<UserDetailSettings>,
+    /// The admin-console link of the status page, when the file overrides
+    /// the region's documented one ([`Region::console_url`]).
+    pub console_url: Option<String>,
 }
 
 /// `user_detail:` of an environment: the opt-in walk of every rule's users
@@ -213,6 +216,16 @@ impl Region {
     /// Default auth base for the region.
     pub fn auth_url(self) -> String {
         format!("https://auth.pingone.{}", self.as_str())
+    }
+
+    /// The environment's admin-console sign-on URL as PingOne documents
+    /// it, `https://console.pingone.<tld>/?env=<environment id>`
+    /// (docs/pingone-api.md, "Regions and hosts").
+    pub fn console_url(self, environment_id: &str) -> String {
+        format!(
+            "https://console.pingone.{}/?env={environment_id}",
+            self.as_str()
+        )
     }
 }
 

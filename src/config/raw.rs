@@ -42,6 +42,7 @@ pub(crate) struct RawEnvironment {
     pub credentials: Option<RawCredentials>,
     pub rules: Option<RawRules>,
     pub user_detail: Option<RawUserDetail>,
+    pub console_url: Option<String>,
 }
 
 /// `credentials:`. Its `Debug` never shows the inline secret.

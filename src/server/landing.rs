@@ -1,15 +1,13 @@
-//! The landing page at `/`: version, environments and their last poll, and
-//! links. Every interpolated value is HTML-escaped; nothing secret is known
-//! to this module.
+//! Parts of the landing page at `/` besides the sync summary
+//! ([`super::summary`]): HTML escaping, the firing alerts of the built-in
+//! alert sender and the "About" table. Every interpolated value is
+//! HTML-escaped; nothing secret is known to this module.
 
 use std::fmt::Write;
 
-use hyper::StatusCode;
-use hyper::header::{self, HeaderValue};
-
-use super::{Response, Web};
-use crate::http::Chunks;
-use crate::timefmt::{format_age, format_rfc3339, now_unix};
+use super::Web;
+use crate::alerting::AlertKind;
+use crate::timefmt::{format_age, format_rfc3339};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -27,72 +25,24 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// Renders the page.
-pub fn page(web: &Web) -> Response {
-    let now = now_unix();
-    let mut h = String::with_capacity(4096);
-    let path = escape(&web.telemetry_path);
+/// The "About" table: the daemon's mode, config file and web config.
+pub fn about(h: &mut String, web: &Web) {
+    if web.about.is_empty() {
+        return;
+    }
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>PingOne sync exporter</title>\
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.err{{color:#b00}}.ok{{color:#070}}</style>\
-</head><body><h1>PingOne sync exporter</h1>\n<p>Version {}</p>\n<ul><li><a href=\"{path}\">Metrics</a></li>\
-<li><a href=\"/-/healthy\">Health</a></li><li><a href=\"/-/ready\">Readiness</a></li></ul>\n",
+        "<h2>About this exporter</h2>\n<table><tr><th>version</th><td>{}</td></tr>",
         escape(crate::VERSION)
     );
-    if !web.about.is_empty() {
-        h.push_str("<table>");
-        for (k, v) in &web.about {
-            let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v));
-        }
-        h.push_str("</table>\n");
-    }
-    h.push_str("<h2>Environments</h2>\n<table><tr><th>name</th><th>id</th><th>rules</th><th>last poll</th><th>result</th></tr>\n");
-    for e in web.shared.envs().iter() {
-        let rules = e
-            .snapshot
-            .as_ref()
-            .map_or("-".to_string(), |s| s.rules.len().to_string());
-        let (when, result) = match &e.last_poll {
-            None => (
-                "-".to_string(),
-                "<span>waiting for the first poll</span>".to_string(),
-            ),
-            Some(p) => (
-                format!(
-                    "{} ({} ago, took {:.1}s)",
-                    format_rfc3339(p.finished_at),
-                    format_age(now - p.finished_at),
-                    p.duration
-                ),
-                match &p.error {
-                    None => "<span class=\"ok\">ok</span>".to_string(),
-                    Some(err) => format!("<span class=\"err\">{}</span>", escape(err)),
-                },
-            ),
-        };
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{rules}</td><td>{}</td><td>{result}</td></tr>",
-            escape(&e.key.name),
-            escape(&e.key.id),
-            escape(&when)
-        );
+    for (k, v) in &web.about {
+        let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v));
     }
     h.push_str("</table>\n");
-    firing_alerts(&mut h, web, now);
-    h.push_str("</body></html>\n");
-    let mut r = hyper::Response::new(Chunks::new(vec![h.into()]).into());
-    *r.status_mut() = StatusCode::OK;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    r
 }
 
 /// The "Firing alerts" section, while the built-in alert sender is on.
-fn firing_alerts(h: &mut String, web: &Web, now: f64) {
+pub fn firing_alerts(h: &mut String, web: &Web, now: f64) {
     let status = &web.alerts;
     if !status.is_on() {
         return;
@@ -109,7 +59,7 @@ fn firing_alerts(h: &mut String, web: &Web, now: f64) {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({} ago)</td><td>{}</td></tr>",
-            label("alertname"),
+            runbook_link(a.labels.get("alertname").map_or("", String::as_str)),
             label("severity"),
             label("environment_name"),
             label("rule_name"),
@@ -119,6 +69,18 @@ fn firing_alerts(h: &mut String, web: &Web, now: f64) {
         );
     }
     h.push_str("</table>\n");
+}
+
+/// The alert name, linked to its runbook section when it is one of ours.
+fn runbook_link(alertname: &str) -> String {
+    match AlertKind::from_name(alertname) {
+        Some(kind) => format!(
+            "<a href=\"{}\">{}</a>",
+            escape(&kind.runbook_url()),
+            escape(alertname)
+        ),
+        None => escape(alertname),
+    }
 }
 
 #[cfg(test)]

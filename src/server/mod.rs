@@ -6,12 +6,16 @@
 //! | `/-/healthy` | GET, HEAD | 200 while the process runs |
 //! | `/-/ready` | GET, HEAD | 200 once every environment finished its first poll, else 503 |
 //! | `/-/reload` | POST | re-reads the config file: 200, or 500 with the problems |
-//! | `/` | GET, HEAD | HTML landing page |
+//! | `/` | GET, HEAD | the sync summary page ([`summary`]) |
+//! | `/environments/{environment id}` | GET, HEAD | one environment's table; 404 for an unknown one |
+//! | `/rules/{environment id}/{rule id}` | GET, HEAD | one rule's page; 404 for an unknown rule |
+//! | `/api/v1/status` | GET, HEAD | the sync summary as JSON |
 //!
 //! Other methods on these paths get 405 with `Allow`; other paths 404.
 
 mod body;
-mod landing;
+pub mod landing;
+pub mod summary;
 
 pub use body::Body;
 
@@ -47,6 +51,8 @@ pub struct Web {
     pub reload: mpsc::Sender<ReloadRequest>,
     /// Extra lines for the landing page (mode, config file).
     pub about: Vec<(String, String)>,
+    /// What the status pages know beyond the snapshots (links, refresh).
+    pub page: Arc<summary::PageSettings>,
 }
 
 /// The response type of this server.
@@ -97,8 +103,25 @@ pub async fn handle(web: Arc<Web>, req: Request) -> Response {
             "/-/healthy" if is_read => text(StatusCode::OK, "Healthy\n"),
             "/-/ready" if is_read => ready(&web),
             "/-/reload" if method == Method::POST => reload(&web).await,
-            "/" if is_read => landing::page(&web),
-            "/-/healthy" | "/-/ready" | "/" => method_not_allowed("GET, HEAD"),
+            "/" if is_read => summary::offload(Arc::clone(&web), summary::summary).await,
+            "/api/v1/status" if is_read => {
+                summary::offload(Arc::clone(&web), summary::status_json).await
+            }
+            "/-/healthy" | "/-/ready" | "/" | "/api/v1/status" => method_not_allowed("GET, HEAD"),
+            p if p.starts_with("/rules/") || p.starts_with("/environments/") => {
+                if !is_read {
+                    method_not_allowed("GET, HEAD")
+                } else if let Some(rest) = p.strip_prefix("/rules/") {
+                    let rest = rest.to_string();
+                    summary::offload(Arc::clone(&web), move |w| summary::rule_page(w, &rest)).await
+                } else {
+                    let rest = p["/environments/".len()..].to_string();
+                    summary::offload(Arc::clone(&web), move |w| {
+                        summary::environment_page(w, &rest)
+                    })
+                    .await
+                }
+            }
             "/-/reload" => method_not_allowed("POST"),
             _ => text(StatusCode::NOT_FOUND, "not found\n"),
         }

@@ -25,7 +25,7 @@
 use serde_json::{Value, json};
 
 use super::{EnvStatus, has_failures};
-use crate::snapshot::{RuleSummary, StateCounts, StoreInfo};
+use crate::snapshot::{EnvSnapshot, RuleSummary, StateCounts, StoreInfo};
 use crate::timefmt::format_rfc3339;
 
 fn time(t: Option<f64>) -> Value {
@@ -79,12 +79,39 @@ fn rule(r: &RuleSummary, now: f64) -> Value {
     })
 }
 
-/// Renders `envs` as one pretty-printed JSON document (and a newline).
-pub fn render(envs: &[EnvStatus], now: f64) -> String {
+/// One environment as the document shows it, borrowed: the `status`
+/// command's fresh poll ([`EnvStatus`]) and the daemon's last snapshot
+/// (the status page's JSON endpoint) both lend themselves as one.
+#[derive(Clone, Copy, Debug)]
+pub struct EnvRef<'a> {
+    /// The configured name.
+    pub name: &'a str,
+    /// The environment id.
+    pub id: &'a str,
+    /// The rules read; `None` when nothing could be read.
+    pub snapshot: Option<&'a EnvSnapshot>,
+    /// The poll's first error, if any.
+    pub error: Option<&'a str>,
+}
+
+impl EnvStatus {
+    /// This result as an [`EnvRef`].
+    pub fn borrowed(&self) -> EnvRef<'_> {
+        EnvRef {
+            name: &self.name,
+            id: &self.id,
+            snapshot: self.snapshot.as_ref(),
+            error: self.error.as_deref(),
+        }
+    }
+}
+
+/// The document for `envs` (see the module docs), with ages against `now`.
+pub fn document(envs: &[EnvRef<'_>], now: f64) -> Value {
     let environments: Vec<Value> = envs
         .iter()
         .map(|e| {
-            let snap = e.snapshot.as_ref();
+            let snap = e.snapshot;
             json!({
                 "name": e.name,
                 "id": e.id,
@@ -96,14 +123,20 @@ pub fn render(envs: &[EnvStatus], now: f64) -> String {
         .collect();
     let failures = envs
         .iter()
-        .filter_map(|e| e.snapshot.as_ref())
+        .filter_map(|e| e.snapshot)
         .any(|s| s.rules.iter().any(has_failures));
-    let doc = json!({
+    json!({
         "now": format_rfc3339(now),
         "failures": failures,
         "environments": environments,
-    });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+    })
+}
+
+/// Renders `envs` as one pretty-printed JSON document (and a newline).
+pub fn render(envs: &[EnvStatus], now: f64) -> String {
+    let refs: Vec<EnvRef<'_>> = envs.iter().map(EnvStatus::borrowed).collect();
+    let mut text =
+        serde_json::to_string_pretty(&document(&refs, now)).unwrap_or_else(|_| "{}".into());
     text.push('\n');
     text
 }
