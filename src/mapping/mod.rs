@@ -74,8 +74,9 @@ pub struct Answers {
 
 /// Builds the environment snapshot from one poll's answers. Rules without an
 /// id, repeated ids and rules the filter rejects are left out. Unknown enum
-/// values are appended to `unknown`: the stores' sync states and statuses
-/// first, then each kept rule's group statuses, in the order of the answers.
+/// values are appended to `unknown`: the stores' sync states first, then the
+/// statuses of the kept rules' connection stores, then each kept rule's
+/// group statuses, in the order of the answers.
 /// Store `details` are scrubbed by shape only ([`summarize_with`] also
 /// removes known secrets).
 pub fn summarize(
@@ -95,8 +96,17 @@ pub fn summarize_with(
     unknown: &mut Vec<UnknownValue>,
 ) -> EnvSnapshot {
     let stores = stores::by_id(&answers.stores);
-    states::report_unknown_store_values(&answers.stores, unknown);
+    states::report_unknown_sync_states(&answers.stores, unknown);
     let kept = rules::kept(&answers.rules, &stores, keep);
+    // A store's status matters where it is served: on the rules using it.
+    let mut reported = std::collections::HashSet::new();
+    for k in &kept {
+        if let Some(store) = stores.get(k.connection())
+            && reported.insert(k.connection())
+        {
+            states::report_unknown_store_status(store, unknown);
+        }
+    }
     let owners = store_owners(kept.iter().map(rules::Kept::owner_candidate));
     let rules = kept
         .iter()

@@ -57,7 +57,7 @@ pub(super) fn kept<'a>(
 
 impl<'a> Kept<'a> {
     /// The rule's connection store id; empty when it names none.
-    fn connection(&self) -> &str {
+    pub(super) fn connection(&self) -> &str {
         connection_id(self.direction, &self.source, &self.target)
     }
 

@@ -99,14 +99,10 @@ impl StateTally {
 }
 
 /// Appends each store `syncStatus.syncState` other than the two known ones
-/// (`SYNCING`, `FAILED`) and each store `status` other than `ACTIVE` and
-/// `INACTIVE` (a missing one as [`MISSING`]) to `unknown`, in store order.
-pub(super) fn report_unknown_store_values(stores: &[Store], unknown: &mut Vec<UnknownValue>) {
-    for store in stores {
-        if let Some(state) = store
-            .sync_status
-            .as_ref()
-            .and_then(|s| s.sync_state.as_deref())
+/// (`SYNCING`, `FAILED`) to `unknown`, in store order.
+pub(super) fn report_unknown_sync_states(stores: &[Store], unknown: &mut Vec<UnknownValue>) {
+    for ss in stores.iter().filter_map(|s| s.sync_status.as_ref()) {
+        if let Some(state) = ss.sync_state.as_deref()
             && !matches!(state, "SYNCING" | "FAILED")
         {
             unknown.push(UnknownValue {
@@ -114,13 +110,19 @@ pub(super) fn report_unknown_store_values(stores: &[Store], unknown: &mut Vec<Un
                 value: state.to_string(),
             });
         }
-        let status = store.status.as_deref();
-        if status.and_then(StoreStatus::from_api).is_none() {
-            unknown.push(UnknownValue {
-                field: "stores.status",
-                value: status.unwrap_or(MISSING).to_string(),
-            });
-        }
+    }
+}
+
+/// Appends a connection store's `status` to `unknown` when it is not
+/// `ACTIVE` or `INACTIVE` (a missing one as [`MISSING`]): its
+/// `store_status` series are then absent.
+pub(super) fn report_unknown_store_status(store: &Store, unknown: &mut Vec<UnknownValue>) {
+    let status = store.status.as_deref();
+    if status.and_then(StoreStatus::from_api).is_none() {
+        unknown.push(UnknownValue {
+            field: "stores.status",
+            value: status.unwrap_or(MISSING).to_string(),
+        });
     }
 }
 
