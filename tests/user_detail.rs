@@ -256,6 +256,79 @@ async fn a_reloaded_environment_keeps_its_last_walk_until_the_next_one() {
     sim.join().await;
 }
 
+/// The exporter-observed failing spell (docs/metrics.md, "Since when")
+/// survives a reload that restarts the environment's poll task: the rule's
+/// `failing_since` stays and `failing_polls` keeps counting. A fresh tracker
+/// would need two polls to see growth again and would restart the spell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_the_failing_spell_of_a_rule_still_exported() {
+    let (sim, shutdown) = start_sim().await;
+    let config = |poll_ms: u64| Config {
+        global: Global {
+            poll_interval: Duration::from_millis(poll_ms),
+            request_timeout: Duration::from_millis(900),
+            max_requests_per_second: 100.0,
+            max_concurrent_requests: 4,
+        },
+        environments: vec![Environment {
+            poll_interval: Duration::from_millis(poll_ms),
+            ..environment(&sim, None)
+        }],
+        alerting: None,
+        warnings: Vec::new(),
+    };
+    let shared = Shared::new(SelfMetrics::new("0", "test"));
+    let mut supervisor = Supervisor::start(&config(300), Arc::clone(&shared)).unwrap();
+    let http = reqwest::Client::new();
+    let advance = format!("{}/_sim/advance?ticks=5", sim.base_url());
+    let failing = |shared: &Shared| {
+        shared.envs()[0].snapshot.as_ref().and_then(|s| {
+            s.rules
+                .iter()
+                .find_map(|r| Some((r.id.clone(), r.failing_since?, r.failing_polls?)))
+        })
+    };
+    // Failure events grow as the manual clock advances between polls.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let (id, since, polls) = loop {
+        if let Some(f) = failing(&shared) {
+            break f;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failing rule within 30 s"
+        );
+        http.post(&advance).send().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    };
+    // A changed poll interval restarts the environment's poll task.
+    supervisor.apply(&config(350)).unwrap();
+    let rule = |shared: &Shared| {
+        shared.envs()[0].snapshot.as_ref().and_then(|s| {
+            s.rules
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| (r.failing_since, r.failing_polls))
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, p) = rule(&shared).unwrap();
+        if p.unwrap_or(0) >= polls + 3 {
+            assert_eq!(s, Some(since), "the spell started again after the reload");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{s:?} {p:?}: the spell did not go on"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    supervisor.stop().await;
+    shutdown.trigger();
+    sim.join().await;
+}
+
 mod common;
 
 /// The real binary in user-detail mode: once a walk finished, the users
