@@ -1,6 +1,7 @@
 //! Turns environment snapshots into a `/metrics` answer.
 //!
-//! The families served are listed in one place ([`families`]). The
+//! The families served are listed in one place ([`families`]), each
+//! writing its lines through one writer (`samples`). The
 //! per-rule part is rendered once per poll ([`render`]): one block of
 //! sample lines per metric family per environment, the larger ones also
 //! deflated. Sample lines are the same in both formats, so a scrape
@@ -18,6 +19,7 @@ mod age;
 mod families;
 mod gzip;
 mod render;
+mod samples;
 mod scrape;
 
 pub use families::{RULE_FAMILIES, RuleFamily};
