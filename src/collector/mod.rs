@@ -4,7 +4,8 @@
 //! writing its lines through one writer (`samples`). The
 //! per-rule part is rendered once per poll ([`render`]): one block of
 //! sample lines per metric family per environment, the larger ones also
-//! deflated. Sample lines are the same in both formats, so a scrape
+//! deflated (a counter family also once more for OpenMetrics, with its
+//! `_created` lines). Otherwise sample lines are the same in both formats, so a scrape
 //! ([`scrape`]) only writes family headers, sends the blocks (shared, not
 //! copied), computes the ages against the scrape's clock, and lets the
 //! caller append the families it keeps live (the self-metrics and the
