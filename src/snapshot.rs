@@ -189,8 +189,10 @@ pub struct RuleSummary {
     /// Unix time of the first poll of the current failing spell, as
     /// observed by this exporter process; `None` when not failing.
     pub failing_since: Option<f64>,
-    /// Successful polls in a row that saw the rule failing (0 when the
-    /// latest did not); `None` when the rule has no connection-store status.
+    /// Polls in a row that saw the rule failing (0 when the latest did
+    /// not); `None` when the rule's connection store has no `syncStatus`.
+    /// The mapping sets 0 for every rule with one; the poller's failing
+    /// tracker (`poller::FailingTracker`) fills in what it observed.
     pub failing_polls: Option<u64>,
     /// Last sync, Unix seconds.
     pub last_sync: Option<f64>,

@@ -76,10 +76,11 @@ fn metrics_match_the_simulators_ground_truth() {
                 Some(f64::from(u8::from(active)))
             );
 
-            // The fixed mapping: users come from the connection store's
-            // syncStatus, on the store's owner only (a Workday store shared by
-            // an inbound rule and its write-back rule is counted on the
-            // inbound rule; see docs/metrics.md).
+            // The fixed mapping: impacted users and the event counters come
+            // from the connection store's syncStatus, on the store's owner
+            // only (a Workday store shared by an inbound rule and its
+            // write-back rule is counted on the inbound rule; see
+            // docs/metrics.md).
             let conn = rule["connection_store_id"].as_str().unwrap();
             let store = stores.iter().find(|s| s["id"] == conn).unwrap();
             let owner = rule["direction"] != "writeback";
@@ -90,36 +91,85 @@ fn metrics_match_the_simulators_ground_truth() {
                 n(&st["userTotal"]),
                 "{id}"
             );
+            // Events are the simulator's events (accumulated per sync run,
+            // reset by a revision), not its users.
+            let events = &rule["events"];
+            let ev = |k: &str| n(&events[k]).filter(|_| !st.is_null());
             assert_eq!(
                 m.one(
-                    "pingone_provisioning_users",
-                    &[l[0], l[1], ("state", "success")]
+                    "pingone_provisioning_sync_events_total",
+                    &[l[0], l[1], ("result", "success")]
                 ),
-                n(&st["successCount"])
+                n(&st["successCount"]),
+                "{id}"
             );
             assert_eq!(
                 m.one(
-                    "pingone_provisioning_users",
-                    &[l[0], l[1], ("state", "failed")]
+                    "pingone_provisioning_sync_events_total",
+                    &[l[0], l[1], ("result", "failure")]
                 ),
-                n(&st["failedCount"])
+                n(&st["failedCount"]),
+                "{id}"
             );
             assert_eq!(
-                m.one("pingone_provisioning_deprovision_failures", &l),
+                m.one("pingone_provisioning_deprovision_failure_events_total", &l),
                 n(&st["failedDeprovisionCount"])
             );
+            // The store counts its rules' events: where it serves one rule
+            // they are that rule's own.
+            if owner && rule["direction"] == "outbound" {
+                assert_eq!(n(&st["successCount"]), ev("success"), "{id}");
+                assert_eq!(n(&st["failedCount"]), ev("failed"), "{id}");
+            }
+            // Users per state only in user-detail mode: the store counts
+            // events, not users.
+            for state in ["success", "failed", "unsynced", "partial"] {
+                assert_eq!(
+                    m.one(
+                        "pingone_provisioning_users",
+                        &[l[0], l[1], ("state", state)]
+                    ),
+                    None,
+                    "{id} {state}"
+                );
+            }
+            // The store's status and its cleaned error details, on every
+            // rule using the store.
+            if !st.is_null() {
+                assert_eq!(
+                    m.one(
+                        "pingone_provisioning_store_status",
+                        &[l[0], l[1], ("status", "active")]
+                    ),
+                    Some(1.0),
+                    "{id}"
+                );
+            }
+            let details = st["details"]
+                .as_str()
+                .and_then(|d| pingone_sync_exporter::redact::clean_details(d, &[]));
+            let info = m.samples.iter().find(|(n, lab, _)| {
+                n == "pingone_provisioning_sync_error_info" && lab["rule_id"] == id
+            });
+            assert_eq!(
+                info.map(|(_, lab, v)| (lab["details"].clone(), *v)),
+                details.map(|d| (d, 1.0)),
+                "{id}"
+            );
+            // Failing as the exporter saw it: a FAILED store is failing from
+            // the first poll on.
+            let since = m.one("pingone_provisioning_failing_since_timestamp_seconds", &l);
+            let polls = m.one("pingone_provisioning_failing_polls", &l);
+            if st["syncState"] == "FAILED" {
+                assert!(since.is_some() && polls >= Some(1.0), "{id}");
+            } else if st.is_null() {
+                assert_eq!((since, polls), (None, None), "{id}");
+            }
             assert_eq!(
                 m.one("pingone_provisioning_last_sync_timestamp_seconds", &l),
                 ts(&st["lastSyncAt"])
             );
-            // No documented source for these: absent, never a made-up 0.
-            assert_eq!(
-                m.one(
-                    "pingone_provisioning_users",
-                    &[l[0], l[1], ("state", "unsynced")]
-                ),
-                None
-            );
+            // No documented source: absent, never a made-up 0.
             assert_eq!(
                 m.one("pingone_provisioning_last_poll_timestamp_seconds", &l),
                 None
@@ -156,14 +206,30 @@ fn metrics_match_the_simulators_ground_truth() {
                     n(&g["impacted"]),
                     "{id}"
                 );
-                for state in ["success", "failed", "partial", "unsynced"] {
+                // A state is served when it counts a group, or as 0 when
+                // every group had an accepted status; never partial/unsynced.
+                let unread: u64 = ["partial", "unsynced", "other"]
+                    .iter()
+                    .map(|k| g[k].as_u64().unwrap())
+                    .sum();
+                for state in ["success", "failed"] {
+                    let want = g[state].as_u64().filter(|c| *c > 0 || unread == 0);
                     assert_eq!(
                         m.one(
                             "pingone_provisioning_groups",
                             &[l[0], l[1], ("state", state)]
                         ),
-                        n(&g[state]),
+                        want.map(|c| c as f64),
                         "{id} {state}"
+                    );
+                }
+                for state in ["partial", "unsynced"] {
+                    assert_eq!(
+                        m.one(
+                            "pingone_provisioning_groups",
+                            &[l[0], l[1], ("state", state)]
+                        ),
+                        None
                     );
                 }
             } else {
@@ -203,13 +269,27 @@ fn metrics_match_the_simulators_ground_truth() {
         m.one("pingone_provisioning_users_impacted", &l),
         scim["users"]["impacted"].as_f64()
     );
-    // failedCount is a count of failure events since the revision, not of
-    // failed users: the exporter serves the events. (Until the exporter
-    // renames it to pingone_provisioning_sync_events_total{result="failure"},
-    // the store-derived series still carries the old name.)
+    // successCount/failedCount count sync events since the revision, not
+    // users: the exporter serves the events. The simulator's events differ
+    // from its users, so serving one as the other fails here.
+    assert_ne!(scim["events"]["success"], scim["users"]["success"]);
     assert_eq!(
-        m.one("pingone_provisioning_users", &[l[0], ("state", "failed")]),
+        m.one(
+            "pingone_provisioning_sync_events_total",
+            &[l[0], ("result", "success")]
+        ),
+        scim["events"]["success"].as_f64()
+    );
+    assert_eq!(
+        m.one(
+            "pingone_provisioning_sync_events_total",
+            &[l[0], ("result", "failure")]
+        ),
         scim["events"]["failed"].as_f64()
+    );
+    assert_eq!(
+        m.one("pingone_provisioning_users", &[l[0], ("state", "success")]),
+        None
     );
 }
 

@@ -1,6 +1,6 @@
 //! Golden `/metrics` files: recorded PingOne answers (tests/fixtures/api/golden)
 //! go through the real parser, mapping (user-detail counts included, for the
-//! write-back rule), renderer and encoder with a fixed clock, and must
+//! write-back rule; the failing tracker's first observation), renderer and encoder with a fixed clock, and must
 //! produce exactly tests/golden/metrics.{prom,om}.txt.
 //!
 //! Update switch: `UPDATE_GOLDEN=1 cargo test --test golden` rewrites the
@@ -29,6 +29,7 @@ use pingone_sync_exporter::exposition::Format;
 use pingone_sync_exporter::mapping::{self, Answers};
 use pingone_sync_exporter::pingone::hal::parse_page;
 use pingone_sync_exporter::pingone::model;
+use pingone_sync_exporter::poller::FailingTracker;
 use pingone_sync_exporter::selfmetrics::SelfMetrics;
 use pingone_sync_exporter::snapshot::{EnvKey, EnvSnapshot};
 use pingone_sync_exporter::user_detail;
@@ -63,6 +64,9 @@ fn snapshot() -> (EnvSnapshot, Vec<mapping::UnknownValue>) {
     };
     let mut unknown = Vec::new();
     let mut snap = mapping::summarize(&answers, &|n| filter.matches(n), &mut unknown);
+    // The poller's first observation, at the last poll: a FAILED store
+    // opens a failing spell at once.
+    FailingTracker::new().observe("prod-eu", &mut snap, NOW - 5.0);
     // User-detail mode counted the write-back rule (a null answer is a 404).
     let answers: Vec<Option<model::SyncedRule>> =
         serde_json::from_slice(&fixture("synced-rules-b3.json")).unwrap();
@@ -178,59 +182,117 @@ fn unknown_group_status_is_reported_not_guessed() {
         unknown.iter().any(|u| u.value == "QUARANTINED"),
         "{unknown:?}"
     );
-    assert!(
-        !unknown.iter().any(|u| u.value == "PARTIALLY_SYNCED"),
-        "PARTIALLY_SYNCED has a clear meaning"
-    );
+    // No documented or seen spelling: reported, never guessed into a state.
+    for value in ["PARTIALLY_SYNCED", "UNSYNCED"] {
+        assert!(
+            unknown.iter().any(|u| u.value == value),
+            "{value}: {unknown:?}"
+        );
+    }
 }
 
-/// The per-rule gauge families are also encoded by prometheus-client (the
-/// official Rust client) from the same snapshot; both encoders must agree
-/// byte for byte. This pins our OpenMetrics writer to the reference one.
+/// Our OpenMetrics text of the family whose HELP line starts `# HELP {name} `.
+fn om_family(ours: &str, name: &str) -> String {
+    let start = ours.find(&format!("# HELP {name} ")).unwrap();
+    let len = ours[start + 1..].find("# HELP ").unwrap() + 1;
+    ours[start..start + len].to_string()
+}
+
+/// The per-rule families are also encoded by prometheus-client (the
+/// official Rust client) from the same snapshot: a gauge family and both
+/// counter families. Both encoders must agree byte for byte, which pins our
+/// OpenMetrics writer (family names, `_total` samples) to the reference
+/// one. prometheus-client writes no `_created` lines, so ours are left out
+/// of the comparison and checked on their own (after each `_total` line,
+/// the revision's time).
 #[test]
-fn openmetrics_gauges_match_prometheus_client_encoder() {
+fn openmetrics_families_match_prometheus_client_encoder() {
+    use pingone_sync_exporter::snapshot::RuleSummary;
     use prometheus_client::collector::Collector;
     use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+    use prometheus_client::metrics::MetricType;
+    use prometheus_client::metrics::counter::ConstCounter;
     use prometheus_client::metrics::gauge::ConstGauge;
     use prometheus_client::registry::Registry;
 
+    type Values = fn(&RuleSummary) -> Vec<(Option<&'static str>, Option<u64>)>;
     #[derive(Debug)]
-    struct Reference(EnvSnapshot);
+    struct Reference(EnvSnapshot, &'static str, MetricType);
     impl Collector for Reference {
         fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-            let desc = &collector::RULE_FAMILIES[3].desc;
-            let mut fam = enc.encode_descriptor(
-                desc.name,
-                desc.help,
-                None,
-                prometheus_client::metrics::MetricType::Gauge,
-            )?;
+            let desc = collector::RULE_FAMILIES
+                .iter()
+                .find(|f| f.desc.name == self.1)
+                .unwrap()
+                .desc;
+            let values: Values = match self.1 {
+                "pingone_provisioning_users_impacted" => |r| vec![(None, r.users_impacted)],
+                "pingone_provisioning_sync_events" => |r| {
+                    vec![
+                        (Some("success"), r.events.success),
+                        (Some("failure"), r.events.failure),
+                    ]
+                },
+                _ => |r| vec![(None, r.events.failed_deprovision)],
+            };
+            let mut fam = enc.encode_descriptor(desc.name, desc.help, None, self.2)?;
             for r in &self.0.rules {
-                if let Some(v) = r.users_impacted {
-                    let labels = [
+                for (result, v) in values(r) {
+                    let Some(v) = v else { continue };
+                    let mut labels = vec![
                         ("environment_id", ENV_ID),
                         ("environment_name", "prod-eu"),
                         ("rule_id", r.id.as_str()),
                         ("rule_name", r.name.as_str()),
                         ("direction", r.direction.as_str()),
                     ];
-                    let g = ConstGauge::new(v as i64);
-                    g.encode(fam.encode_family(&labels)?)?;
+                    labels.extend(result.map(|res| ("result", res)));
+                    if self.2 == MetricType::Counter {
+                        ConstCounter::new(v).encode(fam.encode_family(&labels)?)?;
+                    } else {
+                        ConstGauge::new(v as i64).encode(fam.encode_family(&labels)?)?;
+                    }
                 }
             }
             Ok(())
         }
     }
-    let (snap, _) = snapshot();
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(Reference(snap)));
-    let mut reference = String::new();
-    prometheus_client::encoding::text::encode_registry(&mut reference, &registry).unwrap();
-
     let ours = exposition(Format::OpenMetrics);
-    let start = ours
-        .find("# HELP pingone_provisioning_users_impacted ")
-        .unwrap();
-    let end = ours.find("# HELP pingone_provisioning_users ").unwrap();
-    assert_eq!(&ours[start..end], reference);
+    for (name, kind) in [
+        ("pingone_provisioning_users_impacted", MetricType::Gauge),
+        ("pingone_provisioning_sync_events", MetricType::Counter),
+        (
+            "pingone_provisioning_deprovision_failure_events",
+            MetricType::Counter,
+        ),
+    ] {
+        let (snap, _) = snapshot();
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Reference(snap, name, kind)));
+        let mut reference = String::new();
+        prometheus_client::encoding::text::encode_registry(&mut reference, &registry).unwrap();
+        let reference = reference.trim_end_matches("# EOF\n");
+
+        let family = om_family(&ours, name);
+        let lines: Vec<&str> = family.lines().collect();
+        let without_created: String = lines
+            .iter()
+            .filter(|l| !l.contains("_created{"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(without_created, reference, "{name}");
+        if kind == MetricType::Counter {
+            // revision.json's createdAt, 2026-11-27T08:00:00Z.
+            let created = "1795766400";
+            for (i, l) in lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.contains("_total{"))
+            {
+                let next = lines[i + 1];
+                let series = &l[l.find('{').unwrap()..l.rfind(' ').unwrap()];
+                assert_eq!(next, format!("{name}_created{series} {created}"), "{name}");
+            }
+        }
+    }
 }

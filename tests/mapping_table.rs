@@ -5,16 +5,19 @@
 
 use std::collections::HashMap;
 
-use pingone_sync_exporter::mapping::{Answers, UnknownValue, summarize};
+use pingone_sync_exporter::mapping::{Answers, UnknownValue, summarize, summarize_with};
 use pingone_sync_exporter::pingone::hal::parse_page;
 use pingone_sync_exporter::pingone::model::{Revision, Rule, Store, SyncedGroup, parse_one};
-use pingone_sync_exporter::snapshot::{Direction, EnvSnapshot, RuleStatus, RuleSummary};
+use pingone_sync_exporter::snapshot::{
+    Direction, EnvSnapshot, RuleStatus, RuleSummary, StoreStatus,
+};
 
 const STORES: &str = r#"{"_embedded":{"stores":[
   {"id":"dir","name":"PingOne Directory","type":"directory"},
   {"id":"p1","name":"PingOne Users","type":"PingOne"},
-  {"id":"scim","name":"SCIM","type":"scim","syncStatus":{"syncState":"SYNCING","lastSyncAt":"2026-01-01T00:00:10.500Z","successCount":7,"failedCount":2,"failedDeprovisionCount":1,"userTotal":9}},
-  {"id":"wd","name":"Workday","type":"Workday","syncStatus":{"syncState":"FAILED","successCount":3,"failedCount":4,"userTotal":8}},
+  {"id":"scim","name":"SCIM","type":"scim","status":"ACTIVE","syncStatus":{"syncState":"SYNCING","lastSyncAt":"2026-01-01T00:00:10.500Z","successCount":7,"failedCount":2,"failedDeprovisionCount":1,"userTotal":9}},
+  {"id":"wd","name":"Workday","type":"Workday","status":"INACTIVE","syncStatus":{"syncState":"FAILED","successCount":3,"failedCount":4,"userTotal":8,
+    "details":"  Bearer abc.def  rejected:\n client_secret=s3cr3t-value  "}},
   {"id":"bare","name":"No status yet","type":"Slack"}
 ]}}"#;
 
@@ -188,7 +191,8 @@ fn groups_are_counted_by_status_and_unknown_statuses_reported() {
         [
             ("syncedGroups.status", "PARTIALLY_SYNCED"),
             ("syncedGroups.status", "UNSYNCED"),
-            ("syncedGroups.status", "SOMETHING_NEW")
+            ("syncedGroups.status", "SOMETHING_NEW"),
+            ("syncedGroups.status", "(missing)")
         ]
     );
 }
@@ -245,5 +249,107 @@ fn unknown_sync_states_are_reported_and_not_failed() {
         unknown
             .iter()
             .any(|u| u.field == "syncStatus.syncState" && u.value == "PAUSED")
+    );
+}
+
+/// Issue 12 item 4: a `syncedGroups` item without a readable `status` is
+/// impacted, in no state, and counted as an unknown value; the state series
+/// are absent, never a made-up 0.
+#[test]
+fn groups_without_a_status_leave_the_state_series_absent() {
+    let groups = r#"{"_embedded":{"syncedGroups":[{"group":{"id":"g1"}},{"group":{"id":"g2"},"status":null},{"group":{"id":"g3"},"status":7}]}}"#;
+    let (snap, unknown) = run(
+        r#"{"id":"r","active":true,"sourceStore":{"id":"dir"},"targetStore":{"id":"scim"}}"#,
+        &[("r", groups)],
+        None,
+    );
+    let r = &snap.rules[0];
+    assert_eq!(r.groups_impacted, Some(3));
+    assert_eq!((r.groups.success, r.groups.failed), (None, None));
+    let unknown: Vec<_> = unknown
+        .iter()
+        .map(|u| (u.field, u.value.as_str()))
+        .collect();
+    assert_eq!(unknown, [("syncedGroups.status", "(missing)"); 3]);
+
+    // One readable entry next to an unreadable one: its state is served,
+    // the other state is not (its 0 would be made up).
+    let mixed = r#"{"_embedded":{"syncedGroups":[{"status":"FAILED"},{"group":{"id":"g2"}}]}}"#;
+    let (snap, _) = run(
+        r#"{"id":"r","active":true,"sourceStore":{"id":"dir"},"targetStore":{"id":"scim"}}"#,
+        &[("r", mixed)],
+        None,
+    );
+    assert_eq!(
+        (snap.rules[0].groups.success, snap.rules[0].groups.failed),
+        (None, Some(1))
+    );
+}
+
+#[test]
+fn store_status_is_mapped_from_the_documented_spellings_only() {
+    let outbound = one(r#"{"id":"r","sourceStore":{"id":"dir"},"targetStore":{"id":"scim"}}"#);
+    assert_eq!(outbound.store_status, Some(StoreStatus::Active));
+    let inbound = one(r#"{"id":"r","sourceStore":{"id":"wd"},"targetStore":{"id":"p1"}}"#);
+    assert_eq!(inbound.store_status, Some(StoreStatus::Inactive));
+    // No status on the connection store: absent, and reported.
+    let (snap, unknown) = run(
+        r#"{"id":"r","sourceStore":{"id":"dir"},"targetStore":{"id":"bare"}}"#,
+        &[],
+        None,
+    );
+    assert_eq!(snap.rules[0].store_status, None);
+    assert_eq!(
+        unknown,
+        [UnknownValue {
+            field: "stores.status",
+            value: "(missing)".into()
+        }]
+    );
+    // Another spelling: absent, and reported as seen.
+    let stores = STORES.replace(r#""status":"ACTIVE""#, r#""status":"Active""#);
+    let answers = Answers {
+        stores: parse_page::<Store>(stores.as_bytes(), "stores")
+            .unwrap()
+            .items,
+        rules: parse_page::<Rule>(
+            br#"{"_embedded":{"rules":[{"id":"r","targetStore":{"id":"scim"}}]}}"#,
+            "rules",
+        )
+        .unwrap()
+        .items,
+        ..Answers::default()
+    };
+    let mut unknown = Vec::new();
+    let snap = summarize(&answers, &|_| true, &mut unknown);
+    assert_eq!(snap.rules[0].store_status, None);
+    assert_eq!(unknown[0].value, "Active");
+}
+
+#[test]
+fn details_are_cleaned_and_scrubbed_of_the_credential() {
+    let r = one(r#"{"id":"r","sourceStore":{"id":"wd"},"targetStore":{"id":"p1"}}"#);
+    assert_eq!(
+        r.sync_error.as_deref(),
+        Some("Bearer [redacted] rejected: client_secret=[redacted]")
+    );
+    let scim = one(r#"{"id":"r","sourceStore":{"id":"dir"},"targetStore":{"id":"scim"}}"#);
+    assert_eq!(scim.sync_error, None, "no details: no error");
+    // The environment's own secret is removed wherever it appears.
+    let stores = STORES.replace("client_secret=s3cr3t-value", "we sent s3cr3t-value");
+    let answers = Answers {
+        stores: parse_page::<Store>(stores.as_bytes(), "stores").unwrap().items,
+        rules: parse_page::<Rule>(
+            br#"{"_embedded":{"rules":[{"id":"r","sourceStore":{"id":"wd"},"targetStore":{"id":"p1"}}]}}"#,
+            "rules",
+        )
+        .unwrap()
+        .items,
+        ..Answers::default()
+    };
+    let snap = summarize_with(&answers, &|_| true, &["s3cr3t-value"], &mut Vec::new());
+    assert_eq!(
+        snap.rules[0].sync_error.as_deref(),
+        Some("Bearer [redacted] rejected: we sent [redacted]")
     );
 }

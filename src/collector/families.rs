@@ -4,8 +4,9 @@
 //! scrape ([`scrape`](super::scrape)) walk these tables in order, so the
 //! order of the entries is the exposition order.
 
-use crate::exposition::{Desc, Kind, Labels, write_f64, write_label_pairs, write_u64};
-use crate::snapshot::{EnvSnapshot, RuleStatus, RuleSummary, StateCounts};
+pub(crate) use super::samples::Samples;
+use crate::exposition::{Desc, Kind};
+use crate::snapshot::{EnvSnapshot, RuleStatus, RuleSummary, StoreStatus};
 
 macro_rules! family {
     ($name:literal, $help:literal) => {
@@ -22,6 +23,22 @@ macro_rules! rule_family {
     ($name:literal, $help:literal, $write:expr) => {
         RuleFamily {
             desc: family!($name, $help),
+            write: $write,
+        }
+    };
+}
+
+/// A [`RuleFamily`] entry of a counter (`$name` without `_total`): its
+/// writer calls [`Samples::counter`], which adds `_total` and, in the
+/// OpenMetrics rendering, `_created`.
+macro_rules! rule_counter {
+    ($name:literal, $help:literal, $write:expr) => {
+        RuleFamily {
+            desc: Desc {
+                name: $name,
+                help: concat!($help, " Cached: refreshed every poll interval; see pingone_exporter_last_success_timestamp_seconds."),
+                kind: Kind::Counter,
+            },
             write: $write,
         }
     };
@@ -53,7 +70,7 @@ pub(crate) struct EnvFamily {
 }
 
 /// The per-rule families, in exposition order.
-pub const RULE_FAMILIES: [RuleFamily; 12] = [
+pub const RULE_FAMILIES: [RuleFamily; 17] = [
     rule_family!(
         "pingone_provisioning_rule_info",
         "Always 1 for each provisioning rule; labels name its source and target stores and parent rule.",
@@ -70,13 +87,38 @@ pub const RULE_FAMILIES: [RuleFamily; 12] = [
         status
     ),
     rule_family!(
+        "pingone_provisioning_store_status",
+        "The connection store's status as a state set: 1 for the current status (active or inactive), 0 for the other.",
+        store_status
+    ),
+    rule_family!(
         "pingone_provisioning_users_impacted",
         "Users targeted by the rule (Impacted).",
         |s, r| s.opt_u64(r.users_impacted)
     ),
+    rule_counter!(
+        "pingone_provisioning_sync_events",
+        "Sync events (attempts, not users) of the rule's connection store by result: events since the latest revision; a revision resets it.",
+        |s, r| {
+            for (result, n) in [("success", r.events.success), ("failure", r.events.failure)] {
+                if let Some(n) = n {
+                    s.counter(&[("result", result)], n);
+                }
+            }
+        }
+    ),
+    rule_counter!(
+        "pingone_provisioning_deprovision_failure_events",
+        "Failed deprovisioning events of the rule's connection store: events since the latest revision; a revision resets it.",
+        |s, r| {
+            if let Some(n) = r.events.failed_deprovision {
+                s.counter(&[], n);
+            }
+        }
+    ),
     rule_family!(
         "pingone_provisioning_users",
-        "Users of the rule by sync state (success, failed), counted by user-detail mode.",
+        "Users of the rule by sync state (success, failed); user-detail mode only.",
         |s, r| s.states(&r.users)
     ),
     rule_family!(
@@ -90,14 +132,28 @@ pub const RULE_FAMILIES: [RuleFamily; 12] = [
         |s, r| s.states(&r.groups)
     ),
     rule_family!(
+        "pingone_provisioning_sync_error_info",
+        "Always 1 while the connection store reports sync error details; the details label is PingOne's text, cleaned and scrubbed of secrets.",
+        |s, r| {
+            if let Some(d) = &r.sync_error {
+                s.u64(&[("details", d.as_str())], 1);
+            }
+        }
+    ),
+    rule_family!(
+        "pingone_provisioning_failing_since_timestamp_seconds",
+        "Unix time this exporter first saw the rule failing in the current spell (observed by the exporter; reset by a restart).",
+        |s, r| s.opt_f64(r.failing_since)
+    ),
+    rule_family!(
+        "pingone_provisioning_failing_polls",
+        "Polls in a row this exporter saw the rule failing; 0 when the latest poll saw it not failing (observed by the exporter; reset by a restart).",
+        |s, r| s.opt_u64(r.failing_polls)
+    ),
+    rule_family!(
         "pingone_provisioning_writeback_failures",
         "Users not updated by write-back (Write-back Failures).",
         |s, r| s.opt_u64(r.writeback_failures)
-    ),
-    rule_family!(
-        "pingone_provisioning_deprovision_failures",
-        "Failed deprovisioning events since the latest revision.",
-        |s, r| s.opt_u64(r.events.failed_deprovision)
     ),
     rule_family!(
         "pingone_provisioning_last_sync_timestamp_seconds",
@@ -133,6 +189,16 @@ fn info(s: &mut Samples<'_>, r: &RuleSummary) {
 fn status(s: &mut Samples<'_>, r: &RuleSummary) {
     if let Some(current) = r.status {
         for st in RuleStatus::ALL {
+            s.u64(&[("status", st.as_str())], u64::from(st == current));
+        }
+    }
+}
+
+/// `store_status`: a state set like `rule_status`; nothing when the store's
+/// status is missing or not a documented spelling.
+fn store_status(s: &mut Samples<'_>, r: &RuleSummary) {
+    if let Some(current) = r.store_status {
+        for st in StoreStatus::ALL {
             s.u64(&[("status", st.as_str())], u64::from(st == current));
         }
     }
@@ -176,59 +242,3 @@ pub(crate) const ENV_FAMILIES: [EnvFamily; 2] = [
         value: |s| s.user_detail_finished,
     },
 ];
-
-/// Writes the sample lines of one family for one subject (a rule or an
-/// environment): `name{labels,extra} value`, with `labels` already
-/// written (the subject's common labels).
-pub(crate) struct Samples<'a> {
-    pub(crate) out: &'a mut Vec<u8>,
-    pub(crate) name: &'static str,
-    pub(crate) labels: &'a [u8],
-}
-
-impl Samples<'_> {
-    /// Writes a line's `name{labels,extra} ` prefix.
-    pub(crate) fn start(&mut self, extra: Labels<'_>) {
-        self.out.extend_from_slice(self.name.as_bytes());
-        self.out.push(b'{');
-        self.out.extend_from_slice(self.labels);
-        if !extra.is_empty() {
-            self.out.push(b',');
-            write_label_pairs(self.out, extra);
-        }
-        self.out.extend_from_slice(b"} ");
-    }
-
-    fn u64(&mut self, extra: Labels<'_>, v: u64) {
-        self.start(extra);
-        write_u64(self.out, v);
-        self.out.push(b'\n');
-    }
-
-    pub(crate) fn f64(&mut self, extra: Labels<'_>, v: f64) {
-        self.start(extra);
-        write_f64(self.out, v);
-        self.out.push(b'\n');
-    }
-
-    fn opt_u64(&mut self, v: Option<u64>) {
-        if let Some(v) = v {
-            self.u64(&[], v);
-        }
-    }
-
-    fn opt_f64(&mut self, v: Option<f64>) {
-        if let Some(v) = v {
-            self.f64(&[], v);
-        }
-    }
-
-    /// One line per sync state PingOne gave a count for.
-    fn states(&mut self, counts: &StateCounts) {
-        for (state, n) in counts.labelled() {
-            if let Some(n) = n {
-                self.u64(&[("state", state)], n);
-            }
-        }
-    }
-}

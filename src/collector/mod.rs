@@ -1,9 +1,11 @@
 //! Turns environment snapshots into a `/metrics` answer.
 //!
-//! The families served are listed in one place ([`families`]). The
+//! The families served are listed in one place ([`families`]), each
+//! writing its lines through one writer (`samples`). The
 //! per-rule part is rendered once per poll ([`render`]): one block of
 //! sample lines per metric family per environment, the larger ones also
-//! deflated. Sample lines are the same in both formats, so a scrape
+//! deflated (a counter family also once more for OpenMetrics, with its
+//! `_created` lines). Otherwise sample lines are the same in both formats, so a scrape
 //! ([`scrape`]) only writes family headers, sends the blocks (shared, not
 //! copied), computes the ages against the scrape's clock, and lets the
 //! caller append the families it keeps live (the self-metrics and the
@@ -18,6 +20,7 @@ mod age;
 mod families;
 mod gzip;
 mod render;
+mod samples;
 mod scrape;
 
 pub use families::{RULE_FAMILIES, RuleFamily};

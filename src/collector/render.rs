@@ -16,7 +16,7 @@ use bytes::Bytes;
 
 use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES, Samples};
 use super::gzip::{self, Deflated};
-use crate::exposition::write_label_pairs;
+use crate::exposition::{Format, Kind, write_label_pairs};
 use crate::snapshot::{EnvKey, EnvSnapshot, RuleSummary};
 
 /// Blocks at least this long are sent by reference (and pre-deflated);
@@ -29,6 +29,10 @@ pub(crate) const SHARE_MIN: usize = 4096;
 pub struct Rendered {
     /// Sample lines per entry of [`RULE_FAMILIES`].
     pub(crate) blocks: Vec<Block>,
+    /// Per entry of [`RULE_FAMILIES`]: the OpenMetrics variant of a counter
+    /// family's block (with `_created` lines); `None` when it is the same
+    /// as the classic one (gauges, or no revision time known).
+    pub(crate) om_blocks: Vec<Option<Block>>,
     /// Per entry of [`AGE_FAMILIES`]: the lines' `name{labels} ` prefixes.
     pub(crate) ages: [Ages; AGE_FAMILIES.len()],
     /// Per entry of [`ENV_FAMILIES`]: the environment's sample line, if any.
@@ -68,6 +72,17 @@ fn common_labels(env: &EnvKey, rule: &RuleSummary) -> Vec<u8> {
     common
 }
 
+impl Rendered {
+    /// The block of `family` for `format`: a counter's OpenMetrics variant
+    /// when it has one, else the shared block.
+    pub(crate) fn block(&self, family: usize, format: Format) -> Option<&Block> {
+        match (format, self.om_blocks.get(family)) {
+            (Format::OpenMetrics, Some(Some(om))) => Some(om),
+            _ => self.blocks.get(family),
+        }
+    }
+}
+
 /// Renders one environment's snapshot. Called once per poll, off the scrape
 /// path.
 pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
@@ -80,11 +95,33 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
                 out: &mut out,
                 name: family.desc.name,
                 labels: common,
+                created: None,
             };
             (family.write)(&mut samples, rule);
         }
         block_ends.push(out.len());
     }
+    // Counters in OpenMetrics carry `_created` after each `_total` line: the
+    // latest revision's time, when known (a revision resets the counts).
+    let om_texts: Vec<Option<Bytes>> = RULE_FAMILIES
+        .iter()
+        .map(|family| {
+            let created = snap.revision_created?;
+            (family.desc.kind == Kind::Counter).then(|| {
+                let mut om = Vec::new();
+                for (rule, common) in snap.rules.iter().zip(&commons) {
+                    let mut samples = Samples {
+                        out: &mut om,
+                        name: family.desc.name,
+                        labels: common,
+                        created: Some(created),
+                    };
+                    (family.write)(&mut samples, rule);
+                }
+                Bytes::from(om)
+            })
+        })
+        .collect();
     let mut ages: [(usize, Vec<u32>, Vec<f64>); AGE_FAMILIES.len()] = Default::default();
     for (i, family) in AGE_FAMILIES.iter().enumerate() {
         let start = out.len();
@@ -94,6 +131,7 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
                     out: &mut out,
                     name: family.desc.name,
                     labels: common,
+                    created: None,
                 }
                 .start(&[]);
                 ages[i]
@@ -116,6 +154,7 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
                 out: &mut out,
                 name: family.desc.name,
                 labels: &env_common,
+                created: None,
             }
             .f64(&[], v);
         }
@@ -143,6 +182,16 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
         .zip(deflated)
         .map(|(text, deflated)| Block { text, deflated })
         .collect();
+    let om_deflated = gzip::deflate_blocks(
+        om_texts
+            .iter()
+            .map(|t| t.as_ref().filter(|t| t.len() >= SHARE_MIN).map(|t| &t[..])),
+    );
+    let om_blocks = om_texts
+        .into_iter()
+        .zip(om_deflated)
+        .map(|(text, deflated)| text.map(|text| Block { text, deflated }))
+        .collect();
     let ages = ages.map(|(end, ends, timestamps)| {
         let prefixes = part(start, end);
         start = end;
@@ -162,6 +211,7 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
         .collect();
     Rendered {
         blocks,
+        om_blocks,
         ages,
         env_lines,
     }

@@ -19,7 +19,7 @@ use flate2::CompressError;
 use super::age::write_age;
 use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
 use super::gzip::GzipWriter;
-use super::render::{Rendered, SHARE_MIN};
+use super::render::{Block, Rendered, SHARE_MIN};
 use crate::exposition::{Desc, Format, write_trailer};
 
 /// Size of the buffers a scrape writes its own text into.
@@ -51,6 +51,7 @@ enum Piece {
 /// call [`Exposition::gzip`].
 #[derive(Debug)]
 pub struct Exposition {
+    format: Format,
     rendered: Vec<Arc<Rendered>>,
     text: Bytes,
     parts: VecDeque<Part>,
@@ -94,7 +95,7 @@ impl Exposition {
         for (family, f) in RULE_FAMILIES.iter().enumerate() {
             header(&f.desc, &mut text, &mut parts);
             for (env, r) in rendered.iter().enumerate() {
-                if let Some(block) = r.blocks.get(family).filter(|b| !b.text.is_empty()) {
+                if let Some(block) = r.block(family, format).filter(|b| !b.text.is_empty()) {
                     total += block.text.len();
                     parts.push_back(Part::Block(env, family));
                 }
@@ -130,6 +131,7 @@ impl Exposition {
         parts.push_back(Part::Text(start, text.len()));
         total += text.len();
         Self {
+            format,
             rendered,
             text: Bytes::from(text),
             parts,
@@ -143,6 +145,13 @@ impl Exposition {
     /// Bytes of plain text still to come.
     pub fn remaining(&self) -> u64 {
         self.remaining
+    }
+
+    /// The rendered block of a listed part (it exists: parts are listed
+    /// from the blocks).
+    fn block(&self, env: usize, family: usize) -> &Block {
+        let r = &self.rendered[env];
+        r.block(family, self.format).unwrap_or(&r.blocks[family])
     }
 
     fn take_pending(&mut self) -> Bytes {
@@ -178,9 +187,9 @@ impl Exposition {
             match part {
                 Part::Text(a, b) => self.pending.extend_from_slice(&self.text[a..b]),
                 Part::Block(env, family) => {
-                    let text = &self.rendered[env].blocks[family].text;
+                    let text = self.block(env, family).text.clone();
                     if text.len() < SHARE_MIN {
-                        self.pending.extend_from_slice(text);
+                        self.pending.extend_from_slice(&text);
                     } else if self.pending.is_empty() {
                         return Some(Piece::Shared(env, family));
                     } else {
@@ -205,7 +214,7 @@ impl Exposition {
             match piece {
                 Piece::Text(t) => w.text(&t)?,
                 Piece::Shared(env, family) => {
-                    let block = &self.rendered[env].blocks[family];
+                    let block = self.block(env, family);
                     match &block.deflated {
                         Some(d) => w.segment(d)?,
                         None => w.text(&block.text)?,
@@ -224,7 +233,7 @@ impl Iterator for Exposition {
     fn next(&mut self) -> Option<Bytes> {
         let bytes = match self.next_piece()? {
             Piece::Text(t) => t,
-            Piece::Shared(env, family) => self.rendered[env].blocks[family].text.clone(),
+            Piece::Shared(env, family) => self.block(env, family).text.clone(),
         };
         self.remaining = self.remaining.saturating_sub(bytes.len() as u64);
         Some(bytes)
@@ -268,8 +277,9 @@ mod tests {
             groups: StateCounts::default(),
             writeback_failures: (i % 8 == 6).then_some(1),
             events: crate::snapshot::SyncEvents {
+                success: Some(1000 + i as u64),
+                failure: Some(i as u64 % 3),
                 failed_deprovision: Some(0),
-                ..Default::default()
             },
             store_status: None,
             sync_error: None,
@@ -305,7 +315,7 @@ mod tests {
         for (family, f) in RULE_FAMILIES.iter().enumerate() {
             f.desc.write_header(format, &mut out);
             for r in rendered {
-                out.extend_from_slice(&r.blocks[family].text);
+                out.extend_from_slice(&r.block(family, format).unwrap().text);
             }
         }
         for (family, f) in AGE_FAMILIES.iter().enumerate() {
@@ -374,6 +384,23 @@ mod tests {
                 want.len()
             );
         }
+    }
+
+    #[test]
+    fn counters_carry_created_in_openmetrics_only() {
+        let rendered = envs(&[1]);
+        let text = |format| {
+            let e = Exposition::new(format, rendered.clone(), NOW, |_| {});
+            String::from_utf8(e.flat_map(|b| b.to_vec()).collect()).unwrap()
+        };
+        let (classic, om) = (text(Format::Text), text(Format::OpenMetrics));
+        let created = "pingone_provisioning_sync_events_created{environment_id=\"env-0\",environment_name=\"e0\",rule_id=\"rule-0000\",rule_name=\"rule 0\",direction=\"outbound\",result=\"success\"} 1795857600\n";
+        assert!(om.contains(&format!(
+            "pingone_provisioning_sync_events_total{{environment_id=\"env-0\",environment_name=\"e0\",rule_id=\"rule-0000\",rule_name=\"rule 0\",direction=\"outbound\",result=\"success\"}} 1000\n{created}"
+        )), "{om}");
+        assert!(om.contains("# TYPE pingone_provisioning_sync_events counter\n"));
+        assert!(!classic.contains("_created"), "{classic}");
+        assert!(classic.contains("# TYPE pingone_provisioning_sync_events_total counter\n"));
     }
 
     #[test]

@@ -8,8 +8,11 @@
 //! For the metrics this exporter serves (gauges, counters, one histogram)
 //! the two formats differ only in family headers (a counter's family is
 //! `x` in OpenMetrics and `x_total` in the classic format) and in the
-//! OpenMetrics `# EOF` trailer. Sample lines are identical, which lets the
-//! collector render a poll's sample lines once and serve them in both.
+//! OpenMetrics `# EOF` trailer, and the `_created` lines OpenMetrics allows
+//! after a counter's `_total` (the per-rule event counters carry them).
+//! Every other sample line is identical, which lets the collector render a
+//! poll's sample lines once and serve them in both; only the counter
+//! families get a second, OpenMetrics rendering.
 //!
 //! Why not prometheus-client's encoder: it writes only OpenMetrics and
 //! re-encodes every sample on every scrape; see `docs/architecture.md`.

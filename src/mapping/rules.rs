@@ -57,7 +57,7 @@ pub(super) fn kept<'a>(
 
 impl<'a> Kept<'a> {
     /// The rule's connection store id; empty when it names none.
-    fn connection(&self) -> &str {
+    pub(super) fn connection(&self) -> &str {
         connection_id(self.direction, &self.source, &self.target)
     }
 
@@ -74,12 +74,14 @@ impl<'a> Kept<'a> {
     /// The rule's summary. `owners` maps each connection store to the rule
     /// that carries its summable numbers; `groups` is the rule's
     /// `syncedGroups`, `None` when they were not read (their series stay
-    /// absent). Unknown group statuses are appended to `unknown`.
+    /// absent). Group entries in no state are appended to `unknown`;
+    /// `secrets` are removed from the store's `details`.
     pub(super) fn summary(
         &self,
         stores: &HashMap<&str, &Store>,
         owners: &HashMap<&str, &str>,
         groups: Option<&[SyncedGroup]>,
+        secrets: &[&str],
         unknown: &mut Vec<UnknownValue>,
     ) -> RuleSummary {
         let (rule, id) = (self.rule, self.id);
@@ -94,7 +96,7 @@ impl<'a> Kept<'a> {
             (false, Some(false)) => Some(RuleStatus::Inactive),
             (false, None) => None,
         };
-        let groups = groups.map(|g| (g.len() as u64, count_groups(g, unknown)));
+        let groups = groups.map(|g| count_groups(g, unknown));
         RuleSummary {
             id: id.to_string(),
             name: self.name.clone(),
@@ -124,9 +126,11 @@ impl<'a> Kept<'a> {
                 .and_then(StoreStatus::from_api),
             sync_error: sync
                 .and_then(|s| s.details.as_deref())
-                .and_then(|d| clean_details(d, &[])),
+                .and_then(|d| clean_details(d, secrets)),
+            // Filled by the poller's failing tracker; a 0 until then marks a
+            // rule whose connection store has a syncStatus to watch.
             failing_since: None,
-            failing_polls: None,
+            failing_polls: sync.map(|_| 0),
             last_sync: sync
                 .and_then(|s| s.last_sync_at.as_deref())
                 .and_then(parse_rfc3339),

@@ -103,6 +103,15 @@ impl TokenCache {
         }
     }
 
+    /// The cached token, if one is held (never fetches): what text from
+    /// PingOne must not quote back (see `redact`).
+    pub async fn cached(&self) -> Option<Secret> {
+        match self.cached.lock().await.as_ref() {
+            Some(Cached::Token { token, .. }) => Some(token.clone()),
+            _ => None,
+        }
+    }
+
     /// Drops `token` if it is still the cached one (another caller may have
     /// replaced it already).
     pub async fn invalidate(&self, token: &Secret) {

@@ -10,14 +10,16 @@
 //! that walks its users on its own cadence and budget; the poll task merges
 //! the last complete walk into each snapshot it builds.
 
+pub mod failing;
 mod poll;
 mod supervisor;
 pub mod walk_loop;
 
+pub use failing::FailingTracker;
 pub use poll::{Outcome, PollError, poll_once};
 pub use supervisor::{Supervisor, SupervisorError};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::collector;
@@ -101,12 +103,14 @@ fn report_unknown(metrics: &SelfMetrics, env: &str, unknown: &[UnknownValue]) {
 
 /// Runs one environment's poll loop until `stop` fires. `detail` is the
 /// environment's user-detail slot, when that mode is on: its last complete
-/// walk is merged into every new snapshot.
+/// walk is merged into every new snapshot. `failing` observes every new
+/// snapshot; the supervisor hands it to the next task on a reload.
 pub async fn run(
     env: Environment,
     client: Arc<EnvClient>,
     shared: Arc<Shared>,
     detail: Option<Arc<Latest>>,
+    failing: Arc<Mutex<FailingTracker>>,
     stop: Shutdown,
 ) {
     let key = client.key().clone();
@@ -152,6 +156,12 @@ pub async fn run(
             .poll_finished(&key, reason.map_or(Ok(finished), Err), seconds);
         log_change(&key.name, &mut last_error, seconds, &outcome);
         let fresh = outcome.snapshot.map(|mut s| {
+            // A panic elsewhere cannot leave the tracker half-updated in a
+            // way that matters more than losing one poll's observation.
+            failing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .observe(&key.name, &mut s, finished);
             if let Some(walked) = detail.as_ref().and_then(|d| d.get()) {
                 user_detail::apply(&mut s, &walked);
             }

@@ -11,6 +11,7 @@ use crate::config::Environment;
 use crate::mapping::{self, Answers, UnknownValue};
 use crate::pingone::model::SyncedGroup;
 use crate::pingone::{ApiError, Endpoint, EnvClient};
+use crate::secret::Secret;
 use crate::snapshot::EnvSnapshot;
 
 /// What a poll produced.
@@ -126,7 +127,19 @@ pub async fn poll_once(
     let failed_groups = reads.failed;
 
     let mut unknown = Vec::new();
-    let mut snap = mapping::summarize(&answers, &|name| env.rules.matches(name), &mut unknown);
+    // What PingOne's free text must never quote back: our credential.
+    let token = client.cached_token().await;
+    let secrets: Vec<&str> = [Some(env.credentials.client_secret.expose())]
+        .into_iter()
+        .chain([token.as_ref().map(Secret::expose)])
+        .flatten()
+        .collect();
+    let mut snap = mapping::summarize_with(
+        &answers,
+        &|name| env.rules.matches(name),
+        &secrets,
+        &mut unknown,
+    );
     if let Some(prev) = previous {
         carry_over(&mut snap, prev, &failed_groups, answers.revision.is_none());
     }

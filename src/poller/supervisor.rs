@@ -9,9 +9,11 @@
 //! of the concurrency) rebuilds the client and restarts every poller, whose
 //! last data stays served meanwhile. An environment in user-detail mode also
 //! runs a walk task, started, kept and stopped with its poll task, on a
-//! request budget of its own.
+//! request budget of its own. A restarted environment keeps its failing
+//! tracker (what the poller observed across polls), so a reload does not
+//! reset "failing since".
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
 
@@ -23,6 +25,8 @@ use crate::snapshot::EnvKey;
 use crate::state::Shared;
 use crate::user_detail::Latest;
 
+use super::FailingTracker;
+
 struct Task {
     env: Environment,
     stop: Shutdown,
@@ -30,6 +34,9 @@ struct Task {
     /// The user-detail walk task and its last complete walk, when that
     /// mode is on.
     detail: Option<(JoinHandle<()>, Arc<Latest>)>,
+    /// What the poll task observed across polls (failing spells); handed
+    /// to the next task when a reload restarts the environment.
+    failing: Arc<Mutex<FailingTracker>>,
 }
 
 /// What a (re)started environment runs with: its poll client and, in
@@ -159,12 +166,17 @@ impl Supervisor {
                 Some(c) => {
                     // A restarted environment keeps its last walk until a new
                     // one finishes, so its exact counts do not flap.
+                    // So does what it observed across polls.
                     let mut previous_walk = None;
+                    let mut failing = None;
                     if let Some(pos) = old.iter().position(|t| t.env.id == env.id) {
                         let t = old.swap_remove(pos);
                         t.stop.trigger();
                         previous_walk = t.detail.map(|(_, latest)| latest);
+                        failing = Some(t.failing);
                     }
+                    let failing =
+                        failing.unwrap_or_else(|| Arc::new(Mutex::new(FailingTracker::new())));
                     let stop = Shutdown::new();
                     let detail = match (&env.user_detail, c.detail) {
                         (Some(settings), Some(dc)) => {
@@ -187,6 +199,7 @@ impl Supervisor {
                         c.poll,
                         Arc::clone(&self.shared),
                         detail.as_ref().map(|(_, latest)| Arc::clone(latest)),
+                        Arc::clone(&failing),
                         stop.clone(),
                     ));
                     self.tasks.push(Task {
@@ -194,6 +207,7 @@ impl Supervisor {
                         stop,
                         handle,
                         detail,
+                        failing,
                     });
                 }
             }

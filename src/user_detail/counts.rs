@@ -5,7 +5,7 @@
 //! | summary field | source | how |
 //! |---|---|---|
 //! | `users_impacted` | `GET /users/{id}/syncedRules/{ruleId}` for every user | users with a record; a 404 (no record) means the user is not in the rule's scope and is not counted |
-//! | `users{state}` | record `status` | `SUCCESS` → success, `FAILED` → failed ([`crate::mapping::group_state`]); other values are impacted but in no state, and reported as unknown |
+//! | `users{state}` | record `status` | `SUCCESS` → success, `FAILED` → failed ([`crate::mapping::StateTally`]); other or missing values are impacted but in no state, and reported as unknown; a state is served when it counts a record, or as 0 when every record had an accepted status |
 //! | `writeback_failures` | write-back rules: records in `FAILED` | equal to the rule's `users{state="failed"}` |
 //! | `last_writeback_timestamp_seconds` | write-back rules: latest record `lastSyncAt` | RFC 3339 to Unix seconds |
 //!
@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use crate::mapping::{UnknownValue, group_state};
+use crate::mapping::{StateTally, UnknownValue};
 use crate::pingone::model::SyncedRule;
 use crate::snapshot::{Direction, EnvSnapshot, StateCounts};
 use crate::timefmt::parse_rfc3339;
@@ -50,8 +50,8 @@ pub struct RuleUsers {
     pub success: u64,
     /// Records in `FAILED`.
     pub failed: u64,
-    /// Records with a missing or any other status (`UNSYNCED`,
-    /// `PARTIALLY_SYNCED`, ...): impacted, in no state.
+    /// Records with any other status (`UNSYNCED`, `PARTIALLY_SYNCED`, ...)
+    /// or none readable: impacted, in no state, reported as unknown.
     pub other: u64,
     /// Users without a record (404): not in the rule's scope.
     pub without_record: u64,
@@ -63,27 +63,17 @@ pub struct RuleUsers {
 
 impl RuleUsers {
     /// Counts one user's answer: `None` when the user has no record (404).
-    /// Unknown statuses are appended to `unknown`.
+    /// Records in no state are appended to `unknown` (a missing status as
+    /// `(missing)`).
     pub fn add(&mut self, record: Option<&SyncedRule>, unknown: &mut Vec<UnknownValue>) {
         let Some(record) = record else {
             self.without_record += 1;
             return;
         };
-        self.impacted += 1;
-        let status = record.status.as_deref();
-        match status.and_then(group_state) {
-            Some("success") => self.success += 1,
-            Some(_) => self.failed += 1,
-            None => {
-                self.other += 1;
-                if let Some(s) = status {
-                    unknown.push(UnknownValue {
-                        field: "syncedRules.status",
-                        value: s.to_string(),
-                    });
-                }
-            }
-        }
+        let mut tally = self.tally();
+        tally.add("syncedRules.status", record.status.as_deref(), unknown);
+        (self.impacted, self.success, self.failed, self.other) =
+            (tally.total, tally.success, tally.failed, tally.other);
         if let Some(t) = record.last_sync_at.as_deref().and_then(parse_rfc3339) {
             self.last_sync = Some(self.last_sync.map_or(t, |l| l.max(t)));
         }
@@ -106,12 +96,19 @@ impl RuleUsers {
         self.failed_records.truncate(FAILED_KEPT);
     }
 
-    /// The two states, both present.
-    pub fn states(&self) -> StateCounts {
-        StateCounts {
-            success: Some(self.success),
-            failed: Some(self.failed),
+    fn tally(&self) -> StateTally {
+        StateTally {
+            total: self.impacted,
+            success: self.success,
+            failed: self.failed,
+            other: self.other,
         }
+    }
+
+    /// The served states: a state with a record, or 0 when every record
+    /// had an accepted status ([`StateTally::states`]).
+    pub fn states(&self) -> StateCounts {
+        self.tally().states()
     }
 }
 
@@ -137,7 +134,7 @@ pub fn apply(snap: &mut EnvSnapshot, walk: &WalkCounts) {
         rule.users_impacted = Some(counted.impacted);
         rule.users = counted.states();
         if rule.direction == Direction::Writeback {
-            rule.writeback_failures = Some(counted.failed);
+            rule.writeback_failures = counted.states().failed;
             rule.last_writeback = counted.last_sync;
         }
     }

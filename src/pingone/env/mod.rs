@@ -86,6 +86,12 @@ impl EnvClient {
         }
     }
 
+    /// The access token currently cached for this environment's
+    /// credential, if any (never fetches one).
+    pub async fn cached_token(&self) -> Option<Secret> {
+        self.tokens.cached().await
+    }
+
     /// The environment's metric labels.
     pub fn key(&self) -> &EnvKey {
         &self.lane.key
