@@ -182,6 +182,8 @@ fn unauthorized() -> hyper::Response<Chunks> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    // A client that fails to authenticate does not keep its connection.
+    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
 }
 
