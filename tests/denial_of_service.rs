@@ -183,3 +183,162 @@ fn a_client_squatting_every_connection_slot_does_not_lock_out_scrapes_and_probes
         "the squatter's connections over its share were refused"
     );
 }
+
+fn basic(user: &str, password: &str) -> String {
+    let b = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {b}")
+}
+
+/// bcrypt of `x` at cost 10, the usual cost (about 0.25 s in a debug build).
+const HASH_OF_X: &str = "$2b$10$GRRlQlFLrd.xdbOsiEhYcuIkp4ZGWHVT1YK6QCP.jQjizDYRexzJy";
+
+/// `n` threads from `source`, each sending wrong passwords as fast as it
+/// is answered, on keep-alive connections, reconnecting when closed (a
+/// refusal: after 200 ms). Returns the answers seen by status.
+fn flood(
+    target: SocketAddr,
+    source: &'static str,
+    n: usize,
+    stop: Arc<AtomicBool>,
+) -> (Arc<[AtomicUsize; 3]>, Vec<std::thread::JoinHandle<()>>) {
+    // 401, 429, 503.
+    let seen: Arc<[AtomicUsize; 3]> = Arc::new(Default::default());
+    let threads = (0..n)
+        .map(|i| {
+            let (seen, stop) = (Arc::clone(&seen), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let auth = basic("prometheus", &format!("guess-{i}"));
+                let mut conn: Option<BufReader<TcpStream>> = None;
+                while !stop.load(Ordering::Relaxed) {
+                    if conn.is_none() {
+                        conn = rt
+                            .block_on(async {
+                                let s = tokio::net::TcpSocket::new_v4().ok()?;
+                                s.bind(format!("{source}:0").parse().unwrap()).ok()?;
+                                s.connect(target).await.ok()?.into_std().ok()
+                            })
+                            .map(|s| {
+                                s.set_nonblocking(false).unwrap();
+                                s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+                                BufReader::new(s)
+                            });
+                    }
+                    let status = conn
+                        .as_mut()
+                        .and_then(|c| keep_alive_get(c, "/metrics", Some(&auth)));
+                    let slot = match status {
+                        Some(401) => Some(0),
+                        Some(429) => Some(1),
+                        Some(503) => Some(2),
+                        _ => None,
+                    };
+                    if let Some(slot) = slot {
+                        seen[slot].fetch_add(1, Ordering::Relaxed);
+                    }
+                    if status != Some(401) {
+                        conn = None;
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                }
+            })
+        })
+        .collect();
+    (seen, threads)
+}
+
+#[test]
+fn a_flood_of_wrong_passwords_does_not_lock_out_the_scraper() {
+    let dir = Dir::new();
+    let web = dir.write(
+        "web.yml",
+        &format!("basic_auth_users:\n  prometheus: {HASH_OF_X}\n"),
+    );
+    let exp = Exporter::start(&["--demo", "--web.config.file", web.to_str().unwrap()]);
+    let stop = Arc::new(AtomicBool::new(false));
+    // 200 clients guessing from another address: before the queue and the
+    // failure budget were bounded, each guess queued for bcrypt, one at a
+    // time, in front of the scraper (200 x 0.25 s).
+    let t0 = std::time::Instant::now();
+    let (seen, threads) = flood(addr(&exp), "127.0.0.2", 200, Arc::clone(&stop));
+    let answered =
+        |s: &[AtomicUsize; 3]| s.iter().map(|a| a.load(Ordering::Relaxed)).sum::<usize>();
+    wait_for(
+        "the flood's first answers",
+        Duration::from_secs(120),
+        || (answered(&seen) >= 20).then_some(()),
+    );
+    // The guesses that took the budget in the first instant run bcrypt one
+    // after the other (10 x 0.25 s or more here); a scrape arriving
+    // meanwhile may get a 503. Then the queue is free for good.
+    std::thread::sleep(Duration::from_secs(8));
+    let right = basic("prometheus", "x");
+    let scrape = request(
+        "GET",
+        &exp.url("/metrics"),
+        &[("Authorization", &right)],
+        b"",
+    );
+    let healthy = request(
+        "GET",
+        &exp.url("/-/healthy"),
+        &[("Authorization", &right)],
+        b"",
+    );
+    let counts: Vec<usize> = seen.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+    let refills = t0.elapsed().as_secs() as usize / 6 + 1;
+    stop_all(&stop, threads);
+
+    let scrape = scrape.expect("a scrape during the flood");
+    assert_eq!(scrape.status, 200, "{}", scrape.text());
+    assert!(scrape.text().contains("pingone_exporter_build_info"));
+    assert_eq!(healthy.expect("/-/healthy during the flood").status, 200);
+    assert!(
+        counts[1] > 0,
+        "the flood's address spent its failure budget: {counts:?}"
+    );
+    assert!(
+        counts[0] <= 10 + refills,
+        "bcrypt ran only within the address's failure budget: {counts:?}"
+    );
+}
+
+#[test]
+fn a_failed_login_closes_the_keep_alive_connection() {
+    let dir = Dir::new();
+    let hash = bcrypt::hash("right", 4).unwrap();
+    let web = dir.write(
+        "web.yml",
+        &format!("basic_auth_users:\n  prometheus: {hash}\n"),
+    );
+    let exp = Exporter::start(&["--demo", "--web.config.file", web.to_str().unwrap()]);
+    let connect = || {
+        let s = TcpStream::connect(addr(&exp)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        BufReader::new(s)
+    };
+    let mut ok = connect();
+    let right = basic("prometheus", "right");
+    for _ in 0..2 {
+        assert_eq!(
+            keep_alive_get(&mut ok, "/-/healthy", Some(&right)),
+            Some(200),
+            "kept alive"
+        );
+    }
+    let mut bad = connect();
+    let wrong = basic("prometheus", "wrong");
+    assert_eq!(
+        keep_alive_get(&mut bad, "/-/healthy", Some(&wrong)),
+        Some(401)
+    );
+    let mut rest = Vec::new();
+    assert_eq!(
+        bad.read_to_end(&mut rest).unwrap(),
+        0,
+        "closed after the 401"
+    );
+}
