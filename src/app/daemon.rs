@@ -1,5 +1,6 @@
 //! The daemon: built once from the flags and the configuration files, then
-//! driven by the reload loop (SIGHUP and `/-/reload`) until shutdown, then
+//! driven by the reload loop (SIGHUP, and `/-/reload` with
+//! `--web.enable-lifecycle`) until shutdown, then
 //! stopped in order: in-flight scrapes finish, pollers and the alert sender
 //! stop.
 
@@ -94,6 +95,8 @@ impl Daemon {
             alerts: alert_status,
             telemetry_path: cli.telemetry_path.clone(),
             reload: reload_tx,
+            lifecycle: cli.enable_lifecycle,
+            reload_gate: server::ReloadGate::default(),
             about: about(cli, demo_sim.as_ref(), guard.as_ref()),
         };
         let server = start_server(cli, listener, tls, guard, web, shutdown.clone());
