@@ -115,7 +115,7 @@ fn stop_all(stop: &AtomicBool, threads: Vec<std::thread::JoinHandle<()>>) {
 
 /// A `GET` from a fresh connection bound to `source` (another loopback
 /// address is another peer).
-fn get_from(source: &str, url: &str) -> Resp {
+fn get_from(source: &str, url: &str) -> std::io::Result<Resp> {
     let target: SocketAddr = url
         .trim_start_matches("http://")
         .split('/')
@@ -131,21 +131,17 @@ fn get_from(source: &str, url: &str) -> Resp {
         .enable_all()
         .build()
         .unwrap();
-    let stream = rt.block_on(async {
-        let s = tokio::net::TcpSocket::new_v4().unwrap();
-        s.bind(format!("{source}:0").parse().unwrap()).unwrap();
-        s.connect(target).await.unwrap().into_std().unwrap()
-    });
-    stream.set_nonblocking(false).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut s = stream;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .unwrap();
+    let mut s = rt.block_on(async {
+        let s = tokio::net::TcpSocket::new_v4()?;
+        s.bind(format!("{source}:0").parse().unwrap())?;
+        s.connect(target).await?.into_std()
+    })?;
+    s.set_nonblocking(false)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    parse_response(&raw).unwrap()
+    s.read_to_end(&mut raw)?;
+    parse_response(&raw)
 }
 
 #[test]
@@ -177,6 +173,7 @@ fn a_client_squatting_every_connection_slot_does_not_lock_out_scrapes_and_probes
     assert!(scrape.text().contains("pingone_exporter_build_info"));
     assert_eq!(healthy.expect("/-/healthy during the squat").status, 200);
     assert_eq!(ready.expect("/-/ready during the squat").status, 200);
+    let other = other.expect("a request from another address during the squat");
     assert_eq!(other.status, 200, "{}", other.text());
     assert!(
         refused > 0,
@@ -314,7 +311,15 @@ fn a_failed_login_closes_the_keep_alive_connection() {
         "web.yml",
         &format!("basic_auth_users:\n  prometheus: {hash}\n"),
     );
-    let exp = Exporter::start(&["--demo", "--web.config.file", web.to_str().unwrap()]);
+    // A read timeout longer than the test client's: a connection the
+    // server kept open would not be closed by it in time.
+    let exp = Exporter::start(&[
+        "--demo",
+        "--web.config.file",
+        web.to_str().unwrap(),
+        "--web.read-timeout",
+        "60s",
+    ]);
     let connect = || {
         let s = TcpStream::connect(addr(&exp)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
