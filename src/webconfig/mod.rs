@@ -19,7 +19,8 @@
 //!
 //! Layout: `raw` (the file as written), `validate` (resolution and
 //! problems), `tls` (certificates, keys, rustls), `auth` (bcrypt, its
-//! cache and queue), `failures` (the failure budget per address), `guard` (change detection and the request wrapper).
+//! cache and queue), `failures` (the failure budget per address),
+//! `guard` (change detection and the request wrapper).
 
 mod auth;
 mod failures;
