@@ -176,7 +176,8 @@ class Soak:
         self.good_config = self.config()
         self.write_config(self.good_config)
         self.exp = self.spawn("exporter", [self.args.bin, "--config.file", self.path("config.yml"),
-                                           "--web.listen-address", "127.0.0.1:0", "--log.level", "info"])
+                                           "--web.listen-address", "127.0.0.1:0", "--log.level", "info",
+                                           "--web.enable-lifecycle"])
         addr = self.wait_line("exporter", "msg=listening address=").split("address=")[1].split()[0]
         self.exp_base = f"http://{addr}"
         end = time.time() + 60
@@ -256,6 +257,7 @@ class Soak:
             if ok != 0.0:
                 sys.exit(f"{action}: reload gauge is {ok}, expected 0")
             self.write_config(self.good_config)
+            time.sleep(1.1)  # /-/reload allows one reload per second
             http("POST", self.exp_base + "/-/reload")
         self.ops[action] += 1
 

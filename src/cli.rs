@@ -79,7 +79,8 @@ pub struct Cli {
     )]
     pub web_config_file: Option<PathBuf>,
 
-    /// Most connections served at once; further clients wait in the listen backlog.
+    /// Most connections served at once (plus a small reserve for probes);
+    /// further clients wait in the listen backlog.
     #[arg(
         long = "web.max-connections",
         env = "PINGONE_SYNC_EXPORTER_WEB_MAX_CONNECTIONS",
@@ -87,6 +88,27 @@ pub struct Cli {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_connections: u32,
+
+    /// Most of those connections one client address (an IPv4 address or an
+    /// IPv6 /64) may hold; over it, its new connections serve only
+    /// health, readiness and metrics requests, one each, from a small
+    /// reserve, or are refused with 503. Behind a reverse proxy, set it to
+    /// --web.max-connections.
+    #[arg(
+        long = "web.max-connections-per-ip",
+        env = "PINGONE_SYNC_EXPORTER_WEB_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 32,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections_per_ip: u32,
+
+    /// Enable `POST /-/reload` (off: it answers 403, as in Prometheus).
+    /// SIGHUP reloads either way.
+    #[arg(
+        long = "web.enable-lifecycle",
+        env = "PINGONE_SYNC_EXPORTER_WEB_ENABLE_LIFECYCLE"
+    )]
+    pub enable_lifecycle: bool,
 
     /// Log level.
     #[arg(long = "log.level", env = "PINGONE_SYNC_EXPORTER_LOG_LEVEL", value_enum, default_value_t = LogLevel::Info, global = true)]

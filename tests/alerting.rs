@@ -84,7 +84,11 @@ impl Setup {
         let cfg = self
             .dir
             .write(name, &config(&self.sim.base, &secret, alerting));
-        let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
+        let exp = Exporter::start(&[
+            "--config.file",
+            cfg.to_str().unwrap(),
+            "--web.enable-lifecycle",
+        ]);
         exp.wait_ready(READY);
         exp
     }

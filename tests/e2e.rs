@@ -17,7 +17,11 @@ fn setup(envs: &[(&str, &str)]) -> (Sim, Exporter, Dir) {
     let sim = Sim::start(&small_scenario());
     let dir = Dir::new();
     let cfg = dir.demo_config(&sim.base, envs, "");
-    let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
+    let exp = Exporter::start(&[
+        "--config.file",
+        cfg.to_str().unwrap(),
+        "--web.enable-lifecycle",
+    ]);
     exp.wait_ready(READY);
     (sim, exp, dir)
 }
@@ -395,7 +399,7 @@ fn endpoints_answer_as_documented() {
 
     let reload_get = get(&exp.url("/-/reload"));
     assert_eq!(reload_get.status, 405);
-    assert_eq!(reload_get.header("allow"), Some("POST"));
+    assert_eq!(reload_get.header("allow"), Some("POST, PUT"));
     assert_eq!(
         request("PUT", &exp.url("/metrics"), &[], b"x")
             .unwrap()

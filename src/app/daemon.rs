@@ -1,5 +1,6 @@
 //! The daemon: built once from the flags and the configuration files, then
-//! driven by the reload loop (SIGHUP and `/-/reload`) until shutdown, then
+//! driven by the reload loop (SIGHUP, and `/-/reload` with
+//! `--web.enable-lifecycle`) until shutdown, then
 //! stopped in order: in-flight scrapes finish, pollers and the alert sender
 //! stop.
 
@@ -24,6 +25,14 @@ use crate::simulator::Running;
 use crate::state::Shared;
 use crate::timefmt::now_unix;
 use crate::webconfig::{self, WebGuard};
+
+/// Probe-lane slots on top of `--web.max-connections` (docs/web-config.md,
+/// "Connection limits").
+const PROBE_RESERVE: usize = 8;
+/// Requests one keep-alive connection serves before it is closed.
+const MAX_REQUESTS_PER_CONNECTION: u64 = 1000;
+/// Age after which a keep-alive connection is closed at its next answer.
+const MAX_CONNECTION_AGE: Duration = Duration::from_secs(300);
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub(super) async fn run(cli: &Cli) -> anyhow::Result<()> {
@@ -95,6 +104,8 @@ impl Daemon {
             alerts: alert_status,
             telemetry_path: cli.telemetry_path.clone(),
             reload: reload_tx,
+            lifecycle: cli.enable_lifecycle,
+            reload_gate: server::ReloadGate::default(),
             about: about(cli, shard, demo_sim.as_ref(), guard.as_ref()),
             page: Arc::clone(&page),
         };
@@ -256,6 +267,15 @@ fn start_server(
         listener,
         ServeOptions {
             max_connections: cli.max_connections as usize,
+            max_connections_per_peer: Some(cli.max_connections_per_ip as usize),
+            probe_reserve: PROBE_RESERVE,
+            probe_paths: vec![
+                "/-/healthy".to_string(),
+                "/-/ready".to_string(),
+                cli.telemetry_path.clone(),
+            ],
+            max_requests_per_connection: Some(MAX_REQUESTS_PER_CONNECTION),
+            max_connection_age: Some(MAX_CONNECTION_AGE),
             header_read_timeout: cli.read_timeout,
             write_stall_timeout: cli.read_timeout,
             tls,

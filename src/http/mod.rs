@@ -1,7 +1,9 @@
 //! A small hyper 1 server loop shared by the exporter and the simulator.
 //!
 //! It owns the parts every listener here needs and that hyper leaves to the
-//! caller: a cap on concurrent connections, a header read timeout (which
+//! caller: a cap on concurrent connections, with a per-peer share and a
+//! probe reserve ([`admission`]); limits on the requests and age of one
+//! keep-alive connection ([`conn`]); a header read timeout (which
 //! also closes idle keep-alive connections) and a write stall timeout
 //! ([`stall`]), so a slow client cannot hold a connection forever; bounded
 //! request heads (a 64 KiB read buffer: a head that does not fit after the
@@ -11,9 +13,15 @@
 //! handler that reads a request body bounds it itself (the simulator's
 //! router does).
 
+mod admission;
+mod chunks;
+mod conn;
 mod stall;
 mod tls;
 
+pub use admission::{Admission, Lane, PeerKey, Ticket};
+pub use chunks::Chunks;
+pub use conn::PeerAddr;
 pub use stall::StallGuard;
 pub use tls::TlsSource;
 
@@ -23,6 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -36,54 +45,27 @@ use crate::shutdown::Shutdown;
 /// The request type handlers receive.
 pub type Request = hyper::Request<Incoming>;
 
-/// A body made of ready buffers, sent in order without copying them into
-/// one: lets a scrape send pre-rendered blocks shared with other scrapes.
-#[derive(Debug, Default)]
-pub struct Chunks {
-    chunks: std::collections::VecDeque<Bytes>,
-    remaining: u64,
-}
-
-impl Chunks {
-    /// A body from buffers.
-    pub fn new(chunks: Vec<Bytes>) -> Self {
-        let remaining = chunks.iter().map(|c| c.len() as u64).sum();
-        Self {
-            chunks: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
-            remaining,
-        }
-    }
-}
-
-impl hyper::body::Body for Chunks {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
-        let next = self.chunks.pop_front();
-        if let Some(c) = &next {
-            self.remaining -= c.len() as u64;
-        }
-        std::task::Poll::Ready(next.map(|c| Ok(hyper::body::Frame::data(c))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.chunks.is_empty()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.remaining)
-    }
-}
-
 /// Limits applied to every connection.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
-    /// Connections served at once; further clients wait in the listen backlog.
+    /// Normal connections served at once; when they and the probe reserve
+    /// are taken, further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// Normal connections one peer ([`PeerKey`]) may hold; over it, its
+    /// new connections go to the probe reserve or are refused with `503`.
+    /// `None`: no per-peer share.
+    pub max_connections_per_peer: Option<usize>,
+    /// Extra slots for probe-lane connections: one request each, only on
+    /// `probe_paths` (others get `503`), the head read within
+    /// [`PROBE_READ_TIMEOUT`] at most.
+    pub probe_reserve: usize,
+    /// The paths the probe lane serves (health, readiness, metrics).
+    pub probe_paths: Vec<String>,
+    /// Requests served on one keep-alive connection; the last answer
+    /// carries `Connection: close`. `None`: unlimited.
+    pub max_requests_per_connection: Option<u64>,
+    /// A connection's first answer after this age closes it. `None`: no limit.
+    pub max_connection_age: Option<Duration>,
     /// Time a client has to send a complete request head (the next one, on
     /// an idle keep-alive connection).
     pub header_read_timeout: Duration,
@@ -96,10 +78,20 @@ pub struct ServeOptions {
     pub tls: Option<TlsSource>,
 }
 
+/// The longest a probe-lane connection may take to send its request head
+/// (and finish a TLS handshake), when the read timeout is longer: a probe
+/// sends at once, so a silent client cannot sit on a reserve slot.
+pub const PROBE_READ_TIMEOUT: Duration = Duration::from_secs(3);
+
 impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             max_connections: 256,
+            max_connections_per_peer: None,
+            probe_reserve: 0,
+            probe_paths: Vec::new(),
+            max_requests_per_connection: None,
+            max_connection_age: None,
             header_read_timeout: Duration::from_secs(10),
             write_stall_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
@@ -109,7 +101,8 @@ impl Default for ServeOptions {
 }
 
 /// Serves `handler` on `listener` until `shutdown` fires, then waits up to
-/// `opts.shutdown_grace` for in-flight requests to finish.
+/// `opts.shutdown_grace` for in-flight requests to finish. Every request
+/// carries its connection's [`PeerAddr`] as an extension.
 pub async fn serve<H, F, B>(
     listener: TcpListener,
     opts: ServeOptions,
@@ -121,21 +114,37 @@ pub async fn serve<H, F, B>(
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let permits = Arc::new(Semaphore::new(opts.max_connections.max(1)));
+    let admission = Admission::new(
+        opts.max_connections,
+        opts.max_connections_per_peer.unwrap_or(usize::MAX),
+        opts.probe_reserve,
+    );
+    let permits = Arc::new(Semaphore::new(admission.capacity()));
+    let limits = Arc::new(conn::Limits {
+        max_requests: opts.max_requests_per_connection,
+        max_age: opts.max_connection_age,
+        probe_paths: opts.probe_paths.clone(),
+    });
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(opts.header_read_timeout)
         .max_buf_size(64 * 1024);
+    let probe_timeout = opts.header_read_timeout.min(PROBE_READ_TIMEOUT);
+    let mut probe_builder = builder.clone();
+    probe_builder
+        .header_read_timeout(probe_timeout)
+        .keep_alive(false);
     loop {
-        // Take a permit before accepting so that, at the cap, new clients
-        // wait in the kernel backlog instead of being accepted and starved.
+        // Take a permit before accepting so that, with every slot taken,
+        // new clients wait in the kernel backlog instead of being accepted
+        // and starved.
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             () = shutdown.wait() => break,
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(s) => s,
                 Err(e) => {
@@ -147,35 +156,62 @@ pub async fn serve<H, F, B>(
             },
             () = shutdown.wait() => break,
         };
-        let _ = stream.set_nodelay(true);
-        let h = handler.clone();
-        let svc = service_fn(move |req| {
-            let h = h.clone();
-            async move { Ok::<_, Infallible>(h(req).await) }
-        });
-        if let Some(tls) = &opts.tls {
-            let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
-            let (timeout, stall) = (opts.header_read_timeout, opts.write_stall_timeout);
+        let Some(ticket) = admission.admit(peer.ip()) else {
+            tracing::debug!(%peer, "connection refused: the peer holds its share and the probe reserve is full");
+            let tls = opts.tls.is_some();
             tokio::spawn(async move {
-                if let Some(io) = tls.accept(stream, timeout, stall).await {
-                    let conn = watcher.watch(builder.serve_connection(TokioIo::new(io), svc));
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                }
+                conn::refuse(stream, tls).await;
                 drop(permit);
             });
             continue;
-        }
-        let io = StallGuard::new(stream, opts.write_stall_timeout);
-        let conn = builder.serve_connection(TokioIo::new(io), svc);
-        let conn = graceful.watch(conn);
+        };
+        let _ = stream.set_nodelay(true);
+        let lane = ticket.lane();
+        let state = Arc::new(conn::Conn::new(peer, lane, Arc::clone(&limits)));
+        let h = handler.clone();
+        let svc = service_fn(move |mut req: Request| {
+            let (h, state) = (h.clone(), Arc::clone(&state));
+            async move {
+                req.extensions_mut().insert(state.peer());
+                if !state.allows(req.uri().path()) {
+                    return Ok::<_, Infallible>(conn::busy().map(Either::Right));
+                }
+                let last = state.last_request();
+                let mut resp = h(req).await.map(Either::Left);
+                if last {
+                    conn::close_after(&mut resp);
+                }
+                Ok(resp)
+            }
+        });
+        let (builder, timeout) = match lane {
+            Lane::Normal => (builder.clone(), opts.header_read_timeout),
+            Lane::Reserve => (probe_builder.clone(), probe_timeout),
+        };
+        let (stall, watcher) = (opts.write_stall_timeout, graceful.watcher());
+        let tls = opts.tls.clone();
         tokio::spawn(async move {
             // Client errors (resets, header timeouts) are routine here.
-            if let Err(e) = conn.await {
+            let ended = match tls {
+                Some(tls) => match tls.accept(stream, timeout, stall).await {
+                    Some(io) => {
+                        watcher
+                            .watch(builder.serve_connection(TokioIo::new(io), svc))
+                            .await
+                    }
+                    None => Ok(()),
+                },
+                None => {
+                    let io = StallGuard::new(stream, stall);
+                    watcher
+                        .watch(builder.serve_connection(TokioIo::new(io), svc))
+                        .await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
-            drop(permit);
+            drop((ticket, permit));
         });
     }
     drop(listener);
@@ -186,3 +222,6 @@ pub async fn serve<H, F, B>(
         tracing::warn!(grace = ?opts.shutdown_grace, "in-flight requests did not finish before the shutdown grace period");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,7 @@
 //! | telemetry path (`/metrics`) | GET, HEAD | the cached metrics; never calls PingOne |
 //! | `/-/healthy` | GET, HEAD | 200 while the process runs |
 //! | `/-/ready` | GET, HEAD | 200 once every environment finished its first poll, else 503 |
-//! | `/-/reload` | POST | re-reads the config file: 200, or 500 with the problems |
+//! | `/-/reload` | POST, PUT | with `--web.enable-lifecycle`, re-reads the config file: 200, or 500 ([`reload`]); else 403 |
 //! | `/` | GET, HEAD | the sync summary page ([`summary`]) |
 //! | `/environments/{environment id}` | GET, HEAD | one environment's table; 404 for an unknown one |
 //! | `/rules/{environment id}/{rule id}` | GET, HEAD | one rule's page; 404 for an unknown rule |
@@ -15,9 +15,11 @@
 
 mod body;
 pub mod landing;
+pub mod reload;
 pub mod summary;
 
 pub use body::Body;
+pub use reload::ReloadGate;
 
 use std::sync::Arc;
 
@@ -49,6 +51,10 @@ pub struct Web {
     pub telemetry_path: String,
     /// Sends reload requests to the daemon.
     pub reload: mpsc::Sender<ReloadRequest>,
+    /// `--web.enable-lifecycle`: `/-/reload` reloads (else it answers 403).
+    pub lifecycle: bool,
+    /// The reload endpoint's rate limit.
+    pub reload_gate: ReloadGate,
     /// Extra lines for the landing page (mode, config file).
     pub about: Vec<(String, String)>,
     /// What the status pages know beyond the snapshots (links, refresh).
@@ -102,7 +108,9 @@ pub async fn handle(web: Arc<Web>, req: Request) -> Response {
         match path.as_str() {
             "/-/healthy" if is_read => text(StatusCode::OK, "Healthy\n"),
             "/-/ready" if is_read => ready(&web),
-            "/-/reload" if method == Method::POST => reload(&web).await,
+            "/-/reload" if method == Method::POST || method == Method::PUT => {
+                reload::handle(&web, &req).await
+            }
             "/" if is_read => summary::offload(Arc::clone(&web), summary::summary).await,
             "/api/v1/status" if is_read => {
                 summary::offload(Arc::clone(&web), summary::status_json).await
@@ -122,7 +130,7 @@ pub async fn handle(web: Arc<Web>, req: Request) -> Response {
                     .await
                 }
             }
-            "/-/reload" => method_not_allowed("POST"),
+            "/-/reload" => method_not_allowed("POST, PUT"),
             _ => text(StatusCode::NOT_FOUND, "not found\n"),
         }
     };
@@ -145,27 +153,6 @@ fn ready(web: &Web) -> Response {
                 r.waiting, r.configured
             ),
         )
-    }
-}
-
-async fn reload(web: &Web) -> Response {
-    let (tx, rx) = oneshot::channel();
-    if web.reload.send(tx).await.is_err() {
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "reload is not available: shutting down\n",
-        );
-    }
-    match rx.await {
-        Ok(Ok(())) => text(StatusCode::OK, "config reloaded\n"),
-        Ok(Err(problems)) => text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("config not reloaded; the previous config keeps running:\n{problems}\n"),
-        ),
-        Err(_) => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "reload is not available: shutting down\n",
-        ),
     }
 }
 

@@ -12,9 +12,9 @@ use bytes::Bytes;
 use hyper::StatusCode;
 use hyper::header::{self, HeaderValue};
 
-use super::{Authenticator, WebConfig};
+use super::{Authenticator, Verdict, WebConfig};
 use crate::config::ConfigError;
-use crate::http::{Chunks, Request, TlsSource};
+use crate::http::{Chunks, PeerAddr, Request, TlsSource};
 
 /// What `stat` says about each watched file (`None`: missing).
 type Stamp = Vec<Option<(SystemTime, u64, u64)>>;
@@ -143,25 +143,34 @@ impl WebGuard {
     }
 
     /// Serves `req` with `next` when it passes basic auth (if users are
-    /// configured; 401 with `WWW-Authenticate` otherwise), adding the
-    /// configured headers to the answer either way.
-    pub async fn handle<F, Fut, B>(&self, req: Request, next: F) -> hyper::Response<B>
+    /// configured), adding the configured headers to the answer either
+    /// way. Refusals: `401` with `WWW-Authenticate`, `429` (the address's
+    /// failure budget is spent) or `503` (the bcrypt queue is full), the
+    /// last two with `Retry-After`; each closes the connection.
+    pub async fn handle<F, Fut, B>(&self, mut req: Request, next: F) -> hyper::Response<B>
     where
         F: FnOnce(Request) -> Fut,
         Fut: Future<Output = hyper::Response<B>>,
         B: From<Chunks>,
     {
         let config = self.current();
-        let allowed = config.users.is_empty()
-            || self
-                .auth
-                .check(&config.users, req.headers().get(header::AUTHORIZATION))
-                .await;
-        let mut resp = if allowed {
-            next(req).await
+        let verdict = if config.users.is_empty() {
+            None
         } else {
-            tracing::debug!(path = %req.uri().path(), "request refused: basic auth failed");
-            unauthorized().map(B::from)
+            let peer = req.extensions().get::<PeerAddr>().map(|p| p.0.ip());
+            let header = req.headers().get(header::AUTHORIZATION);
+            Some(self.auth.check(&config.users, header, peer).await)
+        };
+        let mut resp = match verdict {
+            None => next(req).await,
+            Some(Verdict::Allowed) => {
+                req.extensions_mut().insert(Authenticated);
+                next(req).await
+            }
+            Some(refused) => {
+                tracing::debug!(path = %req.uri().path(), verdict = ?refused, "request refused: basic auth");
+                refusal(refused).map(B::from)
+            }
         };
         for (name, value) in &config.headers {
             resp.headers_mut().insert(name.clone(), value.clone());
@@ -170,18 +179,44 @@ impl WebGuard {
     }
 }
 
-fn unauthorized() -> hyper::Response<Chunks> {
-    let mut r = hyper::Response::new(Chunks::new(vec![Bytes::from_static(b"Unauthorized\n")]));
-    *r.status_mut() = StatusCode::UNAUTHORIZED;
+/// Marks a request whose basic-auth credentials were checked and valid (a
+/// request extension). Absent when no users are configured: then the
+/// caller is anonymous, and answers must not show it internals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Authenticated;
+
+fn refusal(verdict: Verdict) -> hyper::Response<Chunks> {
+    let (status, body, retry_after) = match verdict {
+        Verdict::TooManyFailures(wait) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed logins from your address\n",
+            Some(wait.as_secs().max(1)),
+        ),
+        Verdict::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many logins being checked; retry later\n",
+            Some(1),
+        ),
+        Verdict::Allowed | Verdict::Denied => (StatusCode::UNAUTHORIZED, "Unauthorized\n", None),
+    };
+    let mut r = hyper::Response::new(Chunks::new(vec![Bytes::from_static(body.as_bytes())]));
+    *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"pingone-sync-exporter\", charset=\"UTF-8\""),
-    );
+    if status == StatusCode::UNAUTHORIZED {
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"pingone-sync-exporter\", charset=\"UTF-8\""),
+        );
+    }
+    if let Some(secs) = retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    // A client refused here does not keep its connection.
+    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
 }
 

@@ -15,13 +15,15 @@
 //!   restart.
 //! - [`WebGuard::handle`] wraps the router: basic auth on every path
 //!   (`/-/healthy` included, as in the toolkit), and the configured
-//!   response headers.
+//!   response headers; a request that passed carries [`Authenticated`].
 //!
 //! Layout: `raw` (the file as written), `validate` (resolution and
-//! problems), `tls` (certificates, keys, rustls), `auth` (bcrypt and its
-//! cache), `guard` (change detection and the request wrapper).
+//! problems), `tls` (certificates, keys, rustls), `auth` (bcrypt, its
+//! cache and queue), `failures` (the failure budget per address),
+//! `guard` (change detection and the request wrapper).
 
 mod auth;
+mod failures;
 mod guard;
 mod raw;
 mod tls;
@@ -34,7 +36,10 @@ use hyper::header::{HeaderName, HeaderValue};
 
 use crate::config::{ConfigError, Context, NodeKind, Problem, Problems, yaml};
 
-pub use auth::{Authenticator, CACHE_ENTRIES, Users, check_hash};
+pub use auth::{
+    Authenticator, CACHE_ENTRIES, CACHE_TTL, MAX_WAIT, QUEUE, Users, Verdict, check_hash,
+};
+pub use guard::Authenticated;
 pub use guard::{WebGuard, guarded};
 pub use tls::{ClientAuth, TlsOptions, TlsVersion};
 

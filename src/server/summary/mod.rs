@@ -171,6 +171,8 @@ mod tests {
             alerts: Arc::default(),
             telemetry_path: "/metrics".into(),
             reload: tokio::sync::mpsc::channel(1).0,
+            lifecycle: false,
+            reload_gate: crate::server::ReloadGate::default(),
             about: Vec::new(),
             page: Arc::new(PageSettings::new(None, &config)),
         }
