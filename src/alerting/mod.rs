@@ -32,6 +32,7 @@ mod engine;
 pub mod humanize;
 pub mod lifecycle;
 pub mod payload;
+pub mod refusal;
 pub mod sender;
 pub mod status;
 

@@ -16,7 +16,7 @@
 mod counts;
 mod walk;
 
-pub use counts::{RuleUsers, WalkCounts, apply};
+pub use counts::{RuleUsers, UnknownTally, WalkCounts, apply};
 pub use walk::{USERS_PAGE, WalkError, Walked, walk};
 
 use std::sync::Arc;
