@@ -42,6 +42,7 @@ pub mod mapping;
 pub mod outbound;
 pub mod pingone;
 pub mod poller;
+pub mod printable;
 pub mod redact;
 pub mod secret;
 pub mod selfmetrics;

@@ -152,6 +152,10 @@ pub fn render(envs: &[EnvStatus], now: f64, colour: bool) -> String {
             rows.push(row(&e.name, r, now));
         }
     }
+    // Names and texts come from PingOne: never let them act on the terminal.
+    for cell in rows.iter_mut().flatten() {
+        cell.text = crate::printable::printable(&cell.text).into_owned();
+    }
     let mut widths = [0usize; 11];
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -237,6 +241,19 @@ prod-eu      Zoom                outbound   inactive         -        -         
             out
         };
         assert_eq!(strip(&text), render(&sample(), NOW, false));
+    }
+
+    #[test]
+    fn control_characters_in_names_are_shown_escaped() {
+        let mut envs = sample();
+        envs[0].name = "prod\x1b[2J".into();
+        if let Some(snap) = envs[0].snapshot.as_mut() {
+            snap.rules[0].name = "evil\rFAKE\u{202e}".into();
+        }
+        let text = render(&envs, NOW, false);
+        assert!(!text.contains(['\x1b', '\r', '\u{202e}']), "{text:?}");
+        assert!(text.contains("prod\\u{1b}[2J"), "{text}");
+        assert!(text.contains("evil\\rFAKE\\u{202e}"), "{text}");
     }
 
     #[test]
