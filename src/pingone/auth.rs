@@ -98,6 +98,14 @@ impl TokenCache {
         }
     }
 
+    /// The token cached now, if any (for scrubbing texts that may quote it).
+    pub async fn current(&self) -> Option<Secret> {
+        match self.cached.lock().await.as_ref() {
+            Some(Cached::Token { token, .. }) => Some(token.clone()),
+            _ => None,
+        }
+    }
+
     /// Drops `token` if it is still the cached one (another caller may have
     /// replaced it already).
     pub async fn invalidate(&self, token: &Secret) {

@@ -127,6 +127,7 @@ pub async fn poll_once(
 
     let mut unknown = Vec::new();
     let mut snap = mapping::summarize(&answers, &|name| env.rules.matches(name), &mut unknown);
+    scrub_details(&mut snap, &client.secrets().await);
     if let Some(prev) = previous {
         carry_over(&mut snap, prev, &failed_groups, answers.revision.is_none());
     }
@@ -198,6 +199,18 @@ where
 
 /// Copies the last good group counts of rules whose group read failed, and
 /// the last good revision time when its read failed.
+/// Removes the literal secrets from the stores' `details` texts: the
+/// mapping removes what is shaped like a credential, but only the poll
+/// knows the client secret and the token a text could quote.
+fn scrub_details(snap: &mut EnvSnapshot, secrets: &[crate::secret::Secret]) {
+    let literal: Vec<&str> = secrets.iter().map(crate::secret::Secret::expose).collect();
+    for rule in &mut snap.rules {
+        if let Some(text) = rule.sync_error.as_mut() {
+            *text = crate::redact::scrub(text, &literal);
+        }
+    }
+}
+
 fn carry_over(
     snap: &mut EnvSnapshot,
     prev: &EnvSnapshot,
@@ -221,6 +234,24 @@ fn carry_over(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn store_details_lose_the_literal_secrets() {
+        let mut snap = crate::commands::status::tests::sample()[0]
+            .snapshot
+            .clone()
+            .expect("a snapshot");
+        snap.rules[0].sync_error = Some("SCIM said tok-4711abcd and s3cret-x were wrong".into());
+        let secrets = [
+            crate::secret::Secret::new("tok-4711abcd"),
+            crate::secret::Secret::new("s3cret-x"),
+        ];
+        super::scrub_details(&mut snap, &secrets);
+        assert_eq!(
+            snap.rules[0].sync_error.as_deref(),
+            Some("SCIM said [redacted] and [redacted] were wrong")
+        );
+    }
+
     use super::*;
     use crate::pingone::model::Rule;
 

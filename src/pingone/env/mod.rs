@@ -85,6 +85,14 @@ impl EnvClient {
         }
     }
 
+    /// The secrets a text from PingOne could quote: the client secret and
+    /// the current access token, for [`crate::redact::scrub`].
+    pub async fn secrets(&self) -> Vec<Secret> {
+        let mut secrets = vec![self.tokens.client_secret().clone()];
+        secrets.extend(self.tokens.current().await);
+        secrets
+    }
+
     /// The environment's metric labels.
     pub fn key(&self) -> &EnvKey {
         &self.lane.key
