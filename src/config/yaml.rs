@@ -187,6 +187,15 @@ fn translate(err: &Error, index: Option<&PositionIndex>, file: &str) -> super::P
             String::new(),
             "the file is empty; expected a YAML mapping".to_string(),
         ),
+        Error::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
+            ..
+        } => (
+            String::new(),
+            format!(
+                "the YAML nests deeper than {MAX_DEPTH} levels; expected a configuration (it nests at most 5)"
+            ),
+        ),
         Error::MultipleDocuments { .. } => (
             String::new(),
             "the file holds more than one YAML document (a `---` line); expected exactly one"
@@ -313,7 +322,8 @@ mod tests {
         // Found by the fuzz test: 200 nested lists overflowed the stack.
         let source = format!("a:\n  {}x\n", "- ".repeat(200));
         let e = err(&source);
-        assert!(e.starts_with("s.yml:2:") && e.contains("Depth"), "{e}");
+        assert!(e.starts_with("s.yml:2:"), "{e}");
+        assert!(e.contains("nests deeper than 24 levels"), "{e}");
         let flow = format!("a: {}", "[".repeat(5000));
         assert!(!err(&flow).is_empty());
     }
