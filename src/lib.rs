@@ -24,6 +24,8 @@
 //! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
 //! - [`healthcheck`]: the `healthcheck` command (the image's HEALTHCHECK).
 //! - [`redact`]: removing secrets from free text (details, errors, logs).
+//! - [`printable`]: escaping control characters before text reaches a
+//!   terminal (log lines, `status`).
 //! - [`outbound`]: what every outbound HTTPS client needs (crypto provider,
 //!   error text).
 #![forbid(unsafe_code)]

@@ -321,12 +321,7 @@ fn shorten(s: &str, secrets: &[&str]) -> String {
 /// body. PingOne may quote what it was sent (the token, the client secret):
 /// both texts are scrubbed of `secrets` and of anything shaped like a
 /// credential here, the one place such text enters the exporter.
-pub(super) fn status_error(
-    endpoint: Endpoint,
-    status: u16,
-    body: &[u8],
-    secrets: &[&str],
-) -> ApiError {
+fn status_error(endpoint: Endpoint, status: u16, body: &[u8], secrets: &[&str]) -> ApiError {
     let (code, message) = if endpoint == Endpoint::Token {
         let e: model::OAuthError = serde_json::from_slice(body).unwrap_or_default();
         (e.error, e.error_description)
