@@ -14,6 +14,8 @@
 //! - [`secret`], [`shutdown`], [`timefmt`]: redacted secrets, the shutdown
 //!   signal, timestamps.
 //! - [`redact`]: removing secrets from free text (details, errors, logs).
+//! - [`printable`]: escaping control characters before text reaches a
+//!   terminal (log lines, `status`).
 //! - [`outbound`]: what every outbound HTTPS client needs (crypto provider,
 //!   error text).
 //! - [`config`]: the YAML configuration, its validation and its error messages.
@@ -51,6 +53,7 @@ pub mod mapping;
 pub mod outbound;
 pub mod pingone;
 pub mod poller;
+pub mod printable;
 pub mod redact;
 pub mod secret;
 pub mod selfmetrics;

@@ -130,7 +130,8 @@ fn quote(v: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
+            // `\r`, ANSI escapes and the like would act on the terminal.
+            c if crate::printable::is_unsafe(c) => crate::printable::push_escaped(&mut out, c),
             c => out.push(c),
         }
     }
@@ -148,5 +149,18 @@ mod tests {
         assert_eq!(quote("two words"), "\"two words\"");
         assert_eq!(quote("a=\"b\""), "\"a=\\\"b\\\"\"");
         assert_eq!(quote(""), "\"\"");
+    }
+
+    #[test]
+    fn every_control_character_is_escaped() {
+        assert_eq!(
+            quote("rule\rlevel=error msg=forged\x1b[2K"),
+            "\"rule\\rlevel=error msg=forged\\u{1b}[2K\""
+        );
+        assert_eq!(quote("a\nb\u{7}"), "\"a\\nb\\u{7}\"");
+        for c in (0u32..0x20).chain(0x7f..0xa0).filter_map(char::from_u32) {
+            let q = quote(&format!("x{c}y"));
+            assert!(!q.contains(c), "{:?} reached the line raw: {q:?}", c);
+        }
     }
 }

@@ -137,9 +137,13 @@ fn key_values(text: &str) -> String {
         if key_end > 0 && matches!(bytes[key_end - 1], b'"' | b'\'') {
             key_end -= 1;
         }
+        // After the character that ends the key, which may be several
+        // bytes long (`é=`): a byte offset of +1 would split it.
         let key_start = text[..key_end]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-            .map_or(0, |p| p + 1);
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .map_or(0, |(p, c)| p + c.len_utf8());
         let key = text[key_start..key_end].to_ascii_lowercase();
         let secret_key = SECRET_KEYS.iter().any(|k| key.ends_with(k));
         // `://` is a URL scheme, not a key-value pair.
@@ -287,6 +291,17 @@ mod tests {
         );
         assert_eq!(scrub("SECRET=x&next=1", &[]), "SECRET=[redacted]&next=1");
         assert_eq!(scrub("status: FAILED", &[]), "status: FAILED");
+    }
+
+    #[test]
+    fn a_multibyte_character_before_a_key_is_not_split() {
+        // Found by the fuzz test: this panicked on a char boundary.
+        assert_eq!(
+            scrub("passwor\u{fffd}=hunter2", &[]),
+            "passwor\u{fffd}=hunter2"
+        );
+        assert_eq!(scrub("é password=x", &[]), "é password=[redacted]");
+        assert_eq!(scrub("ésecret: y", &[]), "ésecret: [redacted]");
     }
 
     #[test]

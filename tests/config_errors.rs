@@ -590,3 +590,14 @@ fn alertmanager_secrets_never_appear_in_errors_summary_or_debug() {
         assert!(shown.contains("auth="), "{shown}");
     }
 }
+
+#[test]
+fn plain_http_is_accepted_on_this_machine_without_credentials_or_when_opted_into() {
+    let c = load_ok("tests/fixtures/config/good-insecure-http.yml");
+    assert_eq!(c.environments[0].api_url, "http://10.1.2.3:8080/v1");
+    let c = load_ok("tests/fixtures/config/good-alerting-insecure-http.yml");
+    let a = c.alerting.as_ref().expect("alerting");
+    assert_eq!(a.alertmanager_urls, ["http://alertmanager.example:9093"]);
+    // The simulator-based tests and the demo use loopback: no opt-in.
+    load_ok("tests/fixtures/config/good-full.yml");
+}

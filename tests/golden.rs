@@ -71,8 +71,12 @@ fn snapshot() -> (EnvSnapshot, Vec<mapping::UnknownValue>) {
     let answers: Vec<Option<model::SyncedRule>> =
         serde_json::from_slice(&fixture("synced-rules-b3.json")).unwrap();
     let mut counted = user_detail::RuleUsers::default();
+    let mut walked_unknown = user_detail::UnknownTally::default();
     for a in &answers {
-        counted.add(a.as_ref(), &mut unknown);
+        counted.add(a.as_ref(), &mut walked_unknown);
+    }
+    for (u, times) in walked_unknown.iter() {
+        unknown.extend(std::iter::repeat_n(u.clone(), times as usize));
     }
     let detail = user_detail::WalkCounts {
         finished_at: NOW - 1800.0,

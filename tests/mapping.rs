@@ -105,10 +105,10 @@ fn a_sum_over_rules_counts_each_store_once() {
 
 /// The walk's counts for the fixture rules, as `RuleUsers::add` counts the
 /// per-user answers in `synced-rules.json`.
-fn walked() -> (user_detail::WalkCounts, Vec<mapping::UnknownValue>) {
+fn walked() -> (user_detail::WalkCounts, user_detail::UnknownTally) {
     let answers: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&fixture("synced-rules.json")).unwrap();
-    let mut unknown = Vec::new();
+    let mut unknown = user_detail::UnknownTally::default();
     let mut rules = HashMap::new();
     for (rule_id, records) in answers.iter().filter(|(k, _)| !k.starts_with('_')) {
         let mut counted = user_detail::RuleUsers::default();
@@ -145,13 +145,18 @@ fn user_detail_counts_every_record_state_and_404s() {
         Some(1_772_366_400.0),
         "bad times are skipped"
     );
-    let values: Vec<&str> = unknown.iter().map(|u| u.value.as_str()).collect();
+    let values: Vec<(&str, u64)> = unknown.iter().map(|(u, n)| (u.value.as_str(), n)).collect();
     assert_eq!(
         values,
-        ["UNSYNCED", "PARTIALLY_SYNCED", "QUARANTINED", "(missing)"],
+        [
+            ("UNSYNCED", 1),
+            ("PARTIALLY_SYNCED", 1),
+            ("QUARANTINED", 1),
+            ("(missing)", 1)
+        ],
         "no accepted spelling, or no readable status"
     );
-    assert!(unknown.iter().all(|u| u.field == "syncedRules.status"));
+    assert!(unknown.iter().all(|(u, _)| u.field == "syncedRules.status"));
 }
 
 #[test]

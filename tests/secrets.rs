@@ -240,7 +240,7 @@ const TOKEN: &str = "tok-CANARY-";
 /// One environment per fault (scoped to it, from start-up), each with its
 /// own API client whose worker environment is itself, so token-endpoint
 /// faults hit only it. The last environment is healthy.
-const FAULTS: [&str; 15] = [
+const FAULTS: [&str; 17] = [
     r#"{ kind: status, status: 503 }"#,
     r#"{ kind: retry_after, seconds: 1 }"#,
     r#"{ kind: retry_after_date, seconds: 1 }"#,
@@ -255,6 +255,10 @@ const FAULTS: [&str; 15] = [
     r#"{ kind: unknown_fields }"#,
     r#"{ kind: paging_loop }"#,
     r#"{ kind: status, status: 403, endpoint: stores }"#,
+    // PingOne quoting the secret, then the token, back in its error text.
+    r#"{ kind: echo_credentials, endpoint: token }"#,
+    r#"{ kind: echo_credentials, endpoint: stores }"#,
+    // The environment with the wrong secret: its fault is never reached.
     r#"{ kind: malformed_json, endpoint: rules }"#,
 ];
 
@@ -385,6 +389,8 @@ fn no_fault_path_and_no_command_prints_the_secret_or_a_token() {
         "token: HTTP 429",
         "HTTP 403",
         "does not list",
+        "presented [redacted], which does not match",
+        "Access with [redacted] is not allowed here",
     ] {
         assert!(
             logs.contains(path),

@@ -36,6 +36,7 @@ pub mod events;
 pub mod humanize;
 pub mod lifecycle;
 pub mod payload;
+pub mod refusal;
 pub mod sender;
 pub mod status;
 

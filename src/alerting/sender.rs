@@ -252,8 +252,13 @@ impl Task {
                 if status.is_success() {
                     return Outcome::Accepted;
                 }
-                let text = resp.text().await.unwrap_or_default();
-                let why = format!("HTTP {}: {}", status.as_u16(), first_line(&text));
+                let secret = match &self.auth {
+                    None => "",
+                    Some(AlertmanagerAuth::Basic { password, .. }) => password.expose(),
+                    Some(AlertmanagerAuth::Bearer { token, .. }) => token.expose(),
+                };
+                let text = super::refusal::first_line(resp, &[secret]).await;
+                let why = format!("HTTP {}: {text}", status.as_u16());
                 match status.as_u16() {
                     408 | 429 | 500..=599 => Outcome::Retry(why),
                     _ => Outcome::Refused(why),
@@ -268,15 +273,6 @@ impl Task {
 fn backoff(failures: u32) -> Duration {
     let exp = BACKOFF_BASE.saturating_mul(1u32 << failures.min(16));
     exp.mul_f64(1.0 + fastrand::f64() * 0.25).min(BACKOFF_CAP)
-}
-
-fn first_line(text: &str) -> String {
-    text.lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect()
 }
 
 #[cfg(test)]

@@ -109,6 +109,34 @@ pub(crate) fn link_url(text: &str, example: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
+/// Refuses a plain-`http://` URL to a host other than this machine when
+/// what is sent there is secret (`sends`, e.g. "the client secret and the
+/// access token") and `opt_in` (the key that accepts it) is not set. A
+/// loopback host (`localhost`, 127.0.0.0/8, `::1`) never leaves the machine.
+pub(crate) fn cleartext(url: &str, sends: &str, allowed: bool, opt_in: &str) -> Result<(), String> {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Ok(());
+    };
+    if allowed || parsed.scheme() != "http" || is_loopback(&parsed) {
+        return Ok(());
+    }
+    Err(format!(
+        "{} would send {sends} in clear text to a host that is not this machine; \
+         expected https://, an http:// URL to localhost, or {opt_in}: true to accept the risk",
+        quote(url)
+    ))
+}
+
+/// True when `url`'s host is this machine.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// An unanchored regular expression on rule names.
 pub(crate) fn regex(text: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(text).map_err(|e| {
@@ -227,6 +255,29 @@ mod tests {
         ] {
             assert!(uuid(bad, "an environment id").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn cleartext_is_refused_off_this_machine_unless_accepted() {
+        let refuse = |u: &str| cleartext(u, "the secret", false, "allow_insecure_http");
+        for ok in [
+            "https://api.pingone.eu/v1",
+            "http://127.0.0.1:8080/v1",
+            "http://127.9.9.9",
+            "http://localhost:9093",
+            "http://[::1]:9093",
+        ] {
+            assert_eq!(refuse(ok), Ok(()), "{ok}");
+        }
+        let e = refuse("http://api.pingone.eu/v1").unwrap_err();
+        assert!(
+            e.contains("\"http://api.pingone.eu/v1\" would send the secret in clear text"),
+            "{e}"
+        );
+        assert!(e.contains("allow_insecure_http: true"), "{e}");
+        assert!(refuse("http://10.0.0.1").is_err());
+        assert!(refuse("http://localhost.example.com").is_err());
+        assert_eq!(cleartext("http://10.0.0.1", "x", true, "k"), Ok(()));
     }
 
     #[test]

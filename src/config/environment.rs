@@ -64,6 +64,19 @@ pub(crate) fn environment(
         &raw.auth_url,
         "https://auth.pingone.eu",
     );
+    let insecure = allow_insecure_http(ctx, path, raw.allow_insecure_http.as_deref());
+    for (field, url) in [("auth_url", &auth_url), ("api_url", &api_url)] {
+        if let (Some(Some(url)), Some(allowed)) = (url, insecure) {
+            let sends = match field {
+                "auth_url" => "the client secret",
+                _ => "the access token",
+            };
+            let _ = ctx.report(
+                &join(path, field),
+                checks::cleartext(url, sends, allowed, "allow_insecure_http"),
+            );
+        }
+    }
     let poll_interval = poll_interval(ctx, path, &raw.poll_interval, global);
     let credentials_path = join(path, "credentials");
     let credentials = match raw.credentials {
@@ -235,6 +248,14 @@ fn user_detail(
         max_requests_per_second: max_requests_per_second?,
     };
     Some(enabled?.then_some(detail))
+}
+
+/// `allow_insecure_http`: false when absent; `None` when invalid.
+fn allow_insecure_http(ctx: &mut Context<'_>, path: &str, raw: Option<&str>) -> Option<bool> {
+    match raw {
+        None => Some(false),
+        Some(t) => ctx.report(&join(path, "allow_insecure_http"), checks::boolean(t)),
+    }
 }
 
 /// `Some(None)` when absent, `Some(Some(url))` when valid, `None` when invalid.

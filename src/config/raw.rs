@@ -38,6 +38,7 @@ pub(crate) struct RawEnvironment {
     pub region: Option<String>,
     pub api_url: Option<String>,
     pub auth_url: Option<String>,
+    pub allow_insecure_http: Option<String>,
     pub poll_interval: Option<String>,
     pub credentials: Option<RawCredentials>,
     pub rules: Option<RawRules>,

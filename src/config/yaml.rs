@@ -12,7 +12,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_saphyr::{
-    DuplicateKeyPolicy, Error, MessageFormatter, NonFiniteFloatPolicy, Options, Spanned,
+    Budget, DuplicateKeyPolicy, Error, MessageFormatter, NonFiniteFloatPolicy, Options, Spanned,
 };
 
 use super::ConfigError;
@@ -59,11 +59,26 @@ pub fn parse<T: DeserializeOwned>(source: &str, file: &str) -> Result<T, ConfigE
     typed(source, file, &index)
 }
 
+/// Deepest nesting accepted: far beyond any configuration file (they nest
+/// five levels), low enough that the recursive passes over the tree stay
+/// well within a thread's stack (a file nesting 200 lists deep overflowed
+/// it).
+pub const MAX_DEPTH: usize = 24;
+
+/// The parser's options shared by both passes: no snippets, bounded depth.
+fn options() -> Options {
+    let mut options = Options::default();
+    options.with_snippet = false;
+    let mut budget = Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    options.budget = Some(budget);
+    options
+}
+
 /// First pass: reads the document into a tree and indexes it. Fails on
 /// YAML syntax errors and repeated keys.
 pub(crate) fn index(source: &str, file: &str) -> Result<PositionIndex, ConfigError> {
-    let mut options = Options::default();
-    options.with_snippet = false;
+    let mut options = options();
     options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
     options.non_finite_float_policy = NonFiniteFloatPolicy::AsString;
     let tree: Spanned<Node> = serde_saphyr::from_str_with_options(source, options)
@@ -85,8 +100,7 @@ pub(crate) fn typed<T: DeserializeOwned>(
     file: &str,
     index: &PositionIndex,
 ) -> Result<T, ConfigError> {
-    let mut options = Options::default();
-    options.with_snippet = false;
+    let mut options = options();
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     serde_saphyr::from_str_with_options(source, options)
         .map_err(|err| ConfigError::single(translate(&err, Some(index), file)))
@@ -172,6 +186,15 @@ fn translate(err: &Error, index: Option<&PositionIndex>, file: &str) -> super::P
         Error::Eof { .. } if root_is_empty => (
             String::new(),
             "the file is empty; expected a YAML mapping".to_string(),
+        ),
+        Error::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
+            ..
+        } => (
+            String::new(),
+            format!(
+                "the YAML nests deeper than {MAX_DEPTH} levels; expected a configuration (it nests at most 5)"
+            ),
         ),
         Error::MultipleDocuments { .. } => (
             String::new(),
@@ -284,6 +307,17 @@ mod tests {
             Ok(doc) => panic!("parsed: {doc:?}"),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // Found by the fuzz test: 200 nested lists overflowed the stack.
+        let source = format!("a:\n  {}x\n", "- ".repeat(200));
+        let e = err(&source);
+        assert!(e.starts_with("s.yml:2:"), "{e}");
+        assert!(e.contains("nests deeper than 24 levels"), "{e}");
+        let flow = format!("a: {}", "[".repeat(5000));
+        assert!(!err(&flow).is_empty());
     }
 
     #[test]

@@ -26,6 +26,15 @@ use crate::secret::Secret;
 /// tokens, so a token never expires between being read and being used.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
+/// PingOne worker tokens last an hour; assume that when `expires_in` is
+/// missing.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The longest lifetime believed from `expires_in`: an absurd value
+/// (`u64::MAX`) would overflow `Instant + Duration`, and a token is worth
+/// re-fetching at least daily anyway.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// A failed token fetch is remembered this long, so the calls of one poll
 /// that were waiting for the token share the failure instead of each asking
 /// again with the same bad credentials. Shorter than any poll interval.
@@ -86,17 +95,18 @@ impl TokenCache {
         }
         match fetch(&self.credential).await {
             Ok((token, lifetime)) => {
-                let margin = REFRESH_MARGIN.min(lifetime / 10);
                 *cached = Some(Cached::Token {
                     token: token.clone(),
-                    refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+                    refresh_at: refresh_at(Instant::now(), lifetime),
                 });
                 Ok(token)
             }
             Err(error) => {
                 *cached = Some(Cached::Failed {
                     error: error.clone(),
-                    until: Instant::now() + FAILURE_MEMORY,
+                    until: Instant::now()
+                        .checked_add(FAILURE_MEMORY)
+                        .unwrap_or_else(Instant::now),
                 });
                 Err(error)
             }
@@ -121,10 +131,35 @@ impl TokenCache {
         }
     }
 
+    /// The client secret, for scrubbing error texts of the calls made with
+    /// this cache's tokens.
+    pub(super) fn client_secret(&self) -> &Secret {
+        &self.credential.client_secret
+    }
+
     fn is_for(&self, token_url: &str, client_id: &str, client_secret: &Secret) -> bool {
         let c = &self.credential;
         c.token_url == token_url && c.client_id == client_id && &c.client_secret == client_secret
     }
+}
+
+/// The lifetime `expires_in` announces, at most [`MAX_LIFETIME`];
+/// [`DEFAULT_LIFETIME`] when absent.
+pub(super) fn lifetime(expires_in: Option<u64>) -> Duration {
+    expires_in
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_LIFETIME)
+        .min(MAX_LIFETIME)
+}
+
+/// When a token fetched `now` with `lifetime` is refreshed: the refresh
+/// margin before expiry, with checked arithmetic (never a panic, whatever
+/// the clock and the lifetime).
+fn refresh_at(now: Instant, lifetime: Duration) -> Instant {
+    let lifetime = lifetime.min(MAX_LIFETIME);
+    let margin = REFRESH_MARGIN.min(lifetime / 10);
+    now.checked_add(lifetime.saturating_sub(margin))
+        .unwrap_or(now)
 }
 
 /// The token caches in use, one per credential (token URL, client id,
@@ -184,6 +219,21 @@ mod tests {
                 "a different credential has its own cache"
             );
         }
+    }
+
+    #[test]
+    fn an_absurd_expires_in_is_clamped_without_overflow() {
+        assert_eq!(lifetime(Some(u64::MAX)), MAX_LIFETIME);
+        assert_eq!(lifetime(Some(300)), Duration::from_secs(300));
+        assert_eq!(lifetime(None), DEFAULT_LIFETIME);
+        let now = Instant::now();
+        // Before the clamp, `now + Duration::MAX` panicked here.
+        let at = refresh_at(now, Duration::MAX);
+        assert_eq!(at, now + MAX_LIFETIME - REFRESH_MARGIN);
+        assert_eq!(
+            refresh_at(now, Duration::from_secs(100)),
+            now + Duration::from_secs(90)
+        );
     }
 
     #[test]

@@ -225,11 +225,14 @@ impl Client {
     /// connection failures per the policy; every retry waits for the lane
     /// and the budget again. Gives up instead of retrying when `Retry-After`
     /// exceeds the policy's cap or the wait would end outside the lane's
-    /// retry window.
+    /// retry window. `secrets` (the client secret, the token sent) are
+    /// removed from every error text built from PingOne's answer, before it
+    /// is logged or stored ([`crate::redact::scrub`]).
     pub(super) async fn execute(
         &self,
         lane: &Lane,
         endpoint: Endpoint,
+        secrets: &[&str],
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Bytes, ApiError> {
         let policy = self.settings.retry;
@@ -248,7 +251,7 @@ impl Client {
                     if status == 429 {
                         self.metrics.rate_limited(env);
                     }
-                    let err = status_error(endpoint, status, &body);
+                    let err = status_error(endpoint, status, &body, secrets);
                     // A create may have happened before a 5xx or 408 came
                     // back; only a 429 says for sure it was not processed.
                     let retryable = if endpoint.is_idempotent() {
@@ -261,9 +264,9 @@ impl Client {
                 Err(e @ (ApiError::Timeout { .. } | ApiError::Transport { .. })) => {
                     // The request may have reached PingOne: never repeat a create.
                     let retryable = endpoint.is_idempotent();
-                    (e, None, retryable)
+                    (e.scrubbed(secrets), None, retryable)
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.scrubbed(secrets)),
             };
             if !retryable || retries >= policy.max_retries {
                 return Err(err);
@@ -299,8 +302,11 @@ fn transport(endpoint: Endpoint, timeout: Duration, e: &reqwest::Error) -> ApiEr
     ApiError::Transport { endpoint, message }
 }
 
-fn shorten(s: &str) -> String {
+/// `s` scrubbed of `secrets` and credential-shaped text, then cut to 200
+/// bytes: scrubbing first, so a cut never leaves half a token behind.
+fn shorten(s: &str, secrets: &[&str]) -> String {
     const MAX: usize = 200;
+    let s = &crate::redact::scrub(s, secrets);
     if s.len() <= MAX {
         return s.to_string();
     }
@@ -311,8 +317,11 @@ fn shorten(s: &str) -> String {
     format!("{}...", &s[..end])
 }
 
-/// Builds the error for a non-2xx answer from PingOne's or OAuth's error body.
-fn status_error(endpoint: Endpoint, status: u16, body: &[u8]) -> ApiError {
+/// Builds the error for a non-2xx answer from PingOne's or OAuth's error
+/// body. PingOne may quote what it was sent (the token, the client secret):
+/// both texts are scrubbed of `secrets` and of anything shaped like a
+/// credential here, the one place such text enters the exporter.
+fn status_error(endpoint: Endpoint, status: u16, body: &[u8], secrets: &[&str]) -> ApiError {
     let (code, message) = if endpoint == Endpoint::Token {
         let e: model::OAuthError = serde_json::from_slice(body).unwrap_or_default();
         (e.error, e.error_description)
@@ -323,7 +332,40 @@ fn status_error(endpoint: Endpoint, status: u16, body: &[u8]) -> ApiError {
     ApiError::Status {
         endpoint,
         status,
-        code: code.map(|c| shorten(&c)),
-        message: message.map(|m| shorten(&m)),
+        code: code.map(|c| shorten(&c, secrets)),
+        message: message.map(|m| shorten(&m, secrets)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_texts_from_pingone_are_scrubbed_before_they_are_stored() {
+        let body = br#"{"code":"INVALID_TOKEN","message":"token tok-123456 of client s3cret-xyz rejected; Authorization: Bearer abc.def"}"#;
+        let e = status_error(Endpoint::Stores, 400, body, &["tok-123456", "s3cret-xyz"]);
+        let text = e.to_string();
+        for leak in ["tok-123456", "s3cret-xyz", "abc.def"] {
+            assert!(!text.contains(leak), "{text}");
+        }
+        assert!(
+            text.contains("token [redacted] of client [redacted]"),
+            "{text}"
+        );
+        let oauth = br#"{"error":"invalid_client","error_description":"client_secret=s3cret-xyz is wrong"}"#;
+        let e = status_error(Endpoint::Token, 401, oauth, &[]);
+        assert_eq!(
+            e.to_string(),
+            "token: HTTP 401 invalid_client: client_secret=[redacted] is wrong"
+        );
+    }
+
+    #[test]
+    fn a_long_message_is_cut_after_scrubbing() {
+        let message = format!("{} tok-abcdefgh", "x".repeat(195));
+        let body = serde_json::json!({ "message": message }).to_string();
+        let e = status_error(Endpoint::Stores, 500, body.as_bytes(), &["tok-abcdefgh"]);
+        assert!(!e.to_string().contains("tok-ab"), "{e}");
     }
 }

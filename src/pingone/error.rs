@@ -1,6 +1,7 @@
 //! Errors from talking to PingOne. Each maps to a bounded `reason` label.
 //! Messages never carry a secret or token: only endpoint names, statuses and
-//! PingOne's own error code and message.
+//! PingOne's own error code and message, scrubbed of the secrets the call
+//! used and of anything shaped like a credential ([`ApiError::scrubbed`]).
 
 use super::Endpoint;
 
@@ -94,6 +95,40 @@ impl ApiError {
             ApiError::PagingLoop { .. } => "paging_loop",
             ApiError::PageCap { .. } => "page_cap",
             ApiError::BadLink { .. } => "bad_link",
+        }
+    }
+
+    /// The same error with every free text scrubbed of `secrets` and of
+    /// anything shaped like a credential ([`crate::redact::scrub`]). Texts
+    /// from outside (PingOne's message, a parser's complaint quoting the
+    /// answer, the HTTP client's error) pass here before they are stored.
+    pub fn scrubbed(self, secrets: &[&str]) -> Self {
+        let clean = |t: String| crate::redact::scrub(&t, secrets);
+        match self {
+            ApiError::Transport { endpoint, message } => ApiError::Transport {
+                endpoint,
+                message: clean(message),
+            },
+            ApiError::Status {
+                endpoint,
+                status,
+                code,
+                message,
+            } => ApiError::Status {
+                endpoint,
+                status,
+                code: code.map(clean),
+                message: message.map(clean),
+            },
+            ApiError::Malformed { endpoint, message } => ApiError::Malformed {
+                endpoint,
+                message: clean(message),
+            },
+            ApiError::BadLink { endpoint, message } => ApiError::BadLink {
+                endpoint,
+                message: clean(message),
+            },
+            other => other,
         }
     }
 

@@ -47,11 +47,17 @@ pub fn is_retryable_status(status: u16) -> bool {
 }
 
 /// Parses `Retry-After`: delay-seconds or an HTTP date. `None` when absent
-/// or unparsable; a date in the past means no wait.
+/// or unparsable; a date in the past means no wait; a number of seconds too
+/// large for a `u64` is [`Duration::MAX`] (never a panic or an overflow).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
+    }
+    // More seconds than a u64 holds: a very long wait, beyond any cap,
+    // rather than no header at all (which would mean: retry soon).
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::MAX);
     }
     let when = httpdate::parse_http_date(v).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
@@ -87,6 +93,22 @@ mod tests {
         let past = httpdate::fmt_http_date(now - Duration::from_secs(12));
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn absurd_retry_after_values_mean_do_not_retry_now() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let p = RetryPolicy::default();
+        for v in [
+            "18446744073709551615",
+            "99999999999999999999999999",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            let d = parse_retry_after(v, now);
+            assert!(d.is_some_and(|d| d > p.cap), "{v}: {d:?}");
+            assert_eq!(p.delay(0, d), None, "{v}");
+        }
+        assert_eq!(p.delay(u32::MAX, None), Some(p.cap), "absurd retry counts");
     }
 
     #[test]

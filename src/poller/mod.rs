@@ -92,9 +92,13 @@ fn internal_failure(shared: &Shared, key: &EnvKey, started: Instant, what: &str)
 
 /// Logs (once per distinct value, as the self-metrics decide) and counts
 /// API values the exporter does not know.
-fn report_unknown(metrics: &SelfMetrics, env: &str, unknown: &[UnknownValue]) {
-    for u in unknown {
-        if metrics.unknown_value(u.field, &u.value) {
+fn report_unknown<'a>(
+    metrics: &SelfMetrics,
+    env: &str,
+    unknown: impl IntoIterator<Item = (&'a UnknownValue, u64)>,
+) {
+    for (u, times) in unknown {
+        if metrics.unknown_values(u.field, &u.value, times) {
             tracing::warn!(environment = %env, field = u.field, value = %u.value,
                 "PingOne sent a value this exporter does not know; it is ignored and counted in pingone_exporter_unknown_values_total");
         }
@@ -145,7 +149,11 @@ pub async fn run(
         };
         let seconds = started.elapsed().as_secs_f64();
         let finished = now_unix();
-        report_unknown(&shared.metrics, &key.name, &outcome.unknown);
+        report_unknown(
+            &shared.metrics,
+            &key.name,
+            outcome.unknown.iter().map(|u| (u, 1)),
+        );
         if outcome.skipped_items > 0 {
             tracing::debug!(environment = %key.name, skipped = outcome.skipped_items, "skipped list items that were not objects");
         }

@@ -128,12 +128,8 @@ pub async fn poll_once(
 
     let mut unknown = Vec::new();
     // What PingOne's free text must never quote back: our credential.
-    let token = client.cached_token().await;
-    let secrets: Vec<&str> = [Some(env.credentials.client_secret.expose())]
-        .into_iter()
-        .chain([token.as_ref().map(Secret::expose)])
-        .flatten()
-        .collect();
+    let held = client.secrets().await;
+    let secrets: Vec<&str> = held.iter().map(Secret::expose).collect();
     let mut snap = mapping::summarize_with(
         &answers,
         &|name| env.rules.matches(name),

@@ -38,7 +38,7 @@ pub async fn run(
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(walked) => {
-                report_unknown(&metrics, &env.name, &walked.unknown);
+                report_unknown(&metrics, &env.name, walked.unknown.iter());
                 tracing::info!(
                     environment = %env.name,
                     duration_s = seconds,

@@ -151,10 +151,16 @@ impl SelfMetrics {
     /// Counts an unknown API value; returns true the first time this pair is
     /// seen, so the caller logs it once.
     pub fn unknown_value(&self, field: &'static str, value: &str) -> bool {
+        self.unknown_values(field, value, 1)
+    }
+
+    /// Counts `times` sightings of an unknown API value at once (a walk's
+    /// tally); returns true the first time this pair is seen.
+    pub fn unknown_values(&self, field: &'static str, value: &str, times: u64) -> bool {
         let mut inner = self.lock();
         let key = (field, value.to_string());
         if let Some(n) = inner.unknown.get_mut(&key) {
-            *n += 1;
+            *n = n.saturating_add(times);
             return false;
         }
         let distinct = inner.unknown.keys().filter(|(_, v)| v != "other").count();
@@ -164,8 +170,9 @@ impl SelfMetrics {
             key
         };
         let n = inner.unknown.entry(key).or_default();
-        *n += 1;
-        *n == 1
+        let first = *n == 0;
+        *n = n.saturating_add(times);
+        first
     }
 
     /// Counts an answer carrying an undocumented field (`stores.newField`);

@@ -240,7 +240,7 @@ fn strip_scheme<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
 
 /// `(client_id, client_secret)` from HTTP Basic, form-decoded as RFC 6749
 /// section 2.3.1 asks.
-fn basic_credentials(header: &str) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(header: &str) -> Option<(String, String)> {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(strip_scheme(header, "Basic")?)
         .ok()?;

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 
 use crate::mapping::{StateTally, UnknownValue};
 use crate::pingone::model::SyncedRule;
+use crate::selfmetrics::MAX_UNKNOWN_VALUES;
 use crate::snapshot::{Direction, EnvSnapshot, StateCounts};
 use crate::timefmt::parse_rfc3339;
 
@@ -63,15 +64,19 @@ pub struct RuleUsers {
 
 impl RuleUsers {
     /// Counts one user's answer: `None` when the user has no record (404).
-    /// Records in no state are appended to `unknown` (a missing status as
+    /// Records in no state are tallied in `unknown` (a missing status as
     /// `(missing)`).
-    pub fn add(&mut self, record: Option<&SyncedRule>, unknown: &mut Vec<UnknownValue>) {
+    pub fn add(&mut self, record: Option<&SyncedRule>, unknown: &mut UnknownTally) {
         let Some(record) = record else {
             self.without_record += 1;
             return;
         };
         let mut tally = self.tally();
-        tally.add("syncedRules.status", record.status.as_deref(), unknown);
+        let mut seen = Vec::new();
+        tally.add("syncedRules.status", record.status.as_deref(), &mut seen);
+        for u in seen {
+            unknown.note(u.field, &u.value);
+        }
         (self.impacted, self.success, self.failed, self.other) =
             (tally.total, tally.success, tally.failed, tally.other);
         if let Some(t) = record.last_sync_at.as_deref().and_then(parse_rfc3339) {
@@ -109,6 +114,65 @@ impl RuleUsers {
     /// had an accepted status ([`StateTally::states`]).
     pub fn states(&self) -> StateCounts {
         self.tally().states()
+    }
+}
+
+/// The unknown values a walk saw, each once with how often: a walk reads
+/// one record per user and rule, so keeping one string per record would
+/// grow without bound. At most [`MAX_UNKNOWN_VALUES`] distinct values are
+/// kept, each cut to [`MAX_VALUE_CHARS`] characters; later ones are counted
+/// under `other`, as the self-metrics do.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UnknownTally {
+    seen: Vec<(UnknownValue, u64)>,
+}
+
+/// The longest unknown value kept, in characters.
+pub const MAX_VALUE_CHARS: usize = 100;
+
+impl UnknownTally {
+    /// Counts one sighting of `value` in `field`.
+    pub fn note(&mut self, field: &'static str, value: &str) {
+        let value = match value.char_indices().nth(MAX_VALUE_CHARS) {
+            Some((cut, _)) => &value[..cut],
+            None => value,
+        };
+        let distinct = self.seen.iter().filter(|(u, _)| u.value != "other").count();
+        let value = if distinct >= MAX_UNKNOWN_VALUES && !self.has(field, value) {
+            "other"
+        } else {
+            value
+        };
+        match self
+            .seen
+            .iter_mut()
+            .find(|(u, _)| u.field == field && u.value == value)
+        {
+            Some((_, n)) => *n = n.saturating_add(1),
+            None => self.seen.push((
+                UnknownValue {
+                    field,
+                    value: value.to_string(),
+                },
+                1,
+            )),
+        }
+    }
+
+    fn has(&self, field: &str, value: &str) -> bool {
+        self.seen
+            .iter()
+            .any(|(u, _)| u.field == field && u.value == value)
+    }
+
+    /// Each distinct value, in the order first seen, with its count.
+    pub fn iter(&self) -> impl Iterator<Item = (&UnknownValue, u64)> {
+        self.seen.iter().map(|(u, n)| (u, *n))
+    }
+
+    /// True when nothing unknown was seen.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
     }
 }
 
@@ -156,7 +220,7 @@ mod tests {
     #[test]
     fn failed_records_are_kept_bounded_and_in_user_order() {
         let mut users = RuleUsers::default();
-        let mut unknown = Vec::new();
+        let mut unknown = UnknownTally::default();
         for i in (0..30).rev() {
             let r = record("FAILED", Some("SCIM 500"));
             users.add(Some(&r), &mut unknown);
@@ -175,5 +239,41 @@ mod tests {
         assert_eq!(users.failed_records[1].user_id, "u00");
         assert_eq!(users.failed_records[1].details.as_deref(), Some("SCIM 500"));
         assert_eq!(users.failed_records[19].user_id, "u18");
+    }
+
+    fn parsed(status: &str) -> SyncedRule {
+        crate::pingone::model::parse_one(
+            serde_json::json!({ "status": status })
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn unknown_statuses_are_tallied_not_stored_per_record() {
+        let mut users = RuleUsers::default();
+        let mut unknown = UnknownTally::default();
+        users.add(Some(&parsed(&"X".repeat(10_000))), &mut unknown);
+        for i in 0..10_000 {
+            users.add(Some(&parsed(&format!("ODD-{}", i % 500))), &mut unknown);
+            users.add(Some(&parsed("UNSYNCED")), &mut unknown);
+        }
+        assert_eq!(users.other, 20_001);
+        let kept: Vec<(&UnknownValue, u64)> = unknown.iter().collect();
+        assert_eq!(kept.len(), MAX_UNKNOWN_VALUES + 1, "50 values and other");
+        assert_eq!(kept[0].0.value, "X".repeat(MAX_VALUE_CHARS), "cut");
+        assert_eq!(kept[1].0.value, "ODD-0");
+        assert_eq!(kept[1].1, 20, "ODD-0 every 500 records");
+        let unsynced = kept.iter().find(|(u, _)| u.value == "UNSYNCED");
+        assert_eq!(unsynced.map(|(_, n)| *n), Some(10_000));
+        let other = kept.iter().find(|(u, _)| u.value == "other");
+        let total: u64 = kept.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, 20_001, "every sighting is counted once");
+        assert!(other.is_some_and(|(_, n)| *n > 0));
+        assert!(
+            kept.iter()
+                .all(|(u, _)| u.value.chars().count() <= MAX_VALUE_CHARS)
+        );
     }
 }

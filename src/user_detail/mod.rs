@@ -18,7 +18,7 @@
 mod counts;
 mod walk;
 
-pub use counts::{FAILED_KEPT, FailedRecord, RuleUsers, WalkCounts, apply};
+pub use counts::{FAILED_KEPT, FailedRecord, RuleUsers, UnknownTally, WalkCounts, apply};
 pub use walk::{USERS_PAGE, WalkError, Walked, walk};
 
 use std::sync::Arc;

@@ -12,11 +12,10 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::config::RuleFilter;
-use crate::mapping::UnknownValue;
 use crate::pingone::{ApiError, EnvClient};
 use crate::timefmt::now_unix;
 
-use super::counts::{RuleUsers, WalkCounts};
+use super::counts::{RuleUsers, UnknownTally, WalkCounts};
 
 /// Users requested per page of `GET /users` (PingOne's default page size).
 pub const USERS_PAGE: u32 = 100;
@@ -39,7 +38,7 @@ pub struct Walked {
     /// The counts.
     pub counts: WalkCounts,
     /// Unknown record statuses seen.
-    pub unknown: Vec<UnknownValue>,
+    pub unknown: UnknownTally,
 }
 
 /// The ids of the rules a walk reads: enabled, kept by `filter`, each once.
@@ -71,7 +70,7 @@ pub async fn walk(
         .collect();
 
     let mut counts: Vec<RuleUsers> = vec![RuleUsers::default(); rule_ids.len()];
-    let mut unknown = Vec::new();
+    let mut unknown = UnknownTally::default();
     let mut pairs = (0..rule_ids.len()).flat_map(|r| (0..user_ids.len()).map(move |u| (r, u)));
     let mut in_flight = JoinSet::new();
     loop {

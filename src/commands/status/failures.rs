@@ -183,7 +183,7 @@ pub fn render_table(envs: &[EnvFailures], colour: bool) -> String {
     if rows.len() == 1 {
         return "no failing users\n".into();
     }
-    lay_out(&rows, &[false; 6], colour)
+    lay_out(rows, &[false; 6], colour)
 }
 
 /// One JSON document (and a newline): per environment, per rule with

@@ -164,7 +164,12 @@ pub async fn run(
             } else {
                 "nothing could be shown"
             };
-            let _ = writeln!(err, "{}: could not read the API ({kept}): {error}", e.name);
+            let _ = writeln!(
+                err,
+                "{}: could not read the API ({kept}): {}",
+                crate::printable::printable(&e.name),
+                crate::printable::printable(&error.to_string())
+            );
         }
     }
     exit

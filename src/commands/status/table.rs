@@ -14,6 +14,7 @@
 use std::fmt::Write as _;
 
 use super::EnvStatus;
+use crate::printable::printable;
 use crate::snapshot::{RuleStatus, RuleSummary, StoreStatus};
 use crate::timefmt::format_age;
 
@@ -164,17 +165,10 @@ fn failing(r: &RuleSummary, now: f64) -> Cell {
 /// `text` on one line for a terminal: control characters escaped
 /// (`\n`, `\u{1b}`), cut to `width` characters plus `…`.
 pub fn one_line(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
+    let out = printable(text);
     match out.char_indices().nth(width) {
         Some((cut, _)) => format!("{}…", &out[..cut]),
-        None => out,
+        None => out.into_owned(),
     }
 }
 
@@ -245,14 +239,19 @@ pub fn render(envs: &[EnvStatus], now: f64, colour: bool) -> String {
             rows.push(row(&e.name, r, now, users));
         }
     }
-    lay_out(&rows, &right, colour)
+    lay_out(rows, &right, colour)
 }
 
 /// Lays `rows` (the first is the header, bold when coloured) out in
 /// columns two spaces apart, `right[c]` right-aligned, trailing spaces cut.
-pub(super) fn lay_out(rows: &[Vec<Cell>], right: &[bool], colour: bool) -> String {
+/// Every control character is shown escaped: names and texts come from
+/// PingOne, and must never act on the terminal.
+pub(super) fn lay_out(mut rows: Vec<Vec<Cell>>, right: &[bool], colour: bool) -> String {
+    for cell in rows.iter_mut().flatten() {
+        cell.text = printable(&cell.text).into_owned();
+    }
     let mut widths = vec![0usize; right.len()];
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.text.chars().count());
         }
@@ -367,6 +366,19 @@ prod-eu      Zoom                outbound   inactive  inactive         -       -
         assert_eq!(one_line("a\nb\u{1b}[31m", 60), "a\\nb\\u{1b}[31m");
         assert_eq!(one_line("ééééé", 3), "ééé…");
         assert_eq!(one_line("abc", 3), "abc");
+    }
+
+    #[test]
+    fn control_characters_in_names_are_shown_escaped() {
+        let mut envs = sample();
+        envs[0].name = "prod\x1b[2J".into();
+        if let Some(snap) = envs[0].snapshot.as_mut() {
+            snap.rules[0].name = "evil\rFAKE\u{202e}".into();
+        }
+        let text = render(&envs, NOW, false);
+        assert!(!text.contains(['\x1b', '\r', '\u{202e}']), "{text:?}");
+        assert!(text.contains("prod\\u{1b}[2J"), "{text}");
+        assert!(text.contains("evil\\rFAKE\\u{202e}"), "{text}");
     }
 
     #[test]

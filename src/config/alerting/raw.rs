@@ -24,6 +24,7 @@ pub(crate) struct RawAlertmanager {
     pub timeout: Option<String>,
     pub basic_auth: Option<RawBasicAuth>,
     pub bearer_token_file: Option<String>,
+    pub allow_insecure_http: Option<String>,
     pub tls: Option<RawTls>,
 }
 

@@ -94,7 +94,31 @@ fn alertmanager(raw: RawAlertmanager, ctx: &mut Context<'_>) -> Option<Am> {
         }
         (None, None) => Some(None),
     };
+    let insecure = match raw.allow_insecure_http.as_deref() {
+        None => Some(false),
+        Some(t) => ctx.report(&join(base, "allow_insecure_http"), checks::boolean(t)),
+    };
+    // Without credentials nothing secret travels: plain HTTP stays allowed.
+    if let (Some(urls), Some(Some(auth)), Some(allowed)) = (&urls, &auth, insecure) {
+        let sends = match auth {
+            AlertmanagerAuth::Basic { .. } => "the basic-auth password",
+            AlertmanagerAuth::Bearer { .. } => "the bearer token",
+        };
+        for (i, url) in urls.iter().enumerate() {
+            let _ = ctx.report(
+                &format!("{base}.urls[{i}]"),
+                checks::cleartext(
+                    url,
+                    sends,
+                    allowed,
+                    "alerting.alertmanager.allow_insecure_http",
+                ),
+            );
+        }
+    }
     let tls = tls(raw.tls.unwrap_or_default(), ctx);
+    // An invalid allow_insecure_http was reported above; it fails the block.
+    insecure?;
     Some((urls?, timeout?, auth?, tls?))
 }
 

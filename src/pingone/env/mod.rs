@@ -86,10 +86,13 @@ impl EnvClient {
         }
     }
 
-    /// The access token currently cached for this environment's
-    /// credential, if any (never fetches one).
-    pub async fn cached_token(&self) -> Option<Secret> {
-        self.tokens.cached().await
+    /// The secrets a text from PingOne could quote: the client secret and
+    /// the current access token (never fetches one), for
+    /// [`crate::redact::scrub`].
+    pub async fn secrets(&self) -> Vec<Secret> {
+        let mut secrets = vec![self.tokens.client_secret().clone()];
+        secrets.extend(self.tokens.cached().await);
+        secrets
     }
 
     /// The environment's metric labels.
@@ -116,9 +119,10 @@ impl EnvClient {
                 .tokens
                 .get(async |c| token::fetch(&self.client, &self.lane, c).await)
                 .await?;
+            let secrets = [token.expose(), self.tokens.client_secret().expose()];
             let result = self
                 .client
-                .execute(&self.lane, endpoint, |http| {
+                .execute(&self.lane, endpoint, &secrets, |http| {
                     let rb = http
                         .request(method.clone(), url.clone())
                         .bearer_auth(token.expose())
@@ -158,10 +162,7 @@ impl EnvClient {
         let mut items = Vec::new();
         let mut skipped = 0;
         self.pages(endpoint, first, |body| {
-            let page = parse_page::<T>(body, key).map_err(|e| ApiError::Malformed {
-                endpoint,
-                message: e.to_string(),
-            })?;
+            let page = parse_page::<T>(body, key).map_err(|e| self.parse_error(endpoint, e))?;
             if let Some(model) = model {
                 self.note_unknown(endpoint, fields::unknown_in_page(body, key, model));
             }
@@ -203,11 +204,18 @@ impl EnvClient {
         Ok(next)
     }
 
-    fn malformed(endpoint: Endpoint) -> impl Fn(serde_json::Error) -> ApiError {
-        move |e| ApiError::Malformed {
+    /// A parser's complaint about an answer. It may quote the answer, so it
+    /// is scrubbed like PingOne's own error texts.
+    pub(super) fn parse_error(&self, endpoint: Endpoint, e: impl std::fmt::Display) -> ApiError {
+        ApiError::Malformed {
             endpoint,
             message: e.to_string(),
         }
+        .scrubbed(&[self.tokens.client_secret().expose()])
+    }
+
+    fn malformed(&self, endpoint: Endpoint) -> impl Fn(serde_json::Error) -> ApiError + '_ {
+        move |e| self.parse_error(endpoint, e)
     }
 
     /// `GET .../propagation/plans`.
@@ -256,8 +264,7 @@ impl EnvClient {
         let body = self
             .call(Endpoint::LatestRevision, Method::GET, url)
             .await?;
-        let revision =
-            model::parse_one(&body).map_err(Self::malformed(Endpoint::LatestRevision))?;
+        let revision = model::parse_one(&body).map_err(self.malformed(Endpoint::LatestRevision))?;
         let unknown = fields::unknown_in_object(&body, &fields::REVISION);
         self.note_unknown(Endpoint::LatestRevision, unknown);
         Ok(revision)
@@ -270,7 +277,7 @@ impl EnvClient {
         let body = self
             .call(Endpoint::CreateRevision, Method::POST, url)
             .await?;
-        model::parse_one(&body).map_err(Self::malformed(Endpoint::CreateRevision))
+        model::parse_one(&body).map_err(self.malformed(Endpoint::CreateRevision))
     }
 
     /// `GET .../users?limit=N`, all pages; only ids are kept.
@@ -296,7 +303,7 @@ impl EnvClient {
         match self.call(Endpoint::UserSyncedRule, Method::GET, url).await {
             Ok(body) => model::parse_one(&body)
                 .map(Some)
-                .map_err(Self::malformed(Endpoint::UserSyncedRule)),
+                .map_err(self.malformed(Endpoint::UserSyncedRule)),
             Err(ApiError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }

@@ -55,10 +55,8 @@ impl EnvClient {
     ) -> Result<Vec<Bytes>, ApiError> {
         let mut bodies = Vec::new();
         self.pages(endpoint, first, |body| {
-            let page = parse_page::<IgnoredAny>(body, "").map_err(|e| ApiError::Malformed {
-                endpoint,
-                message: e.to_string(),
-            })?;
+            let page =
+                parse_page::<IgnoredAny>(body, "").map_err(|e| self.parse_error(endpoint, e))?;
             bodies.push(body.clone());
             Ok(page.next.filter(|_| bodies.len() < max_pages.max(1)))
         })

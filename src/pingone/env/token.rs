@@ -5,15 +5,11 @@
 
 use std::time::Duration;
 
-use crate::pingone::auth::Credential;
+use crate::pingone::auth::{Credential, lifetime};
 use crate::pingone::client::{Client, Lane};
 use crate::pingone::model::TokenResponse;
 use crate::pingone::{ApiError, Endpoint};
 use crate::secret::Secret;
-
-/// PingOne worker tokens last an hour; assume that when `expires_in` is
-/// missing.
-const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Fetches a token for `credential`: the token and its lifetime. The request
 /// and, on success, the refresh are counted against `lane`'s environment.
@@ -23,19 +19,24 @@ pub(super) async fn fetch(
     credential: &Credential,
 ) -> Result<(Secret, Duration), ApiError> {
     let body = client
-        .execute(lane, Endpoint::Token, |http| {
-            http.post(&credential.token_url)
-                .basic_auth(
-                    &credential.client_id,
-                    Some(credential.client_secret.expose()),
-                )
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .header(reqwest::header::ACCEPT, "application/json")
-                .body("grant_type=client_credentials")
-        })
+        .execute(
+            lane,
+            Endpoint::Token,
+            &[credential.client_secret.expose()],
+            |http| {
+                http.post(&credential.token_url)
+                    .basic_auth(
+                        &credential.client_id,
+                        Some(credential.client_secret.expose()),
+                    )
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .header(reqwest::header::ACCEPT, "application/json")
+                    .body("grant_type=client_credentials")
+            },
+        )
         .await?;
     // Parse errors must not echo the body: it holds the token.
     let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| ApiError::Malformed {
@@ -52,10 +53,9 @@ pub(super) async fn fetch(
             message: "token answer has an empty access_token".into(),
         });
     }
-    let lifetime = parsed
-        .expires_in
-        .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_LIFETIME);
     client.metrics().token_refreshed(&lane.key);
-    Ok((Secret::new(parsed.access_token), lifetime))
+    Ok((
+        Secret::new(parsed.access_token),
+        lifetime(parsed.expires_in),
+    ))
 }

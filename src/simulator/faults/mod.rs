@@ -152,6 +152,7 @@ impl Faults {
                         "The token service is down (simulated)",
                     ));
                 }
+                FaultKind::EchoCredentials => return Step::Answer(echo(ep.template(), call)),
                 FaultKind::RevokeTokens => auth.revoke(call.authorization.as_deref()),
                 FaultKind::Slow => tokio::time::sleep(rule.delay()).await,
                 _ => later.push(rule),
@@ -168,6 +169,9 @@ impl Faults {
             match rule.kind {
                 FaultKind::Huge | FaultKind::ResetMidBody | FaultKind::SlowBody => {
                     shape = Some(rule)
+                }
+                FaultKind::TokenExpiresIn => {
+                    bytes = rewrite::expires_in(bytes, rule.seconds.unwrap_or(u64::MAX))
                 }
                 kind => bytes = rewrite::body(kind, bytes, &call.self_href()),
             }
@@ -212,6 +216,32 @@ fn status(code: u16) -> Response {
         _ => "SERVICE_UNAVAILABLE",
     };
     reply::error(code, name, "Simulated failure", None)
+}
+
+/// An error answer quoting the credential the request presented, the way
+/// a careless server might: the client secret of a token request, the
+/// bearer token of an API call, without any `Bearer` or `secret=` around
+/// it, so only the literal secret tells it apart.
+fn echo(template: &str, call: &Call) -> Response {
+    let header = call.authorization.as_deref().unwrap_or_default();
+    if template == "token" {
+        let (id, secret) = super::auth::basic_credentials(header).unwrap_or_default();
+        return reply::oauth_error(
+            401,
+            "invalid_client",
+            &format!("Client {id} presented {secret}, which does not match"),
+        );
+    }
+    let token = header
+        .split_once(' ')
+        .map(|(_, t)| t.trim())
+        .unwrap_or_default();
+    reply::error(
+        400,
+        "INVALID_DATA",
+        &format!("Access with {token} is not allowed here"),
+        None,
+    )
 }
 
 fn rate_limited(retry_after: &str) -> Response {

@@ -43,6 +43,19 @@ pub(super) fn body(kind: FaultKind, bytes: Bytes, self_href: &str) -> Bytes {
     Bytes::from(Value::Object(doc).to_string())
 }
 
+/// A token answer with `expires_in` replaced by `seconds`; any other body
+/// as it is.
+pub(super) fn expires_in(bytes: Bytes, seconds: u64) -> Bytes {
+    let Ok(Value::Object(mut doc)) = serde_json::from_slice::<Value>(&bytes) else {
+        return bytes;
+    };
+    if !doc.contains_key("access_token") {
+        return bytes;
+    }
+    doc.insert("expires_in".into(), json!(seconds));
+    Bytes::from(Value::Object(doc).to_string())
+}
+
 /// Every object gains fields no documentation mentions.
 fn add_unknown_fields(obj: &mut Map<String, Value>) {
     for v in obj.values_mut() {

@@ -39,6 +39,13 @@ pub enum FaultKind {
     PagingLoop,
     /// Pad the answer to `bytes` (default 64 MiB), generated as it is sent.
     Huge,
+    /// Answer with an error whose text quotes the credential presented: the
+    /// client secret (token endpoint, 401 `invalid_client`) or the bearer
+    /// token (API, 400 `INVALID_DATA`). For leak tests.
+    EchoCredentials,
+    /// Announce `expires_in: seconds` (default 2^64−1) in the token answer,
+    /// whatever the token really lives (only on `token`).
+    TokenExpiresIn,
 }
 
 /// One fault rule. Everything but `kind` is optional.
@@ -113,14 +120,15 @@ impl FaultRule {
             K::RetryAfter | K::RetryAfterDate => self.seconds.is_some_and(|s| s > 86_400),
             K::Slow | K::SlowBody => self.delay_ms.is_some_and(|d| d > MAX_DELAY_MS),
             K::Huge => self.bytes.is_some_and(|b| b > MAX_BYTES),
-            K::TokenEndpointDown => self.endpoint.is_some() && !on_token,
+            K::TokenEndpointDown | K::TokenExpiresIn => self.endpoint.is_some() && !on_token,
             K::RevokeTokens => on_token,
             _ => false,
         };
         if bad || self.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
             return Err(format!(
                 "{:?}: status 400-599, seconds <= 86400, delay_ms <= {MAX_DELAY_MS}, bytes <= {MAX_BYTES}, \
-                 probability in [0, 1]; token_endpoint_down only on token, revoke_tokens never on token",
+                 probability in [0, 1]; token_endpoint_down and token_expires_in only on token, \
+                 revoke_tokens never on token",
                 self.kind
             ));
         }
@@ -136,7 +144,7 @@ impl FaultRule {
 
     pub(super) fn applies_to(&self, template: &str) -> bool {
         match self.kind {
-            FaultKind::TokenEndpointDown => template == "token",
+            FaultKind::TokenEndpointDown | FaultKind::TokenExpiresIn => template == "token",
             FaultKind::RevokeTokens => template != "token",
             _ => self.endpoint.as_deref().is_none_or(|e| e == template),
         }
@@ -147,7 +155,11 @@ impl FaultRule {
         use FaultKind as K;
         matches!(
             self.kind,
-            K::Status | K::RetryAfter | K::RetryAfterDate | K::TokenEndpointDown
+            K::Status
+                | K::RetryAfter
+                | K::RetryAfterDate
+                | K::TokenEndpointDown
+                | K::EchoCredentials
         )
     }
 
