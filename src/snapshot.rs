@@ -149,6 +149,18 @@ pub struct StoreInfo {
     pub kind: String,
 }
 
+/// A user whose record for a rule is `FAILED`, as the last user-detail walk
+/// read it. Never a metric label: shown on the status page only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailedUser {
+    /// The user's id.
+    pub user_id: String,
+    /// The record's `lastSyncAt`, Unix seconds.
+    pub last_sync: Option<f64>,
+    /// The record's `details`, cleaned and scrubbed; `None` when empty.
+    pub details: Option<String>,
+}
+
 /// The sync summary of one rule, as the console shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleSummary {
@@ -200,6 +212,10 @@ pub struct RuleSummary {
     pub last_poll: Option<f64>,
     /// Last write-back, Unix seconds.
     pub last_writeback: Option<f64>,
+    /// Users whose record is `FAILED` (user-detail mode only; empty
+    /// otherwise): at most the walk's cap, the smallest user ids;
+    /// `users.failed` says how many there are in all.
+    pub failed_users: Vec<FailedUser>,
 }
 
 /// One environment's poll result.

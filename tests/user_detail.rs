@@ -422,6 +422,35 @@ fn the_daemon_serves_the_walks_exact_counts() {
         .unwrap()
             >= unsynced
     );
+    // The status page of each walked rule lists its failing users (ids,
+    // the smallest 20, then how many more), never as metric labels.
+    let mut listed_any = false;
+    for rule in env["rules"].as_array().unwrap() {
+        if rule["active"] != true {
+            continue;
+        }
+        let failed = rule["users"]["failed"].as_u64().unwrap();
+        let page = get(&exp.url(&format!(
+            "/rules/{SMALL_A}/{}",
+            rule["id"].as_str().unwrap()
+        )))
+        .text();
+        let rows = page.matches("<tr><td><code>").count() as u64;
+        assert_eq!(rows, failed.min(20), "{}", rule["name"]);
+        if failed > 20 {
+            assert!(page.contains(&format!("and {} more", failed - 20)));
+        }
+        if failed == 0 {
+            assert!(page.contains("found no failing user"), "{}", rule["name"]);
+        }
+        listed_any |= rows > 0;
+    }
+    assert!(listed_any, "the small scenario has failing users");
+    let text = m.samples.iter().map(|(n, l, _)| format!("{n}{l:?}"));
+    assert!(
+        !text.into_iter().any(|t| t.contains("user_id")),
+        "user ids never become labels"
+    );
     // Walk requests are counted like every other API call.
     assert_eq!(
         m.one(

@@ -276,6 +276,7 @@ mod tests {
             sync_error: None,
             failing_since: None,
             failing_polls: None,
+            failed_users: Vec::new(),
             last_sync: Some(NOW - 60.0),
             last_poll: None,
             last_writeback: None,

@@ -285,6 +285,7 @@ mod tests {
             sync_error: None,
             failing_since: None,
             failing_polls: None,
+            failed_users: Vec::new(),
             last_sync: Some(NOW - 86_400.0 + i as f64 * 0.3791),
             last_poll: (i % 8 == 5).then_some(NOW - 60.5),
             last_writeback: None,

@@ -131,6 +131,7 @@ impl<'a> Kept<'a> {
             // rule whose connection store has a syncStatus to watch.
             failing_since: None,
             failing_polls: sync.map(|_| 0),
+            failed_users: Vec::new(),
             last_sync: sync
                 .and_then(|s| s.last_sync_at.as_deref())
                 .and_then(parse_rfc3339),

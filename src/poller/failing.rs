@@ -210,6 +210,7 @@ mod tests {
             sync_error: None,
             failing_since: None,
             failing_polls: Some(0),
+            failed_users: Vec::new(),
             last_sync: None,
             last_poll: None,
             last_writeback: None,

@@ -21,8 +21,9 @@ use std::collections::HashMap;
 
 use crate::mapping::{StateTally, UnknownValue};
 use crate::pingone::model::SyncedRule;
+use crate::redact::clean_details;
 use crate::selfmetrics::MAX_UNKNOWN_VALUES;
-use crate::snapshot::{Direction, EnvSnapshot, StateCounts};
+use crate::snapshot::{Direction, EnvSnapshot, FailedUser, StateCounts};
 use crate::timefmt::parse_rfc3339;
 
 /// How many failed records a walk keeps per rule for `status --failures`
@@ -197,6 +198,15 @@ pub fn apply(snap: &mut EnvSnapshot, walk: &WalkCounts) {
         };
         rule.users_impacted = Some(counted.impacted);
         rule.users = counted.states();
+        rule.failed_users = counted
+            .failed_records
+            .iter()
+            .map(|f| FailedUser {
+                user_id: f.user_id.clone(),
+                last_sync: f.last_sync_at.as_deref().and_then(parse_rfc3339),
+                details: f.details.as_deref().and_then(|d| clean_details(d, &[])),
+            })
+            .collect();
         if rule.direction == Direction::Writeback {
             rule.writeback_failures = counted.states().failed;
             rule.last_writeback = counted.last_sync;

@@ -213,6 +213,7 @@ pub(crate) mod tests {
             sync_error: Some("SCIM answered 500:\tInternal Server Error".into()),
             failing_since: Some(1_000_000.0 - 7800.0),
             failing_polls: Some(13),
+            failed_users: Vec::new(),
             last_sync: Some(1_000_000.0 - 300.0),
             last_poll: None,
             last_writeback: None,
@@ -230,6 +231,7 @@ pub(crate) mod tests {
             sync_error: None,
             failing_since: None,
             failing_polls: Some(0),
+            failed_users: Vec::new(),
             groups_impacted: Some(0),
             groups: StateCounts::default(),
             last_sync: Some(1_000_000.0 - 2.0 * 86_400.0 - 4.0 * 3600.0),
@@ -243,6 +245,7 @@ pub(crate) mod tests {
             users_impacted: None,
             events: SyncEvents::default(),
             failing_polls: None,
+            failed_users: Vec::new(),
             ..inbound.clone()
         };
         let disabled = RuleSummary {
@@ -259,6 +262,7 @@ pub(crate) mod tests {
             sync_error: None,
             failing_since: None,
             failing_polls: None,
+            failed_users: Vec::new(),
             last_sync: None,
             ..base.clone()
         };

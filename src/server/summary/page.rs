@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::html::{self, absent, cell, rule_path, time};
-use super::view::{EnvView, RuleRow, UserDetailMode};
+use super::view::{EnvView, RuleRow, UserDetailMode, failing_for};
 use crate::server::Web;
 use crate::server::landing::{self, escape};
 use crate::timefmt::{format_age, format_rfc3339};
@@ -292,6 +292,9 @@ fn rule_row(h: &mut String, env_id: &str, row: &RuleRow<'_>, now: f64) {
     h.push_str("</td><td class=\"reason\">");
     if let Some(reason) = &row.reason {
         h.push_str(&escape(reason));
+    }
+    if let Some(since) = failing_for(r, now) {
+        let _ = write!(h, "<br><small class=\"since\">{}</small>", escape(&since));
     }
     h.push_str("</td></tr>\n");
 }

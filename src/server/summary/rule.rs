@@ -7,11 +7,11 @@
 use std::fmt::Write;
 
 use super::html::{self, absent, rule_path, time};
-use super::view::{Cell, EnvView, Metric, RuleRow, UserDetailMode};
+use super::view::{Cell, EnvView, Metric, RuleRow, UserDetailMode, failing_for};
 use crate::alerting::AlertKind;
 use crate::server::Web;
 use crate::server::landing::escape;
-use crate::snapshot::{Direction, RuleSummary};
+use crate::snapshot::{Direction, FailedUser, RuleSummary};
 
 fn number_row(h: &mut String, label: &str, m: Metric) {
     let _ = write!(h, "<tr><th scope=\"row\">{label}</th><td class=\"n\">");
@@ -123,6 +123,34 @@ fn numbers(h: &mut String, env: &EnvView<'_>, row: &RuleRow<'_>, now: f64) {
             wb_why,
         );
     }
+    let _ = write!(h, "<tr><th scope=\"row\">store status</th><td>");
+    match r.store_status {
+        Some(s) => h.push_str(s.as_str()),
+        None => absent(
+            h,
+            "PingOne sent no documented status for the rule's connection store",
+        ),
+    }
+    h.push_str("</td><td><code>pingone_provisioning_store_status{status}</code></td></tr>\n");
+    time_row(
+        h,
+        "failing since (seen by this exporter)",
+        r.failing_since,
+        "pingone_provisioning_failing_since_timestamp_seconds",
+        now,
+        "not failing at the last poll, as far as this exporter has seen",
+    );
+    number_row(
+        h,
+        "polls in a row failing",
+        m(
+            r.failing_polls.map_or(
+                Cell::Absent("no sync status on the rule's connection store"),
+                Cell::Count,
+            ),
+            "pingone_provisioning_failing_polls",
+        ),
+    );
     let revision = env.state.snapshot.as_ref().and_then(|s| s.revision_created);
     time_row(
         h,
@@ -135,7 +163,7 @@ fn numbers(h: &mut String, env: &EnvView<'_>, row: &RuleRow<'_>, now: f64) {
     h.push_str("</tbody></table></div>\n");
 }
 
-fn failing_users(h: &mut String, env: &EnvView<'_>, row: &RuleRow<'_>) {
+fn failing_users(h: &mut String, env: &EnvView<'_>, row: &RuleRow<'_>, now: f64) {
     h.push_str("<h2>Failing users</h2>\n<p class=\"failing-users\">");
     match env.mode {
         UserDetailMode::Off => h.push_str(
@@ -144,17 +172,44 @@ fn failing_users(h: &mut String, env: &EnvView<'_>, row: &RuleRow<'_>) {
         UserDetailMode::Waiting => {
             h.push_str("user-detail mode on; its first walk has not finished.");
         }
-        UserDetailMode::Merged(_) => {
-            match row.rule.users.failed {
-                Some(n) => {
-                    let _ = write!(h, "The last user-detail walk counted {n} failing user(s) of this rule; ");
-                }
-                None => h.push_str("The last user-detail walk did not count this rule; "),
+        UserDetailMode::Merged(_) => match row.rule.users.failed {
+            None => h.push_str("The last user-detail walk did not count this rule."),
+            Some(0) => h.push_str("The last user-detail walk found no failing user."),
+            Some(n) => {
+                let _ = write!(
+                    h,
+                    "The last user-detail walk found {n} failing {}",
+                    if n == 1 { "user" } else { "users" }
+                );
+                failed_users(h, &row.rule.failed_users, n, now);
             }
-            h.push_str("this version keeps the count, not the user ids.");
-        }
+        },
     }
     h.push_str("</p>\n");
+}
+
+/// The list of failing users the walk kept (the smallest ids), and how
+/// many more there are: ids only, never metric labels.
+fn failed_users(h: &mut String, users: &[FailedUser], total: u64, now: f64) {
+    h.push_str(":</p>\n<div class=\"scroll\"><table class=\"failed-users\"><thead><tr><th scope=\"col\">user id</th><th scope=\"col\">last sync</th><th scope=\"col\">PingOne says</th></tr></thead><tbody>\n");
+    for u in users {
+        let _ = write!(h, "<tr><td><code>{}</code></td><td>", escape(&u.user_id));
+        time(h, u.last_sync, now, "the record has no last sync time");
+        let _ = writeln!(
+            h,
+            "</td><td>{}</td></tr>",
+            escape(u.details.as_deref().unwrap_or("–"))
+        );
+    }
+    h.push_str("</tbody></table></div>\n<p>");
+    let more = total.saturating_sub(users.len() as u64);
+    if more > 0 {
+        let _ = write!(
+            h,
+            "and {more} more (the walk keeps the {} smallest user ids).",
+            users.len()
+        );
+    }
 }
 
 fn links(h: &mut String, web: &Web, env: &EnvView<'_>, r: &RuleSummary) {
@@ -264,8 +319,11 @@ pub fn render(web: &Web, env: &EnvView<'_>, row: &RuleRow<'_>, now: f64) -> Stri
         }
         None => h.push_str("<p class=\"reason ok\">No failure.</p>\n"),
     }
+    if let Some(since) = failing_for(r, now) {
+        let _ = writeln!(h, "<p class=\"since\">{}</p>", escape(&since));
+    }
     numbers(&mut h, env, row, now);
-    failing_users(&mut h, env, row);
+    failing_users(&mut h, env, row, now);
     links(&mut h, web, env, r);
     alerts(&mut h, web, &key.id, &r.id);
     html::close(&mut h, &web.telemetry_path);

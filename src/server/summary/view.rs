@@ -11,6 +11,7 @@ use super::settings::{EnvPage, PageSettings};
 use crate::commands::status::has_failures;
 use crate::snapshot::{Direction, EnvSnapshot, RuleStatus, RuleSummary};
 use crate::state::EnvState;
+use crate::timefmt::format_age;
 
 /// A number, or why there is none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +118,20 @@ pub fn failure_reason(rule: &RuleSummary) -> Option<String> {
         parts.push(format!("{n} failed deprovisioning {events}"));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Since when this exporter has seen the rule failing, in words ("failing
+/// for 2h10m, 13 polls in a row, as seen by this exporter"), or `None` while
+/// it is not failing. PingOne documents no such time: it is the exporter's
+/// own observation, lost on restart.
+pub fn failing_for(rule: &RuleSummary, now: f64) -> Option<String> {
+    let since = rule.failing_since?;
+    let polls = rule.failing_polls.unwrap_or(0);
+    Some(format!(
+        "failing for {} ({polls} {} in a row, as seen by this exporter)",
+        format_age(now - since),
+        plural(polls, "poll")
+    ))
 }
 
 /// `word` or `words`.
@@ -257,7 +272,11 @@ mod tests {
         assert_eq!(order, ["r2", "r1", "r3", "r4"]);
         assert_eq!(
             rows[1].reason.as_deref(),
-            Some("3 failed sync events since the last revision; 1 group failed to sync")
+            Some(
+                "PingOne says: SCIM answered 500:\tInternal Server Error; \
+                 3 failed sync events since the last revision; 1 group failed to sync"
+            ),
+            "PingOne's words first, then what the numbers show"
         );
         assert_eq!(rows[3].reason, None);
         assert_eq!(rows[1].events.1.cell, Cell::Count(3));
