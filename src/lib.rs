@@ -20,7 +20,6 @@
 //!   error text).
 //! - [`config`]: the YAML configuration, its validation and its error messages.
 //! - [`selfmetrics`]: the exporter's own counters and gauges.
-//! - [`shard`]: which environments this replica polls (`--shard.*`).
 //! - [`http`]: the hyper server loop shared by the exporter and the simulator.
 //! - [`collector`]: renders snapshots once per poll and assembles a scrape.
 //! - [`pingone`]: the HTTP client for the documented PingOne API.
@@ -28,14 +27,16 @@
 //! - [`webconfig`]: `--web.config.file`: TLS and basic auth for the server.
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
 //! - [`healthcheck`]: the `healthcheck` command (the image's HEALTHCHECK).
+//! - [`shard`]: which environments this replica polls (`--shard.*`).
 //! - [`mapping`]: the fixed mapping from API objects to per-rule summaries.
 //! - [`alerting`]: the built-in alert sender (conditions, state, delivery).
 //! - [`cli`]: the command line.
 //! - [`user_detail`]: the opt-in per-user walk (exact per-state counts).
-//! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, ...).
 //! - [`logging`]: log set-up (logfmt or JSON).
 //! - [`poller`]: per-environment polling on a schedule, swapping snapshots.
 //! - [`commands`]: the one-shot `status`, `dump` and `resync` commands.
+//! - [`server`]: the HTTP endpoints (`/metrics`, `/-/healthy`, the status
+//!   pages, ...).
 //! - [`app`]: wiring: the daemon, demo mode, the simulator, the commands.
 #![forbid(unsafe_code)]
 
