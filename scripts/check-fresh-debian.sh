@@ -31,9 +31,9 @@ LOG="$WORK/run.log"
 # The Debian mirror this machine's apt already uses (its first main
 # archive), unless DEBIAN_MIRROR names one.
 host_mirror() {
-  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
-    grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}'; } |
-    grep -v -e security -e updates | grep '/debian/\?$' | head -n 1
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' || true
+    grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' || true; } |
+    grep -v -e security -e updates | grep '/debian/\?$' | head -n 1 || true
 }
 MIRROR="${DEBIAN_MIRROR:-$(host_mirror)}"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Takes the README's screenshot of the status page (docs/img/status-page.png)
 # from the demo: builds the binary, starts `--demo` on a free loopback port,
-# waits for the first user-detail walk (so unsynced and partial users show),
+# waits for the first user-detail walk (so the users per state show),
 # and has headless Chromium (scripts/install-test-deps.sh installs it) draw
 # the page. Run it again after changing the page.
 #
