@@ -101,15 +101,32 @@ pub(super) fn busy() -> hyper::Response<Chunks> {
 
 /// Answers a connection no lane took with a plain `503` and closes it,
 /// within a second. Over TLS it is only closed: no handshake is spent.
-pub(super) async fn refuse(mut stream: TcpStream, tls: bool) {
+pub(super) async fn refuse(stream: TcpStream, tls: bool) {
     if tls {
         return;
     }
-    const BODY: &str = "Too many connections from your address. Retry later.\n";
+    answer_and_close(
+        stream,
+        "503 Service Unavailable",
+        "Retry-After: 1\r\n",
+        "Too many connections from your address. Retry later.\n",
+    )
+    .await;
+}
+
+/// Writes one plain-text HTTP/1.1 answer (`status`, then `headers`, each
+/// line ending in CRLF, then `body`) straight to a connection hyper never
+/// saw, and closes it, within a second.
+pub(super) async fn answer_and_close(
+    mut stream: TcpStream,
+    status: &str,
+    headers: &str,
+    body: &str,
+) {
     let answer = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         Retry-After: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
-        BODY.len()
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         {headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         stream.write_all(answer.as_bytes()).await?;

@@ -12,12 +12,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use super::StallGuard;
+use super::conn::answer_and_close;
 
 /// Where each new connection gets its TLS configuration.
 #[derive(Clone)]
@@ -75,21 +75,12 @@ impl std::fmt::Debug for TlsSource {
     }
 }
 
-async fn plain_http_refused(mut stream: TcpStream) {
-    const BODY: &str = "Client sent an HTTP request to an HTTPS server.\n";
-    let answer = format!(
-        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
-        BODY.len()
-    );
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        stream.write_all(answer.as_bytes()).await?;
-        stream.shutdown().await?;
-        // Read what the client sent before closing: closing a socket with
-        // unread data resets it, and the client could lose the answer.
-        let mut sink = [0u8; 4096];
-        while stream.read(&mut sink).await? > 0 {}
-        Ok::<_, std::io::Error>(())
-    })
+async fn plain_http_refused(stream: TcpStream) {
+    answer_and_close(
+        stream,
+        "400 Bad Request",
+        "",
+        "Client sent an HTTP request to an HTTPS server.\n",
+    )
     .await;
 }
