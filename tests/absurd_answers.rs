@@ -18,17 +18,7 @@ fn an_absurd_token_lifetime_and_retry_after_do_not_stop_polling() {
     // the first fetch overflowed `Instant + Duration` and no poll of the
     // environment succeeded again.
     sim.faults(r#"{"kind": "token_expires_in", "endpoint": "token"}"#);
-    let secret = dir.write("secret", "demo-secret\n");
-    let cfg = dir.write(
-        "config.yml",
-        &config_for(
-            &sim.base,
-            &[("small-a", SMALL_A)],
-            "demo-client",
-            &secret,
-            "",
-        ),
-    );
+    let cfg = dir.demo_config(&sim.base, &[("small-a", SMALL_A)], "");
     let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
     exp.wait_ready(Duration::from_secs(60));
     let success = |exp: &Exporter| {

@@ -41,6 +41,25 @@ async fn start_sim() -> (Running, Shutdown) {
     (running, shutdown)
 }
 
+/// A config of the one environment polled every `poll_ms` milliseconds,
+/// with a budget that never holds a poll up.
+fn polling_every(sim: &Running, poll_ms: u64, user_detail: Option<UserDetailSettings>) -> Config {
+    Config {
+        global: Global {
+            poll_interval: Duration::from_millis(poll_ms),
+            request_timeout: Duration::from_millis(900),
+            max_requests_per_second: 100.0,
+            max_concurrent_requests: 4,
+        },
+        environments: vec![Environment {
+            poll_interval: Duration::from_millis(poll_ms),
+            ..environment(sim, user_detail)
+        }],
+        alerting: None,
+        warnings: Vec::new(),
+    }
+}
+
 fn environment(sim: &Running, user_detail: Option<UserDetailSettings>) -> Environment {
     Environment {
         name: "small-a".into(),
@@ -205,20 +224,7 @@ async fn a_reloaded_environment_keeps_its_last_walk_until_the_next_one() {
         interval: Duration::from_secs(3600),
         max_requests_per_second: 100.0,
     };
-    let config = |poll_ms: u64| Config {
-        global: Global {
-            poll_interval: Duration::from_millis(poll_ms),
-            request_timeout: Duration::from_millis(900),
-            max_requests_per_second: 100.0,
-            max_concurrent_requests: 4,
-        },
-        environments: vec![Environment {
-            poll_interval: Duration::from_millis(poll_ms),
-            ..environment(&sim, Some(fast.clone()))
-        }],
-        alerting: None,
-        warnings: Vec::new(),
-    };
+    let config = |poll_ms: u64| polling_every(&sim, poll_ms, Some(fast.clone()));
     let shared = Shared::new(SelfMetrics::new("0", "test"));
     let mut supervisor = Supervisor::start(&config(1000), Arc::clone(&shared)).unwrap();
     let walked = |shared: &Shared| {
@@ -264,20 +270,7 @@ async fn a_reloaded_environment_keeps_its_last_walk_until_the_next_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_keeps_the_failing_spell_of_a_rule_still_exported() {
     let (sim, shutdown) = start_sim().await;
-    let config = |poll_ms: u64| Config {
-        global: Global {
-            poll_interval: Duration::from_millis(poll_ms),
-            request_timeout: Duration::from_millis(900),
-            max_requests_per_second: 100.0,
-            max_concurrent_requests: 4,
-        },
-        environments: vec![Environment {
-            poll_interval: Duration::from_millis(poll_ms),
-            ..environment(&sim, None)
-        }],
-        alerting: None,
-        warnings: Vec::new(),
-    };
+    let config = |poll_ms: u64| polling_every(&sim, poll_ms, None);
     let shared = Shared::new(SelfMetrics::new("0", "test"));
     let mut supervisor = Supervisor::start(&config(300), Arc::clone(&shared)).unwrap();
     let http = reqwest::Client::new();
