@@ -339,9 +339,13 @@ class Soak:
                 summable = st if owns else {}
                 expect = {
                     ("pingone_provisioning_users_impacted", ()): summable.get("userTotal"),
-                    ("pingone_provisioning_users", (("state", "success"),)): summable.get("successCount"),
-                    ("pingone_provisioning_users", (("state", "failed"),)): summable.get("failedCount"),
-                    ("pingone_provisioning_deprovision_failures", ()): summable.get("failedDeprovisionCount"),
+                    # Events, not users (docs/metrics.md, "Events and users");
+                    # users per state only in user-detail mode, off here.
+                    ("pingone_provisioning_sync_events_total", (("result", "success"),)): summable.get("successCount"),
+                    ("pingone_provisioning_sync_events_total", (("result", "failure"),)): summable.get("failedCount"),
+                    ("pingone_provisioning_deprovision_failure_events_total", ()): summable.get("failedDeprovisionCount"),
+                    ("pingone_provisioning_users", (("state", "success"),)): None,
+                    ("pingone_provisioning_users", (("state", "failed"),)): None,
                     ("pingone_provisioning_last_sync_timestamp_seconds", ()): rfc3339(st.get("lastSyncAt")),
                     ("pingone_provisioning_rule_enabled", ()): 1.0 if rule["active"] else 0.0,
                 }
@@ -350,8 +354,14 @@ class Soak:
                 if rule["active"]:
                     g = rule["groups"]
                     expect[("pingone_provisioning_groups_impacted", ())] = g["impacted"]
-                    for state in ("success", "failed", "partial", "unsynced"):
-                        expect[("pingone_provisioning_groups", (("state", state),))] = g[state]
+                    # A state is served when it counts a group, or as 0 when
+                    # every group had an accepted status; never partial/unsynced.
+                    unread = g["partial"] + g["unsynced"] + g.get("other", 0)
+                    for state in ("success", "failed"):
+                        served = g[state] > 0 or unread == 0
+                        expect[("pingone_provisioning_groups", (("state", state),))] = g[state] if served else None
+                    for state in ("partial", "unsynced"):
+                        expect[("pingone_provisioning_groups", (("state", state),))] = None
                 for (name, extra), want in expect.items():
                     got = one(m, name, environment_id=eid, rule_id=rid, **dict(extra))
                     want = None if want is None else float(want)
