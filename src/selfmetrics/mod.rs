@@ -236,15 +236,6 @@ impl SelfMetrics {
             .and_then(|m| m.failures.get(reason).copied())
             .unwrap_or(0)
     }
-
-    /// Total API requests counted for an environment (all endpoints/codes).
-    pub fn requests_total(&self, key: &EnvKey) -> u64 {
-        self.lock()
-            .envs
-            .get(key)
-            .map(|m| m.requests.values().sum())
-            .unwrap_or(0)
-    }
 }
 
 #[cfg(test)]

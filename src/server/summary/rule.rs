@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::html::{self, absent, rule_path, time};
-use super::view::{Cell, EnvView, Metric, RuleRow, UserDetailMode, failing_for};
+use super::view::{Cell, EnvView, Metric, RuleRow, UserDetailMode, failing_for, plural};
 use crate::alerting::AlertKind;
 use crate::server::Web;
 use crate::server::landing::escape;
@@ -176,11 +176,8 @@ fn failing_users(h: &mut String, env: &EnvView<'_>, row: &RuleRow<'_>, now: f64)
             None => h.push_str("The last user-detail walk did not count this rule."),
             Some(0) => h.push_str("The last user-detail walk found no failing user."),
             Some(n) => {
-                let _ = write!(
-                    h,
-                    "The last user-detail walk found {n} failing {}",
-                    if n == 1 { "user" } else { "users" }
-                );
+                let users = plural(n, "user");
+                let _ = write!(h, "The last user-detail walk found {n} failing {users}");
                 failed_users(h, &row.rule.failed_users, n, now);
             }
         },

@@ -135,7 +135,7 @@ pub fn failing_for(rule: &RuleSummary, now: f64) -> Option<String> {
 }
 
 /// `word` or `words`.
-fn plural(n: u64, word: &str) -> String {
+pub(super) fn plural(n: u64, word: &str) -> String {
     if n == 1 {
         word.to_string()
     } else {
