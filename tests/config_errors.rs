@@ -260,6 +260,37 @@ fn shipped_configs_load() {
     }
 }
 
+/// The example's commented-out `budgets:` block and `budget:` key, turned
+/// on, load: the example an operator copies is valid.
+#[test]
+fn the_examples_budgets_load_when_uncommented() {
+    let text = std::fs::read_to_string("config/example.yml").unwrap();
+    let mut on = String::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line == "# budgets:" {
+            in_block = true;
+        } else if !line.starts_with('#') {
+            in_block = false;
+        }
+        let line = match line.strip_prefix("# ") {
+            Some(rest) if in_block => rest.to_string(),
+            _ => line.replace("    # budget: org-b", "    budget: org-b"),
+        };
+        on.push_str(&line);
+        on.push('\n');
+    }
+    let env = |name: &str| (name == "PINGONE_CLIENT_SECRET").then(|| "from-env".to_string());
+    let c = config::load_str(&on, "example.yml", &env).unwrap_or_else(|e| panic!("{e}\n{on}"));
+    assert_eq!(c.environments[0].budget, "org-b", "{on}");
+    let org_b = c.budget("org-b").unwrap();
+    assert_eq!(
+        (org_b.max_requests_per_second, org_b.max_concurrent_requests),
+        (3.0, 4)
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
 #[test]
 fn missing_config_file_is_one_problem() {
     let err = load("tests/fixtures/config/no-such-file.yml").expect_err("missing");
