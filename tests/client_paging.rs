@@ -13,6 +13,7 @@ use pingone_sync_exporter::config::{Credentials, Environment, Region, RuleFilter
 use pingone_sync_exporter::exposition::Format;
 use pingone_sync_exporter::http::{Request, ServeOptions, serve};
 use pingone_sync_exporter::pingone::budget::Budget;
+use pingone_sync_exporter::pingone::budgets::Allotment;
 use pingone_sync_exporter::pingone::{ApiError, Client, ClientSettings, EnvClient};
 use pingone_sync_exporter::secret::Secret;
 use pingone_sync_exporter::selfmetrics::SelfMetrics;
@@ -131,7 +132,7 @@ async fn setup() -> (EnvClient, Arc<AtomicUsize>, Shutdown, Arc<SelfMetrics>) {
         page_cap: 5,
         ..ClientSettings::default()
     };
-    let client = Client::new(Budget::new(1000.0, 4), Arc::clone(&metrics), settings).unwrap();
+    let client = Client::new(Arc::clone(&metrics), settings).unwrap();
     let env = Environment {
         name: "fake".into(),
         id: ENV.into(),
@@ -148,9 +149,10 @@ async fn setup() -> (EnvClient, Arc<AtomicUsize>, Shutdown, Arc<SelfMetrics>) {
         poll_interval: Duration::from_secs(60),
         user_detail: None,
         console_url: None,
+        budget: "default".into(),
     };
     (
-        EnvClient::new(client, &env).unwrap(),
+        EnvClient::new(client, &env, Allotment::new(Budget::new(1000.0, 4), 4)).unwrap(),
         hits,
         shutdown,
         metrics,

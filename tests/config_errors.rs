@@ -21,7 +21,7 @@ use std::time::Duration;
 mod golden;
 
 use pingone_sync_exporter::config::{
-    self, Config, ConfigError, Region, SecretSource, UserDetailSettings,
+    self, BudgetSettings, Config, ConfigError, Region, SecretSource, UserDetailSettings,
 };
 
 const FIXTURES: &str = "tests/fixtures/config";
@@ -93,6 +93,10 @@ fn minimal_config_gets_the_defaults() {
     };
     assert_eq!(env.name, "prod");
     assert_eq!(env.id, "3f0b6a1e-0000-4000-8000-000000000001");
+    let names: Vec<&str> = c.budgets.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["default"], "one budget, shared, as before budgets:");
+    assert_eq!(env.budget, "default");
+    assert_eq!(c.budget("default").unwrap().max_requests_per_second, 10.0);
     assert_eq!(env.region, Region::Com);
     assert_eq!(env.api_url, "https://api.pingone.com/v1");
     assert_eq!(env.auth_url, "https://auth.pingone.com");
@@ -174,6 +178,19 @@ fn full_config_resolves_every_key() {
     assert_eq!(sg.credentials.worker_environment_id, sg.id);
     assert_eq!(sg.user_detail, None, "enabled: false turns it off");
 
+    let budget = |name: &str, rps: f64, concurrent: usize| BudgetSettings {
+        name: name.into(),
+        max_requests_per_second: rps,
+        max_concurrent_requests: concurrent,
+    };
+    assert_eq!(
+        c.budgets,
+        [budget("default", 0.5, 2), budget("licence-b", 3.5, 3)],
+        "the default budget is global's, first"
+    );
+    assert_eq!(eu.budget, "default", "no budget: the default one");
+    assert_eq!(sg.budget, "licence-b");
+
     let alerting = c.alerting.as_ref().map(|a| a.alertmanager_urls.clone());
     assert_eq!(
         alerting,
@@ -208,6 +225,28 @@ fn inline_secret_loads_with_a_warning() {
 }
 
 #[test]
+fn an_unused_budget_loads_with_a_warning() {
+    let c = load_ok("tests/fixtures/config/good-budget-unused.yml");
+    let names: Vec<&str> = c.budgets.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["default", "org-a", "spare"]);
+    let spare = c.budget("spare").unwrap();
+    assert_eq!(
+        (spare.max_requests_per_second, spare.max_concurrent_requests),
+        (10.0, 4),
+        "the global keys' defaults"
+    );
+    let warnings: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "tests/fixtures/config/good-budget-unused.yml:5:3: budgets.spare: \
+          no environment uses the budget \"spare\", so it limits nothing; \
+          expected an environment with budget: spare, or remove it"
+        ]
+    );
+}
+
+#[test]
 fn shipped_configs_load() {
     let env = |name: &str| (name == "PINGONE_CLIENT_SECRET").then(|| "from-env".to_string());
     for path in ["config/pingone-sync-exporter.yml", "config/example.yml"] {
@@ -219,6 +258,37 @@ fn shipped_configs_load() {
             Err(e) => panic!("{path} should load, got:\n{e}"),
         }
     }
+}
+
+/// The example's commented-out `budgets:` block and `budget:` key, turned
+/// on, load: the example an operator copies is valid.
+#[test]
+fn the_examples_budgets_load_when_uncommented() {
+    let text = std::fs::read_to_string("config/example.yml").unwrap();
+    let mut on = String::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line == "# budgets:" {
+            in_block = true;
+        } else if !line.starts_with('#') {
+            in_block = false;
+        }
+        let line = match line.strip_prefix("# ") {
+            Some(rest) if in_block => rest.to_string(),
+            _ => line.replace("    # budget: org-b", "    budget: org-b"),
+        };
+        on.push_str(&line);
+        on.push('\n');
+    }
+    let env = |name: &str| (name == "PINGONE_CLIENT_SECRET").then(|| "from-env".to_string());
+    let c = config::load_str(&on, "example.yml", &env).unwrap_or_else(|e| panic!("{e}\n{on}"));
+    assert_eq!(c.environments[0].budget, "org-b", "{on}");
+    let org_b = c.budget("org-b").unwrap();
+    assert_eq!(
+        (org_b.max_requests_per_second, org_b.max_concurrent_requests),
+        (3.0, 4)
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
 
 #[test]
@@ -368,8 +438,10 @@ fn documented_messages_match_the_golden_files() {
             text.lines().map(normalize).collect::<Vec<_>>()
         })
         .collect();
-    let inline = load_ok("tests/fixtures/config/good-inline-secret.yml");
-    known.extend(inline.warnings.iter().map(|w| normalize(&w.to_string())));
+    for good in ["good-inline-secret.yml", "good-budget-unused.yml"] {
+        let c = load_ok(&format!("tests/fixtures/config/{good}"));
+        known.extend(c.warnings.iter().map(|w| normalize(&w.to_string())));
+    }
 
     let docs = std::fs::read_to_string("docs/configuration.md").expect("docs/configuration.md");
     let mut checked = 0;

@@ -248,7 +248,6 @@ fn fast(cfg: &pingone_sync_exporter::config::Config) -> ClientSettings {
             base: Duration::from_millis(20),
             cap: Duration::from_secs(30),
         },
-        per_env_concurrency: ClientSettings::per_env_share(cfg.global.max_concurrent_requests),
         ..ClientSettings::default()
     }
 }

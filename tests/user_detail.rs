@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pingone_sync_exporter::config::{
-    Config, Credentials, Environment, Global, Region, RuleFilter, SecretSource, UserDetailSettings,
+    BudgetSettings, Config, Credentials, Environment, Global, Region, RuleFilter, SecretSource,
+    UserDetailSettings,
 };
 use pingone_sync_exporter::pingone::budget::Budget;
+use pingone_sync_exporter::pingone::budgets::Allotment;
 use pingone_sync_exporter::pingone::{Client, ClientSettings, EnvClient};
 use pingone_sync_exporter::poller::Supervisor;
 use pingone_sync_exporter::secret::Secret;
@@ -44,13 +46,15 @@ async fn start_sim() -> (Running, Shutdown) {
 /// A config of the one environment polled every `poll_ms` milliseconds,
 /// with a budget that never holds a poll up.
 fn polling_every(sim: &Running, poll_ms: u64, user_detail: Option<UserDetailSettings>) -> Config {
+    let global = Global {
+        poll_interval: Duration::from_millis(poll_ms),
+        request_timeout: Duration::from_millis(900),
+        max_requests_per_second: 100.0,
+        max_concurrent_requests: 4,
+    };
     Config {
-        global: Global {
-            poll_interval: Duration::from_millis(poll_ms),
-            request_timeout: Duration::from_millis(900),
-            max_requests_per_second: 100.0,
-            max_concurrent_requests: 4,
-        },
+        budgets: vec![BudgetSettings::default_for(&global)],
+        global,
         environments: vec![Environment {
             poll_interval: Duration::from_millis(poll_ms),
             ..environment(sim, user_detail)
@@ -77,6 +81,7 @@ fn environment(sim: &Running, user_detail: Option<UserDetailSettings>) -> Enviro
         poll_interval: Duration::from_secs(1),
         user_detail,
         console_url: None,
+        budget: BudgetSettings::DEFAULT.into(),
     }
 }
 
@@ -93,14 +98,10 @@ async fn sim_json(sim: &Running, method: reqwest::Method, path: &str) -> Value {
 #[tokio::test]
 async fn walk_counts_equal_the_ground_truth_at_the_documented_cost() {
     let (sim, shutdown) = start_sim().await;
-    let client = Client::new(
-        Budget::new(200.0, 4),
-        SelfMetrics::new("0", "test"),
-        ClientSettings::default(),
-    )
-    .unwrap();
+    let client = Client::new(SelfMetrics::new("0", "test"), ClientSettings::default()).unwrap();
     let env = environment(&sim, None);
-    let env_client = Arc::new(EnvClient::new(client, &env).unwrap());
+    let allotment = Allotment::new(Budget::new(200.0, 4), 4);
+    let env_client = Arc::new(EnvClient::new(client, &env, allotment).unwrap());
     sim_json(&sim, reqwest::Method::POST, "requests/reset").await;
 
     let walked = walk(&env_client, &env.rules, 4).await.unwrap();
@@ -173,13 +174,15 @@ async fn a_slow_walk_never_delays_the_main_poll() {
         interval: Duration::from_secs(3600),
         max_requests_per_second: 4.0,
     };
+    let global = Global {
+        poll_interval: Duration::from_secs(1),
+        request_timeout: Duration::from_millis(900),
+        max_requests_per_second: 100.0,
+        max_concurrent_requests: 4,
+    };
     let config = Config {
-        global: Global {
-            poll_interval: Duration::from_secs(1),
-            request_timeout: Duration::from_millis(900),
-            max_requests_per_second: 100.0,
-            max_concurrent_requests: 4,
-        },
+        budgets: vec![BudgetSettings::default_for(&global)],
+        global,
         environments: vec![environment(&sim, Some(slow))],
         alerting: None,
         warnings: Vec::new(),

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::config::{
-    Config, Credentials, Environment, Global, Region, RuleFilter, SecretSource, UserDetailSettings,
+    BudgetSettings, Config, Credentials, Environment, Global, Region, RuleFilter, SecretSource,
+    UserDetailSettings,
 };
 use crate::secret::Secret;
 use crate::shutdown::Shutdown;
@@ -46,15 +47,19 @@ pub async fn start(shutdown: Shutdown) -> Result<(Config, Running), simulator::S
             // The simulator has no console: the documented link of the
             // region shows what a real environment's page would offer.
             console_url: None,
+            budget: BudgetSettings::DEFAULT.to_string(),
         })
         .collect();
+    // The walks spend from the one budget too: room for them and the polls.
+    let global = Global {
+        poll_interval: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(5),
+        max_requests_per_second: 500.0,
+        max_concurrent_requests: 4,
+    };
     let config = Config {
-        global: Global {
-            poll_interval: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(5),
-            max_requests_per_second: 20.0,
-            max_concurrent_requests: 4,
-        },
+        budgets: vec![BudgetSettings::default_for(&global)],
+        global,
         environments,
         alerting: None,
         warnings: Vec::new(),

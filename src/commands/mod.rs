@@ -11,7 +11,7 @@ pub mod status;
 use std::sync::Arc;
 
 use crate::config::{Config, Environment};
-use crate::pingone::budget::Budget;
+use crate::pingone::budgets::Budgets;
 use crate::pingone::{Client, ClientSettings, EnvClient};
 use crate::poller::{Supervisor, SupervisorError};
 use crate::selfmetrics::SelfMetrics;
@@ -60,19 +60,26 @@ pub fn find_environment(config: &Config, name: &str) -> Result<usize, String> {
         })
 }
 
-/// One client per configured environment, in config order, sharing one
-/// request budget (`global.max_requests_per_second` and
-/// `max_concurrent_requests`) as the daemon's pollers do.
+/// One client per configured environment, in config order, each spending
+/// from its budget (`budget:`, else `default`) as the daemon's pollers do;
+/// environments naming the same budget share it.
 pub fn clients(config: &Config) -> Result<Vec<(Environment, Arc<EnvClient>)>, SupervisorError> {
-    let budget = Budget::new(
-        config.global.max_requests_per_second,
-        config.global.max_concurrent_requests,
-    );
+    let budgets = Budgets::from_config(config);
     let metrics = SelfMetrics::new(crate::VERSION, "command");
-    let client = Client::new(budget, metrics, ClientSettings::for_config(config))?;
+    let client = Client::new(metrics, ClientSettings::for_config(config))?;
     config
         .environments
         .iter()
-        .map(|env| Supervisor::poll_client(&client, env).map(|c| (env.clone(), c)))
+        .map(|env| Supervisor::poll_client(&client, &budgets, env).map(|c| (env.clone(), c)))
         .collect()
+}
+
+/// The `max_concurrent_requests` of `env`'s budget: how many requests a
+/// command keeps going at once for it.
+pub fn concurrency(config: &Config, env: &Environment) -> usize {
+    config
+        .budget(&env.budget)
+        .map_or(config.global.max_concurrent_requests, |b| {
+            b.max_concurrent_requests
+        })
 }

@@ -1,6 +1,6 @@
 //! One `environments[i]` item: name, id, region, URLs (API, auth, admin
-//! console), poll interval, credentials and rule filters, plus the
-//! uniqueness of names and ids.
+//! console), poll interval, credentials, rule filters and request budget,
+//! plus the uniqueness of names and ids.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -41,11 +41,12 @@ fn unique(
 }
 
 /// Resolves `environments[i]`, reporting every problem; `None` when there
-/// was one. Problems are reported in the order of the fields below.
+/// was one. `budgets` are the budget names it may use. Problems are reported in the order of the fields below.
 pub(crate) fn environment(
     i: usize,
     raw: RawEnvironment,
     global: Option<&Global>,
+    budgets: &[String],
     seen: &mut Seen,
     ctx: &mut Context<'_>,
 ) -> Option<Environment> {
@@ -102,6 +103,8 @@ pub(crate) fn environment(
             )
             .map(Some),
     };
+    let budget =
+        super::budgets::reference(ctx, &join(path, "budget"), raw.budget.as_deref(), budgets);
     let region = region?;
     Some(Environment {
         name: name?,
@@ -114,6 +117,7 @@ pub(crate) fn environment(
         poll_interval: poll_interval?,
         user_detail: user_detail?,
         console_url: console_url?,
+        budget: budget?,
     })
 }
 

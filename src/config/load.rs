@@ -52,7 +52,7 @@ pub fn load_str(
             return Err(whole_file(
                 Some(position),
                 format!(
-                    "expected a mapping with the keys global, environments, alerting, found {}",
+                    "expected a mapping with the keys global, budgets, environments, alerting, found {}",
                     kind.describe()
                 ),
             ));

@@ -13,8 +13,8 @@
 //!   line and column index;
 //! - `raw`: the file as written (serde structs);
 //! - `load`: the entry points;
-//! - `validate`, `context`, `environment`, `secrets`, `checks`: resolution
-//!   of `raw` into this model, collecting every problem;
+//! - `validate`, `context`, `environment`, `budgets`, `secrets`, `checks`:
+//!   resolution of `raw` into this model, collecting every problem;
 //! - `duration` (Prometheus durations), `problem` (the error types),
 //!   `summary` ([`Config::summary`]).
 
@@ -22,6 +22,7 @@ pub mod duration;
 pub mod yaml;
 
 mod alerting;
+mod budgets;
 mod checks;
 mod context;
 mod environment;
@@ -59,6 +60,11 @@ pub(crate) use problem::{Problems, quote};
 pub struct Config {
     /// Settings shared by all environments.
     pub global: Global,
+    /// The named request budgets: [`BudgetSettings::DEFAULT`] (from
+    /// `global.max_requests_per_second` and `max_concurrent_requests`)
+    /// first, then those under `budgets:` by name. Names are unique and
+    /// every environment's [`Environment::budget`] is one of them.
+    pub budgets: Vec<BudgetSettings>,
     /// The monitored environments, in file order; names and ids are unique.
     pub environments: Vec<Environment>,
     /// The built-in alert sender, when configured.
@@ -78,11 +84,41 @@ pub struct Global {
     /// Timeout of one HTTP request to PingOne, connect to last body byte
     /// (> 0, < `poll_interval`). Default 10 s.
     pub request_timeout: Duration,
-    /// Client-side request budget shared by all environments (requests per
-    /// second, finite, > 0; fractions allowed). Default 10.
+    /// The rate of the budget named `default` ([`BudgetSettings::DEFAULT`]),
+    /// which every environment without a `budget:` of its own shares
+    /// (requests per second, finite, > 0; fractions allowed). Default 10.
     pub max_requests_per_second: f64,
-    /// Requests in flight at once across all environments (>= 1). Default 4.
+    /// Requests in flight at once on the `default` budget (>= 1). Default 4.
     pub max_concurrent_requests: usize,
+}
+
+/// One named client-side request budget: PingOne limits requests per
+/// licence, so the environments of one licence share one budget
+/// (docs/configuration.md, "Request budgets").
+#[derive(Clone, Debug, PartialEq)]
+pub struct BudgetSettings {
+    /// The name environments refer to: 1 to 64 of `A-Za-z0-9_.-`.
+    pub name: String,
+    /// Request starts per second, evenly spaced (finite, > 0; fractions
+    /// allowed). Retries, token requests and user-detail walks count.
+    pub max_requests_per_second: f64,
+    /// Requests in flight at once across the budget's environments (>= 1).
+    pub max_concurrent_requests: usize,
+}
+
+impl BudgetSettings {
+    /// The name of the budget built from `global:`, used by every
+    /// environment that names none. It cannot be redefined under `budgets:`.
+    pub const DEFAULT: &'static str = "default";
+
+    /// The `default` budget of `global`.
+    pub fn default_for(global: &Global) -> Self {
+        Self {
+            name: Self::DEFAULT.to_string(),
+            max_requests_per_second: global.max_requests_per_second,
+            max_concurrent_requests: global.max_concurrent_requests,
+        }
+    }
 }
 
 impl Global {
@@ -131,20 +167,25 @@ pub struct Environment {
     /// The admin-console link of the status page, when the file overrides
     /// the region's documented one ([`Region::console_url`]).
     pub console_url: Option<String>,
+    /// The name of the request budget this environment's requests spend
+    /// from (one of [`Config::budgets`]); [`BudgetSettings::DEFAULT`] when
+    /// the file names none.
+    pub budget: String,
 }
 
 /// `user_detail:` of an environment: the opt-in walk of every rule's users
-/// through the per-user `syncedRules` endpoint, on its own cadence and
-/// request budget.
+/// through the per-user `syncedRules` endpoint, on its own cadence, with a
+/// cap on its share of the environment's request budget.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UserDetailSettings {
     /// Time from the start of one walk to the start of the next (>= 1 min);
     /// a walk that takes longer is followed by the next at once, never
     /// overlapped. Default 1 h.
     pub interval: Duration,
-    /// The walk's own request budget, requests per second (finite, > 0).
-    /// It is separate from and additional to `global.max_requests_per_second`,
-    /// so the walk never delays the main poll. Default 2.
+    /// The most requests per second the walk may take (finite, > 0): a cap
+    /// within the environment's budget, whose requests the walk's also
+    /// spend, so that the walk leaves the rest of the budget to the polls.
+    /// Default 2.
     pub max_requests_per_second: f64,
 }
 

@@ -6,6 +6,8 @@
 //! `validate.rs`, which reports all such problems at once (serde would stop
 //! at the first) with messages that say what is accepted.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 pub(crate) use super::alerting::RawAlerting;
@@ -15,6 +17,7 @@ pub(crate) use super::alerting::RawAlerting;
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConfig {
     pub global: Option<RawGlobal>,
+    pub budgets: Option<BTreeMap<String, RawBudget>>,
     pub environments: Option<Vec<RawEnvironment>>,
     pub alerting: Option<RawAlerting>,
 }
@@ -25,6 +28,14 @@ pub(crate) struct RawConfig {
 pub(crate) struct RawGlobal {
     pub poll_interval: Option<String>,
     pub request_timeout: Option<String>,
+    pub max_requests_per_second: Option<String>,
+    pub max_concurrent_requests: Option<String>,
+}
+
+/// One budget under `budgets:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBudget {
     pub max_requests_per_second: Option<String>,
     pub max_concurrent_requests: Option<String>,
 }
@@ -44,6 +55,7 @@ pub(crate) struct RawEnvironment {
     pub rules: Option<RawRules>,
     pub user_detail: Option<RawUserDetail>,
     pub console_url: Option<String>,
+    pub budget: Option<String>,
 }
 
 /// `credentials:`. Its `Debug` never shows the inline secret.

@@ -3,7 +3,7 @@
 
 use super::duration::format_duration;
 use super::problem::quote;
-use super::{Config, SecretSource};
+use super::{BudgetSettings, Config, SecretSource};
 
 impl SecretSource {
     /// `file /run/secrets/pingone`, `env PINGONE_CLIENT_SECRET` or `inline`:
@@ -19,9 +19,10 @@ impl SecretSource {
 
 impl Config {
     /// A multi-line summary for logs and `--config.check`: the global
-    /// settings, then one line per environment (name, id, region, URLs,
-    /// poll interval, client id, worker environment, secret source kind and
-    /// path or variable name, rule filters), then alerting. It never holds
+    /// settings, one line per budget named under `budgets:`, then one line
+    /// per environment (name, id, region, URLs, poll interval, budget,
+    /// client id, worker environment, secret source kind and path or
+    /// variable name, rule filters), then alerting. It never holds
     /// a secret value.
     pub fn summary(&self) -> String {
         let g = &self.global;
@@ -32,16 +33,29 @@ impl Config {
             g.max_requests_per_second,
             g.max_concurrent_requests,
         )];
+        for b in self
+            .budgets
+            .iter()
+            .filter(|b| b.name != BudgetSettings::DEFAULT)
+        {
+            lines.push(format!(
+                "budget {}: max_requests_per_second={} max_concurrent_requests={}",
+                quote(&b.name),
+                b.max_requests_per_second,
+                b.max_concurrent_requests,
+            ));
+        }
         for env in &self.environments {
             let c = &env.credentials;
             let mut line = format!(
-                "environment {}: id={} region={} api_url={} auth_url={} poll_interval={} client_id={} worker_environment_id={} secret={}",
+                "environment {}: id={} region={} api_url={} auth_url={} poll_interval={} budget={} client_id={} worker_environment_id={} secret={}",
                 quote(&env.name),
                 env.id,
                 env.region.as_str(),
                 env.api_url,
                 env.auth_url,
                 format_duration(env.poll_interval),
+                quote(&env.budget),
                 quote(&c.client_id),
                 c.worker_environment_id,
                 c.secret_source.describe(),

@@ -20,15 +20,23 @@ const ENVIRONMENT_SHAPE: &str =
 /// when there was one (see [`finish`]).
 pub(crate) fn validate(raw: RawConfig, ctx: &mut Context<'_>) -> Option<Config> {
     let global = global(raw.global.unwrap_or_default(), ctx);
-    let environments = environments(raw.environments, global.as_ref(), ctx);
+    let known = super::budgets::names(raw.budgets.as_ref());
+    let budgets = super::budgets::budgets(raw.budgets, global.as_ref(), ctx);
+    let environments = environments(raw.environments, global.as_ref(), &known, ctx);
+    if let (Some(b), Some(e)) = (&budgets, &environments) {
+        super::budgets::warn_unused(ctx, b, e);
+    }
     let alerting = match raw.alerting {
         None => Some(None),
         Some(a) => super::alerting::validate(a, ctx).map(Some),
     };
-    match (global, environments, alerting) {
-        (Some(global), Some(environments), Some(alerting)) if ctx.problems.is_empty() => {
+    match (global, budgets, environments, alerting) {
+        (Some(global), Some(budgets), Some(environments), Some(alerting))
+            if ctx.problems.is_empty() =>
+        {
             Some(Config {
                 global,
+                budgets,
                 environments,
                 alerting,
                 warnings: Vec::new(),
@@ -95,6 +103,7 @@ fn global(raw: RawGlobal, ctx: &mut Context<'_>) -> Option<Global> {
 fn environments(
     raw: Option<Vec<RawEnvironment>>,
     global: Option<&Global>,
+    budgets: &[String],
     ctx: &mut Context<'_>,
 ) -> Option<Vec<Environment>> {
     let Some(raw) = raw else {
@@ -122,7 +131,7 @@ fn environments(
     let mut seen = Seen::default();
     let mut out = Vec::with_capacity(raw.len());
     for (i, env) in raw.into_iter().enumerate() {
-        if let Some(env) = environment(i, env, global, &mut seen, ctx) {
+        if let Some(env) = environment(i, env, global, budgets, &mut seen, ctx) {
             out.push(env);
         }
     }

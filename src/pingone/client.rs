@@ -1,15 +1,17 @@
 //! Sending requests: budget, timeout, size cap, retries and metrics. Each
-//! environment's calls go through [`super::EnvClient`].
+//! environment's calls go through [`super::EnvClient`] on its [`Lane`],
+//! which holds the environment's request budget.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use super::auth::TokenCaches;
-use super::budget::Budget;
+use super::budget::{Budget, Permit};
+use super::budgets::Allotment;
 use super::model::{self, ApiErrorBody};
 use super::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use super::{ApiError, Endpoint};
@@ -27,9 +29,6 @@ pub struct ClientSettings {
     pub retry: RetryPolicy,
     /// Most pages read from one collection.
     pub page_cap: usize,
-    /// Requests of one environment in flight at once (>= 1), so that one
-    /// slow environment cannot hold every slot of the shared budget.
-    pub per_env_concurrency: usize,
 }
 
 impl Default for ClientSettings {
@@ -39,36 +38,42 @@ impl Default for ClientSettings {
             max_body_bytes: 16 * 1024 * 1024,
             retry: RetryPolicy::default(),
             page_cap: 1000,
-            per_env_concurrency: 2,
         }
     }
 }
 
 impl ClientSettings {
-    /// The share of `max_concurrent_requests` one environment may use: half,
-    /// rounded up, so other environments always keep slots.
+    /// The share of a budget's `max_concurrent_requests` one environment
+    /// may use: half, rounded up, so the budget's other environments always
+    /// keep slots.
     pub fn per_env_share(max_concurrent_requests: usize) -> usize {
         max_concurrent_requests.div_ceil(2).max(1)
     }
 
-    /// The defaults with the configuration's `global.request_timeout` and
-    /// per-environment share of `global.max_concurrent_requests`.
+    /// The defaults with the configuration's `global.request_timeout`.
     pub fn for_config(config: &crate::config::Config) -> Self {
         Self {
             request_timeout: config.global.request_timeout,
-            per_env_concurrency: Self::per_env_share(config.global.max_concurrent_requests),
             ..Self::default()
         }
     }
 }
 
-/// What the calls of one environment share: metric labels, concurrency
-/// slots and the retry window.
+/// What the calls of one environment share: metric labels, the request
+/// budget they spend from, concurrency slots and the retry window.
 #[derive(Debug)]
 pub struct Lane {
     /// The environment's metric labels.
     pub key: EnvKey,
+    /// The environment's budget (its licence's); every attempt, retry and
+    /// token request of the lane takes a start from it.
+    budget: Arc<Budget>,
+    /// A tighter budget of the lane's own, acquired before `budget`: the
+    /// user-detail walk's `max_requests_per_second`.
+    cap: Option<Arc<Budget>>,
+    /// `concurrency` slots: the environment's share of the budget's.
     slots: Semaphore,
+    concurrency: usize,
     window: Duration,
 }
 
@@ -78,23 +83,71 @@ impl Lane {
         self.window
     }
 
-    /// A lane allowing `concurrency` (>= 1) requests in flight at once, in
-    /// which a call stops retrying when the next wait would end more than
-    /// `window` after its first attempt started.
-    pub fn new(key: EnvKey, concurrency: usize, window: Duration) -> Self {
+    /// A lane spending from `allotment`'s budget, allowing its
+    /// `concurrency` (>= 1) requests in flight at once, in which a call
+    /// stops retrying when the next wait would end more than `window` after
+    /// its first attempt started.
+    pub fn new(key: EnvKey, allotment: Allotment, window: Duration) -> Self {
         Self {
             key,
-            slots: Semaphore::new(concurrency.max(1)),
+            budget: allotment.budget,
+            cap: None,
+            slots: Semaphore::new(allotment.concurrency.max(1)),
+            concurrency: allotment.concurrency.max(1),
             window,
         }
     }
+
+    /// The same lane with `cap` acquired before the environment's budget:
+    /// the lane's requests stay within `cap` and within the budget.
+    pub fn with_cap(mut self, cap: Arc<Budget>) -> Self {
+        self.cap = Some(cap);
+        self
+    }
+
+    /// Waits for a slot of the lane, for its cap if it has one, then for
+    /// the environment's budget; the request may start when this returns
+    /// and holds what it returns while in flight.
+    async fn admit(&self) -> Admitted<'_> {
+        // The semaphore is never closed; without a slot we would still be
+        // bounded by the budget.
+        let slot = self.slots.acquire().await.ok();
+        // The cap first: a walk request waiting on its cap must not hold a
+        // place in the environment's budget meanwhile.
+        let capped = match &self.cap {
+            Some(cap) => Some(cap.acquire().await),
+            None => None,
+        };
+        let permit = self.budget.acquire().await;
+        Admitted {
+            _slot: slot,
+            _capped: capped,
+            _permit: permit,
+        }
+    }
+
+    /// The environment's budget and the lane's concurrency, for a lane of
+    /// the same environment.
+    pub fn allotment(&self) -> Allotment {
+        Allotment {
+            budget: Arc::clone(&self.budget),
+            concurrency: self.concurrency,
+        }
+    }
+}
+
+/// What a request in flight holds: its lane slot, its cap's and its
+/// budget's permits.
+struct Admitted<'a> {
+    _slot: Option<SemaphorePermit<'a>>,
+    _capped: Option<Permit>,
+    _permit: Permit,
 }
 
 /// The HTTP client shared by all environments.
 #[derive(Debug)]
 pub struct Client {
     http: reqwest::Client,
-    budget: Arc<Budget>,
     metrics: Arc<SelfMetrics>,
     settings: ClientSettings,
     /// Token caches shared by environments with the same credential.
@@ -114,7 +167,6 @@ enum Attempt {
 impl Client {
     /// Builds the shared client.
     pub fn new(
-        budget: Arc<Budget>,
         metrics: Arc<SelfMetrics>,
         settings: ClientSettings,
     ) -> Result<Arc<Self>, reqwest::Error> {
@@ -129,7 +181,6 @@ impl Client {
             .build()?;
         Ok(Arc::new(Self {
             http,
-            budget,
             metrics,
             settings,
             tokens: TokenCaches::default(),
@@ -151,8 +202,8 @@ impl Client {
         &self.settings
     }
 
-    /// One attempt: waits for a slot of the environment's lane and for the
-    /// shared budget, sends, reads the body with the size cap, all within
+    /// One attempt: waits for a slot of the environment's lane, for the
+    /// lane's cap if it has one, and for the environment's budget, sends, reads the body with the size cap, all within
     /// the request timeout (which does not include the waits). Counts the
     /// request.
     async fn attempt(
@@ -161,10 +212,7 @@ impl Client {
         endpoint: Endpoint,
         request: reqwest::RequestBuilder,
     ) -> Result<Attempt, ApiError> {
-        // The semaphore is never closed; without a slot we would still be
-        // bounded by the shared budget.
-        let _slot = lane.slots.acquire().await.ok();
-        let _permit = self.budget.acquire().await;
+        let _admitted = lane.admit().await;
         let timeout = self.settings.request_timeout;
         let limit = self.settings.max_body_bytes;
         let run = async {
@@ -359,6 +407,54 @@ mod tests {
             e.to_string(),
             "token: HTTP 401 invalid_client: client_secret=[redacted] is wrong"
         );
+    }
+
+    /// Milliseconds after `t0` of `n` admissions through `lane`, each
+    /// released at once.
+    async fn starts(lane: &Lane, n: usize, t0: Instant) -> Vec<u128> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            drop(lane.admit().await);
+            out.push((Instant::now() - t0).as_millis());
+        }
+        out
+    }
+
+    fn lane(budget: &Arc<Budget>) -> Lane {
+        let key = EnvKey::new("3f0b6a1e-0000-4000-8000-000000000001", "a");
+        Lane::new(
+            key,
+            Allotment::new(Arc::clone(budget), 4),
+            Duration::from_secs(5),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_capped_lane_spends_from_the_environments_budget_too() {
+        // The budget binds when it is the tighter one ...
+        let budget = Budget::new(2.0, 4);
+        let walk = lane(&budget).with_cap(Budget::new(100.0, 4));
+        let t0 = Instant::now();
+        assert_eq!(starts(&walk, 3, t0).await, [0, 500, 1000]);
+        // ... the cap when it is.
+        let budget = Budget::new(100.0, 4);
+        let walk = lane(&budget).with_cap(Budget::new(4.0, 4));
+        let t0 = Instant::now();
+        assert_eq!(starts(&walk, 3, t0).await, [0, 250, 500]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_poll_and_the_walk_of_an_environment_share_its_budget() {
+        let budget = Budget::new(10.0, 4);
+        let poll = lane(&budget);
+        let walk = lane(&budget).with_cap(Budget::new(1000.0, 4));
+        let t0 = Instant::now();
+        let walked = async { starts(&walk, 3, t0).await };
+        let polled = async { starts(&poll, 3, t0).await };
+        let (walked, polled) = tokio::join!(walked, polled);
+        let mut all: Vec<u128> = walked.into_iter().chain(polled).collect();
+        all.sort_unstable();
+        assert_eq!(all, [0, 100, 200, 300, 400, 500], "six starts at 10/s");
     }
 
     #[test]

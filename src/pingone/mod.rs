@@ -1,17 +1,21 @@
 //! A client for the documented PingOne Platform API endpoints the exporter
 //! reads (see `docs/pingone-api.md`).
 //!
-//! - [`Client`] is shared by all environments: the HTTP connection pool, the
-//!   request [`budget::Budget`], timeouts and size caps.
-//! - [`EnvClient`] is one environment's view: its URLs, the token cache of
-//!   its credential (shared with every environment using the same one), and
+//! - [`Client`] is shared by all environments: the HTTP connection pool,
+//!   timeouts and size caps.
+//! - [`budgets::Budgets`] holds the named request budgets ([`budget::Budget`]
+//!   each); environments of one PingOne licence share one.
+//! - [`EnvClient`] is one environment's view: its URLs, its [`Lane`] (its
+//!   budget and share of the budget's concurrency), the token cache of its
+//!   credential (shared with every environment using the same one), and
 //!   one method per endpoint.
 //!
-//! Every call goes through the budget, is counted in the self-metrics, and
-//! is retried per PingOne's guidance ([`retry`]).
+//! Every call goes through the environment's budget, is counted in the
+//! self-metrics, and is retried per PingOne's guidance ([`retry`]).
 
 pub mod auth;
 pub mod budget;
+pub mod budgets;
 mod client;
 mod env;
 mod error;

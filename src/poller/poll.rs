@@ -161,7 +161,7 @@ struct GroupReads {
 }
 
 /// Reads the groups of every rule in `ids` at once, `read` giving one
-/// rule's read; the shared request budget paces them. Each read runs as
+/// rule's read; the environment's request budget paces them. Each read runs as
 /// its own task, so a read that panics fails that rule's read alone: it is
 /// counted like any failed read (reason `internal`, logged with the poll's
 /// error) and the rule keeps its last good groups.

@@ -4,14 +4,16 @@
 //! On reload an environment whose settings did not change keeps its task,
 //! its token and its data; a changed one is restarted (its last data stays
 //! served until the new task's first poll); a removed one stops and its
-//! series go. The request budget is shared and reconfigured in place; a
-//! change of the client settings (request timeout, per-environment share
-//! of the concurrency) rebuilds the client and restarts every poller, whose
-//! last data stays served meanwhile. An environment in user-detail mode also
-//! runs a walk task, started, kept and stopped with its poll task, on a
-//! request budget of its own. A restarted environment keeps its failing
-//! tracker (what the poller observed across polls), so a reload does not
-//! reset "failing since".
+//! series go. The named request budgets ([`Budgets`]) are reconfigured in
+//! place: a changed rate applies to the running pollers' next requests; an
+//! environment moved to another budget, or whose budget's concurrency
+//! changed (its share of the slots), is restarted. A change of the client
+//! settings (request timeout) rebuilds the client and restarts every
+//! poller, whose last data stays served meanwhile. An environment in
+//! user-detail mode also runs a walk task, started, kept and stopped with
+//! its poll task, spending from the environment's budget under a cap of its
+//! own. A restarted environment keeps its failing tracker (what the poller
+//! observed across polls), so a reload does not reset "failing since".
 
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, Environment};
 use crate::pingone::budget::Budget;
+use crate::pingone::budgets::Budgets;
 use crate::pingone::{ApiError, Client, ClientSettings, EnvClient};
 use crate::shutdown::Shutdown;
 use crate::snapshot::EnvKey;
@@ -37,19 +40,24 @@ struct Task {
     /// What the poll task observed across polls (failing spells); handed
     /// to the next task when a reload restarts the environment.
     failing: Arc<Mutex<FailingTracker>>,
+    /// The `max_concurrent_requests` of its budget when it started: the
+    /// lanes' share of slots was cut from it.
+    concurrency: usize,
 }
 
 /// What a (re)started environment runs with: its poll client and, in
-/// user-detail mode, the walk's client (its own budget, shared tokens).
+/// user-detail mode, the walk's client (capped, same budget, shared
+/// tokens), and its budget's `max_concurrent_requests`.
 struct Clients {
     poll: Arc<EnvClient>,
     detail: Option<Arc<EnvClient>>,
+    concurrency: usize,
 }
 
 /// Owns the poll tasks.
 pub struct Supervisor {
     shared: Arc<Shared>,
-    budget: Arc<Budget>,
+    budgets: Budgets,
     client: Arc<Client>,
     settings: ClientSettings,
     tasks: Vec<Task>,
@@ -70,6 +78,15 @@ pub enum SupervisorError {
         /// The problem.
         source: ApiError,
     },
+    /// An environment names a budget the configuration does not define
+    /// (validation prevents it; a configuration built in code may not).
+    #[error("environment {name}: no budget named {budget:?}")]
+    UnknownBudget {
+        /// Environment name.
+        name: String,
+        /// The budget it names.
+        budget: String,
+    },
 }
 
 /// True when two environment configs would poll identically. Compares the
@@ -87,24 +104,17 @@ fn same_env(a: &Environment, b: &Environment) -> bool {
         && rx(&a.rules.include) == rx(&b.rules.include)
         && rx(&a.rules.exclude) == rx(&b.rules.exclude)
         && a.user_detail == b.user_detail
+        && a.budget == b.budget
 }
 
 impl Supervisor {
     /// Starts polling every environment of `config`.
     pub fn start(config: &Config, shared: Arc<Shared>) -> Result<Self, SupervisorError> {
-        let budget = Budget::new(
-            config.global.max_requests_per_second,
-            config.global.max_concurrent_requests,
-        );
         let settings = ClientSettings::for_config(config);
-        let client = Client::new(
-            Arc::clone(&budget),
-            Arc::clone(&shared.metrics),
-            settings.clone(),
-        )?;
+        let client = Client::new(Arc::clone(&shared.metrics), settings.clone())?;
         let mut s = Self {
             shared,
-            budget,
+            budgets: Budgets::default(),
             client,
             settings,
             tasks: Vec::new(),
@@ -113,39 +123,44 @@ impl Supervisor {
         Ok(s)
     }
 
+    /// The request budgets, as of the last applied configuration.
+    pub fn budgets(&self) -> &Budgets {
+        &self.budgets
+    }
+
     /// Applies a (re)loaded configuration. On error nothing has changed.
     pub fn apply(&mut self, config: &Config) -> Result<(), SupervisorError> {
         let settings = ClientSettings::for_config(config);
         let rebuild = settings != self.settings;
         let client = if rebuild {
-            Client::new(
-                Arc::clone(&self.budget),
-                Arc::clone(&self.shared.metrics),
-                settings.clone(),
-            )?
+            Client::new(Arc::clone(&self.shared.metrics), settings.clone())?
         } else {
             Arc::clone(&self.client)
         };
-        // Build every new client first so a bad URL changes nothing.
+        // Build every new client first, on the budgets as they will be, so
+        // a bad URL changes nothing (not even a budget's rate).
+        let budgets = self.budgets.staged(&config.budgets);
         let mut planned = Vec::new();
         for env in &config.environments {
+            let concurrency = budgets
+                .settings(&env.budget)
+                .map(|b| b.max_concurrent_requests);
             let keep = !rebuild
-                && self
-                    .tasks
-                    .iter()
-                    .any(|t| t.env.id == env.id && same_env(&t.env, env));
+                && self.tasks.iter().any(|t| {
+                    t.env.id == env.id
+                        && same_env(&t.env, env)
+                        && Some(t.concurrency) == concurrency
+                });
             let clients = if keep {
                 None
             } else {
-                Some(self.clients_for(&client, env, config)?)
+                Some(clients_for(&client, &budgets, env)?)
             };
             planned.push((env.clone(), clients));
         }
 
-        self.budget.reconfigure(
-            config.global.max_requests_per_second,
-            config.global.max_concurrent_requests,
-        );
+        budgets.apply();
+        self.budgets = budgets;
         self.client = client;
         self.settings = settings;
         let keys: Vec<EnvKey> = config
@@ -187,7 +202,7 @@ impl Supervisor {
                                 dc,
                                 Arc::clone(&latest),
                                 Arc::clone(&self.shared.metrics),
-                                config.global.max_concurrent_requests,
+                                c.concurrency,
                                 stop.clone(),
                             ));
                             Some((handle, latest))
@@ -208,6 +223,7 @@ impl Supervisor {
                         handle,
                         detail,
                         failing,
+                        concurrency: c.concurrency,
                     });
                 }
             }
@@ -218,47 +234,27 @@ impl Supervisor {
         Ok(())
     }
 
-    /// An environment's poll client on the shared `client`: the one each
-    /// poll task reads with, and each one-shot command.
+    /// An environment's poll client on the shared `client`, spending from
+    /// its budget in `budgets`: the one each poll task reads with, and each
+    /// one-shot command.
     pub fn poll_client(
         client: &Arc<Client>,
+        budgets: &Budgets,
         env: &Environment,
     ) -> Result<Arc<EnvClient>, SupervisorError> {
-        EnvClient::new(Arc::clone(client), env)
+        let allotment =
+            budgets
+                .allotment(&env.budget)
+                .ok_or_else(|| SupervisorError::UnknownBudget {
+                    name: env.name.clone(),
+                    budget: env.budget.clone(),
+                })?;
+        EnvClient::new(Arc::clone(client), env, allotment)
             .map(Arc::new)
             .map_err(|source| SupervisorError::Env {
                 name: env.name.clone(),
                 source,
             })
-    }
-
-    /// Builds an environment's clients. The walk's client has a request
-    /// budget of its own (`user_detail.max_requests_per_second`, at most
-    /// `global.max_concurrent_requests` in flight), separate from and
-    /// additional to the shared one, and shares the poll client's tokens.
-    fn clients_for(
-        &self,
-        client: &Arc<Client>,
-        env: &Environment,
-        config: &Config,
-    ) -> Result<Clients, SupervisorError> {
-        let poll = Self::poll_client(client, env)?;
-        let detail = match &env.user_detail {
-            None => None,
-            Some(d) => {
-                let budget = Budget::new(
-                    d.max_requests_per_second,
-                    config.global.max_concurrent_requests,
-                );
-                let own = Client::new(
-                    budget,
-                    Arc::clone(&self.shared.metrics),
-                    ClientSettings::for_config(config),
-                )?;
-                Some(Arc::new(poll.with_client(own)))
-            }
-        };
-        Ok(Clients { poll, detail })
     }
 
     /// Stops every poll and walk task and waits for them.
@@ -272,5 +268,110 @@ impl Supervisor {
                 let _ = d.await;
             }
         }
+    }
+}
+
+/// Builds an environment's clients. The walk's client spends from the
+/// environment's budget too, under a cap of its own
+/// (`user_detail.max_requests_per_second`, at most the budget's
+/// `max_concurrent_requests` in flight) acquired first, and shares the poll
+/// client's tokens.
+fn clients_for(
+    client: &Arc<Client>,
+    budgets: &Budgets,
+    env: &Environment,
+) -> Result<Clients, SupervisorError> {
+    let poll = Supervisor::poll_client(client, budgets, env)?;
+    let concurrency = budgets
+        .settings(&env.budget)
+        .map_or(1, |b| b.max_concurrent_requests);
+    let detail = env.user_detail.as_ref().map(|d| {
+        let cap = Budget::new(d.max_requests_per_second, concurrency);
+        Arc::new(poll.with_cap(cap))
+    });
+    Ok(Clients {
+        poll,
+        detail,
+        concurrency,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::selfmetrics::SelfMetrics;
+
+    /// Two environments on an unreachable loopback API: `a` on `org-a`
+    /// (`rate`, `concurrency`), `b` on `b_budget`.
+    fn config(rate: &str, concurrency: u32, b_budget: &str) -> Config {
+        let env = |name: &str, id: &str, budget: &str| {
+            format!(
+                "  - name: {name}\n    id: {id}\n    api_url: http://127.0.0.1:9/v1\n    auth_url: http://127.0.0.1:9\n    budget: {budget}\n    credentials:\n      client_id: c\n      client_secret_env: S\n"
+            )
+        };
+        let text = format!(
+            "budgets:\n  org-a:\n    max_requests_per_second: {rate}\n    max_concurrent_requests: {concurrency}\n  org-b: {{}}\nenvironments:\n{}{}",
+            env("a", "3f0b6a1e-0000-4000-8000-00000000000a", "org-a"),
+            env("b", "3f0b6a1e-0000-4000-8000-00000000000b", b_budget),
+        );
+        crate::config::load_str(&text, "config.yml", &|_| Some("s".into()))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The poll task of each environment, by name.
+    fn tasks(s: &Supervisor) -> Vec<(String, tokio::task::Id)> {
+        s.tasks
+            .iter()
+            .map(|t| (t.env.name.clone(), t.handle.id()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_new_rate_keeps_the_pollers_and_a_moved_environment_restarts() {
+        let shared = Shared::new(SelfMetrics::new("0", "test"));
+        let mut s = Supervisor::start(&config("1", 4, "org-b"), shared).unwrap();
+        let before = tasks(&s);
+        let org_a = Arc::clone(s.budgets().get("org-a").unwrap());
+
+        s.apply(&config("5", 4, "org-b")).unwrap();
+        assert_eq!(tasks(&s), before, "a rate change restarts nothing");
+        assert!(Arc::ptr_eq(s.budgets().get("org-a").unwrap(), &org_a));
+        let rate = s
+            .budgets()
+            .settings("org-a")
+            .unwrap()
+            .max_requests_per_second;
+        assert_eq!(rate, 5.0);
+
+        s.apply(&config("5", 4, "org-a")).unwrap();
+        let moved = tasks(&s);
+        assert_eq!(moved[0], before[0], "a stays on org-a");
+        assert_ne!(moved[1], before[1], "b moved from org-b to org-a");
+
+        s.apply(&config("5", 8, "org-a")).unwrap();
+        let resized = tasks(&s);
+        assert_ne!(resized[0], moved[0], "org-a's concurrency share changed");
+        assert_ne!(resized[1], moved[1]);
+        s.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_configuration_that_fails_changes_no_budget() {
+        let shared = Shared::new(SelfMetrics::new("0", "test"));
+        let mut s = Supervisor::start(&config("1", 4, "org-b"), shared).unwrap();
+        let mut bad = config("7", 4, "org-b");
+        bad.environments[1].budget = "nowhere".into();
+        let err = s.apply(&bad).unwrap_err();
+        assert!(
+            err.to_string().contains("no budget named \"nowhere\""),
+            "{err}"
+        );
+        let rate = s
+            .budgets()
+            .settings("org-a")
+            .unwrap()
+            .max_requests_per_second;
+        assert_eq!(rate, 1.0, "the failed reload left the budgets alone");
+        s.stop().await;
     }
 }

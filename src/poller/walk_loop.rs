@@ -4,9 +4,11 @@
 //! The walk starts with the daemon and then every `user_detail.interval`
 //! from the start of the previous walk (±10% jitter); a walk that takes
 //! longer is followed by the next at once, never overlapped. Its requests go
-//! through the environment's own detail client (its own request budget), so
-//! the main poll never waits for them. A failed walk keeps the previous
-//! result and is logged.
+//! through the environment's detail client: a lane of its own, capped by
+//! `user_detail.max_requests_per_second` and spending from the
+//! environment's budget, so the walk never takes more than its cap of the
+//! budget nor the poll's concurrency slots. A failed walk keeps the
+//! previous result and is logged.
 
 use std::sync::Arc;
 
@@ -18,8 +20,9 @@ use crate::user_detail::{Latest, walk};
 
 use super::{Schedule, report_unknown};
 
-/// Runs one environment's walk loop until `stop` fires. `client` must use
-/// the detail budget; `concurrency` bounds the record requests in flight.
+/// Runs one environment's walk loop until `stop` fires. `client` must be
+/// the capped detail client; `concurrency` bounds the record requests in
+/// flight.
 pub async fn run(
     env: Environment,
     settings: UserDetailSettings,

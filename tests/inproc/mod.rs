@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use pingone_sync_exporter::config::{self, Environment};
-use pingone_sync_exporter::pingone::budget::Budget;
+use pingone_sync_exporter::pingone::budgets::Budgets;
 use pingone_sync_exporter::pingone::{Client, ClientSettings, EnvClient};
 use pingone_sync_exporter::selfmetrics::SelfMetrics;
 use pingone_sync_exporter::shutdown::Shutdown;
@@ -151,18 +151,16 @@ pub struct TestClient {
 impl TestClient {
     pub fn new(cfg: &config::Config, settings: ClientSettings) -> TestClient {
         let metrics = SelfMetrics::new("test", "test");
-        let budget = Budget::new(
-            cfg.global.max_requests_per_second,
-            cfg.global.max_concurrent_requests,
-        );
-        let client = Client::new(budget, Arc::clone(&metrics), settings).unwrap();
+        let budgets = Budgets::from_config(cfg);
+        let client = Client::new(Arc::clone(&metrics), settings).unwrap();
         let envs = cfg
             .environments
             .iter()
             .map(|e| {
+                let allotment = budgets.allotment(&e.budget).unwrap();
                 (
                     e.clone(),
-                    Arc::new(EnvClient::new(Arc::clone(&client), e).unwrap()),
+                    Arc::new(EnvClient::new(Arc::clone(&client), e, allotment).unwrap()),
                 )
             })
             .collect();

@@ -118,7 +118,7 @@ pub async fn run(
         .filter(|(e, _)| only.is_none_or(|n| e.name == n))
     {
         let target = dir.join(dir_name(&env.name));
-        let concurrency = config.global.max_concurrent_requests;
+        let concurrency = super::concurrency(config, &env);
         match dump_env(&env, &client, concurrency, &target).await {
             Ok(r) => {
                 let _ = writeln!(

@@ -5,8 +5,9 @@
 //! first) with "and N more". Never exported as metric labels.
 //!
 //! Only user-detail mode reads per-user records, so this walks once each
-//! environment whose configuration enables it (`user_detail:`), with the
-//! command's request budget: N users × R rules record requests, which can
+//! environment whose configuration enables it (`user_detail:`), on the
+//! environment's request budget (not capped by
+//! `user_detail.max_requests_per_second`: the command is waited for): N users × R rules record requests, which can
 //! take a while on a large tenant. Environments without it are reported
 //! as such; when none has it, the command says so and exits 2.
 //!
@@ -113,14 +114,14 @@ async fn one(env: &Environment, client: &Arc<EnvClient>, concurrency: usize) -> 
 }
 
 /// Walks every environment with user-detail mode, one after the other
-/// (they share the command's budget), in config order.
+/// (environments may share a budget), in config order, each on its budget.
 pub async fn collect(
     config: &Config,
     clients: Vec<(Environment, Arc<EnvClient>)>,
 ) -> Vec<EnvFailures> {
-    let concurrency = config.global.max_concurrent_requests;
     let mut out = Vec::with_capacity(clients.len());
     for (env, client) in &clients {
+        let concurrency = crate::commands::concurrency(config, env);
         out.push(one(env, client, concurrency).await);
     }
     out

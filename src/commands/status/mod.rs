@@ -86,8 +86,8 @@ pub fn exit_for(envs: &[EnvStatus]) -> Exit {
     }
 }
 
-/// Polls every environment once, all at once (they share the clients'
-/// budget), and returns the results in config order.
+/// Polls every environment once, all at once (each on its budget, which
+/// environments may share), and returns the results in config order.
 pub async fn collect(clients: Vec<(Environment, Arc<EnvClient>)>) -> Vec<EnvStatus> {
     let mut polls = JoinSet::new();
     let mut results: Vec<Option<EnvStatus>> = vec![None; clients.len()];

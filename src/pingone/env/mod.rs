@@ -12,6 +12,8 @@ use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
 use super::auth::TokenCache;
+use super::budget::Budget;
+use super::budgets::Allotment;
 use super::client::{Client, Lane};
 use super::fields::{self, DocumentedKeys};
 use super::hal::parse_page;
@@ -32,10 +34,15 @@ pub struct EnvClient {
 }
 
 impl EnvClient {
-    /// Builds the client for one configured environment. Its calls stop
+    /// Builds the client for one configured environment, spending from
+    /// `allotment` (its budget, [`Environment::budget`]). Its calls stop
     /// retrying after half its poll interval: by then the next poll is the
     /// better retry.
-    pub fn new(client: Arc<Client>, env: &Environment) -> Result<Self, ApiError> {
+    pub fn new(
+        client: Arc<Client>,
+        env: &Environment,
+        allotment: Allotment,
+    ) -> Result<Self, ApiError> {
         let api_url =
             Url::parse(&format!("{}/", env.api_url.trim_end_matches('/'))).map_err(|e| {
                 ApiError::BadLink {
@@ -56,7 +63,7 @@ impl EnvClient {
         );
         let lane = Lane::new(
             EnvKey::new(&env.id, &env.name),
-            client.settings().per_env_concurrency,
+            allotment,
             env.poll_interval / 2,
         );
         Ok(Self {
@@ -68,17 +75,20 @@ impl EnvClient {
         })
     }
 
-    /// The same environment through another shared client (another request
-    /// budget), sharing this one's token cache: user-detail mode's view. Its
-    /// calls get a lane of their own, with the same retry window.
-    pub fn with_client(&self, client: Arc<Client>) -> Self {
+    /// The same environment with its requests capped by `cap` as well as
+    /// spent from the environment's budget, sharing this one's client and
+    /// token cache: user-detail mode's view. Its calls get a lane of their
+    /// own (the same share of the budget's concurrency, the same retry
+    /// window), so the walk cannot take the poll's slots.
+    pub fn with_cap(&self, cap: Arc<Budget>) -> Self {
         let lane = Lane::new(
             self.lane.key.clone(),
-            client.settings().per_env_concurrency,
+            self.lane.allotment(),
             self.lane.window(),
-        );
+        )
+        .with_cap(cap);
         Self {
-            client,
+            client: Arc::clone(&self.client),
             lane,
             api_url: self.api_url.clone(),
             env_id: self.env_id.clone(),

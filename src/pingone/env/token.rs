@@ -1,6 +1,8 @@
 //! The worker app's token request (OAuth 2 client credentials, HTTP Basic
 //! client authentication), sent through the shared client on the lane of
-//! the environment whose call needed it. The cache that decides when to
+//! the environment whose call needed it, so it spends from that
+//! environment's budget (environments sharing a worker app may be on
+//! different budgets; the one that needs the token first pays for it). The cache that decides when to
 //! send it is [`crate::pingone::auth::TokenCache`].
 
 use std::time::Duration;

@@ -161,6 +161,9 @@ mod tests {
             });
         }
         let config = Config {
+            budgets: vec![crate::config::BudgetSettings::default_for(
+                &Global::default(),
+            )],
             global: Global::default(),
             environments: Vec::new(),
             alerting: None,

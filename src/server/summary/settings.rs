@@ -124,6 +124,7 @@ mod tests {
     #[test]
     fn grafana_links_encode_the_variables_under_a_path_prefix() {
         let config = Config {
+            budgets: Vec::new(),
             global: crate::config::Global::default(),
             environments: Vec::new(),
             alerting: None,
