@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::auth::TokenCaches;
-use super::budget::Budget;
+use super::budget::{Budget, Priority};
 use super::model::{self, ApiErrorBody};
 use super::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use super::{ApiError, Endpoint};
@@ -27,8 +27,9 @@ pub struct ClientSettings {
     pub retry: RetryPolicy,
     /// Most pages read from one collection.
     pub page_cap: usize,
-    /// Requests of one environment in flight at once (>= 1), so that one
-    /// slow environment cannot hold every slot of the shared budget.
+    /// Requests of one environment and one priority in flight at once
+    /// (>= 1), so that one slow environment cannot hold every slot of the
+    /// shared budget with requests of one kind.
     pub per_env_concurrency: usize,
 }
 
@@ -68,7 +69,9 @@ impl ClientSettings {
 pub struct Lane {
     /// The environment's metric labels.
     pub key: EnvKey,
-    slots: Semaphore,
+    /// One set of slots per [`Priority`], so that the environment's own
+    /// bulk reads never hold the slots its stores read needs.
+    slots: [Semaphore; 3],
     window: Duration,
 }
 
@@ -78,14 +81,24 @@ impl Lane {
         self.window
     }
 
-    /// A lane allowing `concurrency` (>= 1) requests in flight at once, in
+    /// A lane allowing `concurrency` (>= 1) requests of each priority in
+    /// flight at once, in
     /// which a call stops retrying when the next wait would end more than
     /// `window` after its first attempt started.
     pub fn new(key: EnvKey, concurrency: usize, window: Duration) -> Self {
+        let slots = || Semaphore::new(concurrency.max(1));
         Self {
             key,
-            slots: Semaphore::new(concurrency.max(1)),
+            slots: [slots(), slots(), slots()],
             window,
+        }
+    }
+
+    fn slots(&self, priority: Priority) -> &Semaphore {
+        match priority {
+            Priority::Signal => &self.slots[0],
+            Priority::Structure => &self.slots[1],
+            Priority::Bulk => &self.slots[2],
         }
     }
 }
@@ -152,7 +165,7 @@ impl Client {
     }
 
     /// One attempt: waits for a slot of the environment's lane and for the
-    /// shared budget, sends, reads the body with the size cap, all within
+    /// shared budget, both at the endpoint's priority, sends, reads the body with the size cap, all within
     /// the request timeout (which does not include the waits). Counts the
     /// request.
     async fn attempt(
@@ -163,8 +176,9 @@ impl Client {
     ) -> Result<Attempt, ApiError> {
         // The semaphore is never closed; without a slot we would still be
         // bounded by the shared budget.
-        let _slot = lane.slots.acquire().await.ok();
-        let _permit = self.budget.acquire().await;
+        let priority = endpoint.priority();
+        let _slot = lane.slots(priority).acquire().await.ok();
+        let _permit = self.budget.acquire(priority).await;
         let timeout = self.settings.request_timeout;
         let limit = self.settings.max_body_bytes;
         let run = async {
