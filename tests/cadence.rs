@@ -73,10 +73,17 @@ fn a_failed_store_shows_at_the_next_poll_while_rules_and_groups_wait_their_caden
         )
     };
     let before = exp.metrics();
-    assert_eq!(status(&before, "failed"), Some(0.0), "SCIM app works at first");
+    assert_eq!(
+        status(&before, "failed"),
+        Some(0.0),
+        "SCIM app works at first"
+    );
     let polled = polls(&before);
 
-    let r = post(&format!("{}/_sim/stores/{store}/status?value=FAILED", sim.base));
+    let r = post(&format!(
+        "{}/_sim/stores/{store}/status?value=FAILED",
+        sim.base
+    ));
     assert_eq!(r.status, 200, "{}", r.text());
     // The first poll that started after the flip (one in flight may have
     // read the stores before it) shows it.
