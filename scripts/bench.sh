@@ -7,6 +7,10 @@
 #   scripts/bench.sh                      # S, M and L (about 10 minutes)
 #   scripts/bench.sh --sizes S,M          # fewer sizes
 #   scripts/bench.sh --json figures.json  # also keep every figure
+#   scripts/bench.sh --freshness          # instead: time from a FAILED store to
+#                                         # /metrics at the default budget
+#                                         # (M 60 s, M 30 s, L 60 s; about 40 minutes)
+#   scripts/bench.sh --freshness --cases M:60 --samples 4
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +19,13 @@ as_root() {
     echo "need root (or sudo) to run: $*" >&2; exit 1; fi
 }
 
+# The freshness benchmark needs neither nginx nor wrk.
+freshness=
+if [ "${1:-}" = --freshness ]; then freshness=1; shift; fi
+
 missing=()
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-command -v wrk >/dev/null || missing+=(wrk)
+[ -n "$freshness" ] || command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -n "$freshness" ] || command -v wrk >/dev/null || missing+=(wrk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
@@ -29,4 +37,7 @@ fi
 # Two cores shared with everything else: one compile job at a time.
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 cargo build --release --locked --quiet
+if [ -n "$freshness" ]; then
+  exec python3 scripts/bench/freshness.py --binary target/release/pingone-sync-exporter "$@"
+fi
 exec python3 scripts/bench/bench.py --binary target/release/pingone-sync-exporter "$@"

@@ -31,6 +31,23 @@ pub struct PollReport {
     pub error: Option<String>,
 }
 
+/// When each kind of data in an environment's snapshot was last read
+/// successfully, Unix seconds; `None` until the first success. The kinds
+/// are read on their own cadences (`poll_interval`, `rules_interval`,
+/// `groups_interval`), so their ages differ.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ReadTimes {
+    /// The stores (every poll).
+    pub stores: Option<f64>,
+    /// The rules list (with the latest revision).
+    pub rules: Option<f64>,
+    /// The oldest successful `syncedGroups` read among the rules currently
+    /// exported with groups (enabled, kept by the filter), so its age is
+    /// the worst; `None` while any such rule's groups were never read, or
+    /// when there is no such rule.
+    pub groups: Option<f64>,
+}
+
 /// One environment's slot.
 #[derive(Clone, Debug)]
 pub struct EnvState {
@@ -42,6 +59,8 @@ pub struct EnvState {
     pub rendered: Option<Arc<Rendered>>,
     /// The last poll, `None` until the first one finished.
     pub last_poll: Option<PollReport>,
+    /// When each kind of data was last read successfully.
+    pub reads: ReadTimes,
 }
 
 impl EnvState {
@@ -51,6 +70,7 @@ impl EnvState {
             snapshot: None,
             rendered: None,
             last_poll: None,
+            reads: ReadTimes::default(),
         }
     }
 }

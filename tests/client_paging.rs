@@ -147,6 +147,8 @@ async fn setup() -> (EnvClient, Arc<AtomicUsize>, Shutdown, Arc<SelfMetrics>) {
         },
         rules: RuleFilter::default(),
         poll_interval: Duration::from_secs(60),
+        rules_interval: Duration::from_secs(60),
+        groups_interval: Duration::from_secs(60),
         user_detail: None,
         console_url: None,
         budget: "default".into(),

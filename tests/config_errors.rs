@@ -84,6 +84,8 @@ fn minimal_config_gets_the_defaults() {
     let c = load_ok("tests/fixtures/config/good-minimal.yml");
     assert_eq!(c.global.poll_interval, Duration::from_secs(60));
     assert_eq!(c.global.request_timeout, Duration::from_secs(10));
+    assert_eq!(c.global.rules_interval, Duration::from_secs(300));
+    assert_eq!(c.global.groups_interval, Duration::from_secs(900));
     assert_eq!(c.global.max_requests_per_second, 10.0);
     assert_eq!(c.global.max_concurrent_requests, 4);
     assert!(c.alerting.is_none());
@@ -102,6 +104,10 @@ fn minimal_config_gets_the_defaults() {
     assert_eq!(env.auth_url, "https://auth.pingone.com");
     assert_eq!(env.poll_interval, Duration::from_secs(60));
     assert_eq!(
+        (env.rules_interval, env.groups_interval),
+        (Duration::from_secs(300), Duration::from_secs(900))
+    );
+    assert_eq!(
         env.credentials.client_id,
         "9a1c0000-0000-4000-8000-0000000000aa"
     );
@@ -117,10 +123,31 @@ fn minimal_config_gets_the_defaults() {
 }
 
 #[test]
+fn inherited_cadences_are_raised_to_the_poll_interval() {
+    let c = load_ok("tests/fixtures/config/good-cadence-raised.yml");
+    let hour = Duration::from_secs(3600);
+    assert_eq!(
+        (c.global.rules_interval, c.global.groups_interval),
+        (hour, hour),
+        "defaults below the global poll interval are raised to it"
+    );
+    let env = &c.environments[0];
+    assert_eq!(
+        (env.poll_interval, env.rules_interval, env.groups_interval),
+        (2 * hour, 2 * hour, 3 * hour),
+        "an inherited cadence is raised; its own is kept"
+    );
+}
+
+#[test]
 fn full_config_resolves_every_key() {
     let c = load_ok("tests/fixtures/config/good-full.yml");
     assert_eq!(c.global.poll_interval, Duration::from_secs(120));
     assert_eq!(c.global.request_timeout, Duration::from_secs(15));
+    assert_eq!(
+        (c.global.rules_interval, c.global.groups_interval),
+        (Duration::from_secs(600), Duration::from_secs(3600))
+    );
     assert_eq!(c.global.max_requests_per_second, 0.5);
     assert_eq!(c.global.max_concurrent_requests, 2);
     let [eu, sg] = c.environments.as_slice() else {
@@ -139,6 +166,16 @@ fn full_config_resolves_every_key() {
         eu.poll_interval,
         Duration::from_secs(90),
         "per-environment override"
+    );
+    assert_eq!(
+        (eu.rules_interval, eu.groups_interval),
+        (Duration::from_secs(600), Duration::from_secs(1800)),
+        "the global rules cadence, its own groups cadence"
+    );
+    assert_eq!(
+        (sg.rules_interval, sg.groups_interval),
+        (Duration::from_secs(600), Duration::from_secs(3600)),
+        "the global cadences"
     );
     assert_eq!(
         eu.credentials.worker_environment_id,

@@ -1,7 +1,9 @@
 //! The API requests one poll cycle costs, counted by the simulator
-//! (`/_sim/requests`): exactly the documented minimum (docs/metrics.md, "API
-//! calls per poll"), with one token for environments that share a worker
-//! app. Counts only; timings belong in the benchmark (scripts/bench.sh).
+//! (`/_sim/requests`): exactly the documented minimum per cadence
+//! (docs/metrics.md, "API calls per poll"): the first poll reads everything,
+//! with one token for environments that share a worker app; a poll between
+//! the slower cadences reads the stores only. Counts only; timings belong in
+//! the benchmark (scripts/bench.sh).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
@@ -12,8 +14,9 @@ use std::time::Duration;
 use common::*;
 use serde_json::Value;
 
-/// Per environment: stores + rules + latest revision, and ⌈groups/1000⌉
-/// (at least one) syncedGroups pages per enabled rule.
+/// Per environment, when every cadence is due (the first poll): stores +
+/// rules + latest revision, and ⌈groups/1000⌉ (at least one) syncedGroups
+/// pages per enabled rule.
 fn minimum_without_tokens(truth: &Value) -> u64 {
     let mut n = 0;
     for env in truth["environments"].as_array().unwrap() {
@@ -54,4 +57,60 @@ fn one_cycle_costs_the_documented_minimum_and_one_token() {
         .iter()
         .sum();
     assert_eq!(refreshes, 1.0);
+}
+
+#[test]
+fn a_poll_between_the_slower_cadences_reads_the_stores_only() {
+    let sim = Sim::start(&small_scenario());
+    let dir = Dir::new();
+    let secret = dir.write("secret", "demo-secret\n");
+    let config = config_for(
+        &sim.base,
+        &[("small-a", SMALL_A), ("small-b", SMALL_B)],
+        "demo-client",
+        &secret,
+        "",
+    )
+    .replace("rules_interval: 10s", "rules_interval: 1h")
+    .replace("groups_interval: 10s", "groups_interval: 1h");
+    let cfg = dir.write("config.yml", &config);
+    let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
+    exp.wait_ready(Duration::from_secs(30));
+    let polls = |m: &Metrics| -> f64 {
+        [SMALL_A, SMALL_B]
+            .iter()
+            .map(|id| {
+                m.one(
+                    "pingone_exporter_poll_duration_seconds_count",
+                    &[("environment_id", id)],
+                )
+                .unwrap()
+            })
+            .sum()
+    };
+    let first: Value =
+        serde_json::from_slice(&get(&format!("{}/_sim/requests", sim.base)).body).unwrap();
+    assert_eq!(
+        first["total"].as_u64().unwrap(),
+        minimum_without_tokens(&sim.truth()) + 1,
+        "{first}"
+    );
+    // The second poll of both environments (10 s later).
+    wait_for("a second poll of each", Duration::from_secs(40), || {
+        (polls(&exp.metrics()) >= 4.0).then_some(())
+    });
+    // Counts between two equal poll counts: no poll finished meanwhile
+    // (a poll takes milliseconds, the next is 10 s away).
+    let (counts, polled) = wait_for("a quiet moment", Duration::from_secs(30), || {
+        let before = polls(&exp.metrics());
+        let counts: Value =
+            serde_json::from_slice(&get(&format!("{}/_sim/requests", sim.base)).body).unwrap();
+        (polls(&exp.metrics()) == before).then_some((counts, before as u64))
+    });
+    assert_eq!(
+        counts["total"].as_u64().unwrap() - first["total"].as_u64().unwrap(),
+        polled - 2,
+        "one stores read per later poll, nothing else: {first} {counts}"
+    );
+    assert_eq!(counts["stores"].as_u64().unwrap(), polled, "{counts}");
 }

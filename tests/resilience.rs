@@ -455,7 +455,7 @@ fn sigint_stops_promptly_while_polls_hang() {
     let cfg = dir.demo_config(&sim.base, &[("small-a", SMALL_A)], "");
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
-        .replace("poll_interval: 10s", "poll_interval: 10m")
+        .replace("interval: 10s", "interval: 10m")
         .replace("request_timeout: 5s", "request_timeout: 5m");
     std::fs::write(&cfg, text).unwrap();
     let mut exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);

@@ -49,6 +49,8 @@ fn polling_every(sim: &Running, poll_ms: u64, user_detail: Option<UserDetailSett
     let global = Global {
         poll_interval: Duration::from_millis(poll_ms),
         request_timeout: Duration::from_millis(900),
+        rules_interval: Duration::from_millis(poll_ms),
+        groups_interval: Duration::from_millis(poll_ms),
         max_requests_per_second: 100.0,
         max_concurrent_requests: 4,
     };
@@ -57,6 +59,8 @@ fn polling_every(sim: &Running, poll_ms: u64, user_detail: Option<UserDetailSett
         global,
         environments: vec![Environment {
             poll_interval: Duration::from_millis(poll_ms),
+            rules_interval: Duration::from_millis(poll_ms),
+            groups_interval: Duration::from_millis(poll_ms),
             ..environment(sim, user_detail)
         }],
         alerting: None,
@@ -79,6 +83,8 @@ fn environment(sim: &Running, user_detail: Option<UserDetailSettings>) -> Enviro
         },
         rules: RuleFilter::default(),
         poll_interval: Duration::from_secs(1),
+        rules_interval: Duration::from_secs(1),
+        groups_interval: Duration::from_secs(1),
         user_detail,
         console_url: None,
         budget: BudgetSettings::DEFAULT.into(),
@@ -177,6 +183,8 @@ async fn a_slow_walk_never_delays_the_main_poll() {
     let global = Global {
         poll_interval: Duration::from_secs(1),
         request_timeout: Duration::from_millis(900),
+        rules_interval: Duration::from_secs(1),
+        groups_interval: Duration::from_secs(1),
         max_requests_per_second: 100.0,
         max_concurrent_requests: 4,
     };

@@ -296,6 +296,7 @@ mod tests {
                 duration: 1.0,
                 error: error.map(str::to_string),
             }),
+            reads: Default::default(),
         })
     }
 
@@ -522,6 +523,7 @@ mod tests {
             snapshot: None,
             rendered: None,
             last_poll: None,
+            reads: Default::default(),
         });
         let ev = &mut EventWindows::default();
         assert!(

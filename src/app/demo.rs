@@ -37,6 +37,10 @@ pub async fn start(shutdown: Shutdown) -> Result<(Config, Running), simulator::S
             },
             rules: RuleFilter::default(),
             poll_interval: Duration::from_secs(10),
+            // The tenant is small and in-process: the demo reads
+            // everything every poll, so its changes show at once.
+            rules_interval: Duration::from_secs(10),
+            groups_interval: Duration::from_secs(10),
             // The demo shows the whole product: exact per-state counts and
             // write-back failures too. The tenant is in-process, so the walk
             // may be fast: about 15 s for demo-prod's 400 users x 6 rules.
@@ -54,6 +58,8 @@ pub async fn start(shutdown: Shutdown) -> Result<(Config, Running), simulator::S
     let global = Global {
         poll_interval: Duration::from_secs(10),
         request_timeout: Duration::from_secs(5),
+        rules_interval: Duration::from_secs(10),
+        groups_interval: Duration::from_secs(10),
         max_requests_per_second: 500.0,
         max_concurrent_requests: 4,
     };

@@ -79,6 +79,28 @@ pub(crate) fn environment(
         }
     }
     let poll_interval = poll_interval(ctx, path, &raw.poll_interval, global);
+    let defaults = global.cloned().unwrap_or_default();
+    let (rules_interval, groups_interval) = match poll_interval {
+        Some(poll) => (
+            cadence(
+                ctx,
+                &join(path, "rules_interval"),
+                &raw.rules_interval,
+                defaults.rules_interval,
+                poll,
+                &join(path, "poll_interval"),
+            ),
+            cadence(
+                ctx,
+                &join(path, "groups_interval"),
+                &raw.groups_interval,
+                defaults.groups_interval,
+                poll,
+                &join(path, "poll_interval"),
+            ),
+        ),
+        None => (None, None),
+    };
     let credentials_path = join(path, "credentials");
     let credentials = match raw.credentials {
         Some(raw_credentials) => {
@@ -115,6 +137,8 @@ pub(crate) fn environment(
         credentials: credentials?,
         rules: rules?,
         poll_interval: poll_interval?,
+        rules_interval: rules_interval?,
+        groups_interval: groups_interval?,
         user_detail: user_detail?,
         console_url: console_url?,
         budget: budget?,
@@ -218,6 +242,32 @@ fn poll_interval(
         ctx.problem(&join(path, "poll_interval"), message);
     }
     poll_interval
+}
+
+/// A slower cadence (`rules_interval`, `groups_interval`) at `path`: the
+/// value written there, which must be at least `poll` (named `poll_path` in
+/// the message); else `inherited` raised to `poll`, since nothing is read
+/// more often than the stores.
+pub(crate) fn cadence(
+    ctx: &mut Context<'_>,
+    path: &str,
+    raw: &Option<String>,
+    inherited: Duration,
+    poll: Duration,
+    poll_path: &str,
+) -> Option<Duration> {
+    let value = ctx.duration(path, raw, inherited.max(poll), None)?;
+    if raw.is_some() && value < poll {
+        let message = format!(
+            "{} is shorter than {poll_path} ({}); expected at least the poll interval, \
+             since every poll reads the stores and nothing is read more often",
+            duration::format_duration(value),
+            duration::format_duration(poll),
+        );
+        ctx.problem(path, message);
+        return None;
+    }
+    Some(value)
 }
 
 /// `Some(None)` when the walk is off, `Some(Some(..))` when on, `None` when

@@ -84,6 +84,13 @@ pub struct Global {
     /// Timeout of one HTTP request to PingOne, connect to last body byte
     /// (> 0, < `poll_interval`). Default 10 s.
     pub request_timeout: Duration,
+    /// Default time between two reads of an environment's rules and latest
+    /// revision (>= `poll_interval`). Default max(5 min, `poll_interval`).
+    pub rules_interval: Duration,
+    /// Default time between two reads of every enabled rule's
+    /// `syncedGroups` (>= `poll_interval`). Default max(15 min,
+    /// `poll_interval`).
+    pub groups_interval: Duration,
     /// The rate of the budget named `default` ([`BudgetSettings::DEFAULT`]),
     /// which every environment without a `budget:` of its own shares
     /// (requests per second, finite, > 0; fractions allowed). Default 10.
@@ -124,6 +131,12 @@ impl BudgetSettings {
 impl Global {
     /// The smallest accepted poll interval, global or per environment.
     pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
+    /// `rules_interval` when the file leaves it out, unless the poll
+    /// interval is longer.
+    pub const DEFAULT_RULES_INTERVAL: Duration = Duration::from_secs(300);
+    /// `groups_interval` when the file leaves it out, unless the poll
+    /// interval is longer.
+    pub const DEFAULT_GROUPS_INTERVAL: Duration = Duration::from_secs(900);
 }
 
 impl Default for Global {
@@ -132,6 +145,8 @@ impl Default for Global {
         Self {
             poll_interval: Duration::from_secs(60),
             request_timeout: Duration::from_secs(10),
+            rules_interval: Self::DEFAULT_RULES_INTERVAL,
+            groups_interval: Self::DEFAULT_GROUPS_INTERVAL,
             max_requests_per_second: 10.0,
             max_concurrent_requests: 4,
         }
@@ -160,8 +175,17 @@ pub struct Environment {
     /// Which rules to export, by name.
     pub rules: RuleFilter,
     /// Time between two polls of this environment (the environment's
-    /// `poll_interval` or the global one; >= 10 s).
+    /// `poll_interval` or the global one; >= 10 s). Each poll reads the
+    /// stores, the failure signal.
     pub poll_interval: Duration,
+    /// Time between two reads of the rules and the latest revision (the
+    /// environment's `rules_interval`, else the global one raised to
+    /// `poll_interval`; >= `poll_interval`).
+    pub rules_interval: Duration,
+    /// Time between two reads of every enabled rule's `syncedGroups` (the
+    /// environment's `groups_interval`, else the global one raised to
+    /// `poll_interval`; >= `poll_interval`).
+    pub groups_interval: Duration,
     /// User-detail mode (docs/metrics.md), `None` when off (the default).
     pub user_detail: Option<UserDetailSettings>,
     /// The admin-console link of the status page, when the file overrides

@@ -27,6 +27,8 @@ pub(crate) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGlobal {
     pub poll_interval: Option<String>,
+    pub rules_interval: Option<String>,
+    pub groups_interval: Option<String>,
     pub request_timeout: Option<String>,
     pub max_requests_per_second: Option<String>,
     pub max_concurrent_requests: Option<String>,
@@ -51,6 +53,8 @@ pub(crate) struct RawEnvironment {
     pub auth_url: Option<String>,
     pub allow_insecure_http: Option<String>,
     pub poll_interval: Option<String>,
+    pub rules_interval: Option<String>,
+    pub groups_interval: Option<String>,
     pub credentials: Option<RawCredentials>,
     pub rules: Option<RawRules>,
     pub user_detail: Option<RawUserDetail>,

@@ -27,8 +27,10 @@ impl Config {
     pub fn summary(&self) -> String {
         let g = &self.global;
         let mut lines = vec![format!(
-            "global: poll_interval={} request_timeout={} max_requests_per_second={} max_concurrent_requests={}",
+            "global: poll_interval={} rules_interval={} groups_interval={} request_timeout={} max_requests_per_second={} max_concurrent_requests={}",
             format_duration(g.poll_interval),
+            format_duration(g.rules_interval),
+            format_duration(g.groups_interval),
             format_duration(g.request_timeout),
             g.max_requests_per_second,
             g.max_concurrent_requests,
@@ -48,13 +50,15 @@ impl Config {
         for env in &self.environments {
             let c = &env.credentials;
             let mut line = format!(
-                "environment {}: id={} region={} api_url={} auth_url={} poll_interval={} budget={} client_id={} worker_environment_id={} secret={}",
+                "environment {}: id={} region={} api_url={} auth_url={} poll_interval={} rules_interval={} groups_interval={} budget={} client_id={} worker_environment_id={} secret={}",
                 quote(&env.name),
                 env.id,
                 env.region.as_str(),
                 env.api_url,
                 env.auth_url,
                 format_duration(env.poll_interval),
+                format_duration(env.rules_interval),
+                format_duration(env.groups_interval),
                 quote(&env.budget),
                 quote(&c.client_id),
                 c.worker_environment_id,

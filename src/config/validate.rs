@@ -69,6 +69,22 @@ fn global(raw: RawGlobal, ctx: &mut Context<'_>) -> Option<Global> {
         Some(text) => ctx.report("global.max_concurrent_requests", checks::count(text, 1)),
     };
     let (poll_interval, request_timeout) = (poll_interval?, request_timeout?);
+    let rules_interval = super::environment::cadence(
+        ctx,
+        "global.rules_interval",
+        &raw.rules_interval,
+        Global::DEFAULT_RULES_INTERVAL,
+        poll_interval,
+        "global.poll_interval",
+    );
+    let groups_interval = super::environment::cadence(
+        ctx,
+        "global.groups_interval",
+        &raw.groups_interval,
+        Global::DEFAULT_GROUPS_INTERVAL,
+        poll_interval,
+        "global.poll_interval",
+    );
     if request_timeout >= poll_interval {
         let (path, message) = if raw.request_timeout.is_some() {
             (
@@ -95,6 +111,8 @@ fn global(raw: RawGlobal, ctx: &mut Context<'_>) -> Option<Global> {
     Some(Global {
         poll_interval,
         request_timeout,
+        rules_interval: rules_interval?,
+        groups_interval: groups_interval?,
         max_requests_per_second: max_requests_per_second?,
         max_concurrent_requests: max_concurrent_requests?,
     })

@@ -135,6 +135,7 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
+    use crate::pingone::budget::Priority;
 
     fn settings(name: &str, rps: f64, concurrent: usize) -> BudgetSettings {
         BudgetSettings {
@@ -148,7 +149,7 @@ mod tests {
     async fn starts(budget: &Budget, n: usize, t0: Instant) -> Vec<u128> {
         let mut out = Vec::new();
         for _ in 0..n {
-            let _p = budget.acquire().await;
+            let _p = budget.acquire(Priority::Bulk).await;
             out.push((Instant::now() - t0).as_millis());
         }
         out
@@ -185,7 +186,7 @@ mod tests {
         drop(org_a);
 
         // A changed rate applies to the same budget, to the next start.
-        let _first = default.acquire().await;
+        let _first = default.acquire(Priority::Bulk).await;
         b.reconfigure(&[settings("default", 2.0, 4)]);
         assert!(Arc::ptr_eq(b.get("default").unwrap(), &default));
         let t0 = Instant::now();

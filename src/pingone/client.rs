@@ -10,7 +10,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use super::auth::TokenCaches;
-use super::budget::{Budget, Permit};
+use super::budget::{Budget, Permit, Priority};
 use super::budgets::Allotment;
 use super::model::{self, ApiErrorBody};
 use super::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
@@ -71,8 +71,10 @@ pub struct Lane {
     /// A tighter budget of the lane's own, acquired before `budget`: the
     /// user-detail walk's `max_requests_per_second`.
     cap: Option<Arc<Budget>>,
-    /// `concurrency` slots: the environment's share of the budget's.
-    slots: Semaphore,
+    /// One set of `concurrency` slots per [`Priority`] (the environment's
+    /// share of the budget's), so that the environment's own bulk reads
+    /// never hold the slots its stores read needs.
+    slots: [Semaphore; 3],
     concurrency: usize,
     window: Duration,
 }
@@ -84,17 +86,27 @@ impl Lane {
     }
 
     /// A lane spending from `allotment`'s budget, allowing its
-    /// `concurrency` (>= 1) requests in flight at once, in which a call
-    /// stops retrying when the next wait would end more than `window` after
-    /// its first attempt started.
+    /// `concurrency` (>= 1) requests of each priority in flight at once, in
+    /// which a call stops retrying when the next wait would end more than
+    /// `window` after its first attempt started.
     pub fn new(key: EnvKey, allotment: Allotment, window: Duration) -> Self {
+        let concurrency = allotment.concurrency.max(1);
+        let slots = || Semaphore::new(concurrency);
         Self {
             key,
             budget: allotment.budget,
             cap: None,
-            slots: Semaphore::new(allotment.concurrency.max(1)),
-            concurrency: allotment.concurrency.max(1),
+            slots: [slots(), slots(), slots()],
+            concurrency,
             window,
+        }
+    }
+
+    fn slots(&self, priority: Priority) -> &Semaphore {
+        match priority {
+            Priority::Signal => &self.slots[0],
+            Priority::Structure => &self.slots[1],
+            Priority::Bulk => &self.slots[2],
         }
     }
 
@@ -105,20 +117,21 @@ impl Lane {
         self
     }
 
-    /// Waits for a slot of the lane, for its cap if it has one, then for
-    /// the environment's budget; the request may start when this returns
-    /// and holds what it returns while in flight.
-    async fn admit(&self) -> Admitted<'_> {
+    /// Waits for a slot of the lane at `priority`, for its cap if it has
+    /// one, then for the environment's budget at `priority`; the request
+    /// may start when this returns and holds what it returns while in
+    /// flight.
+    async fn admit(&self, priority: Priority) -> Admitted<'_> {
         // The semaphore is never closed; without a slot we would still be
         // bounded by the budget.
-        let slot = self.slots.acquire().await.ok();
+        let slot = self.slots(priority).acquire().await.ok();
         // The cap first: a walk request waiting on its cap must not hold a
         // place in the environment's budget meanwhile.
         let capped = match &self.cap {
-            Some(cap) => Some(cap.acquire().await),
+            Some(cap) => Some(cap.acquire(priority).await),
             None => None,
         };
-        let permit = self.budget.acquire().await;
+        let permit = self.budget.acquire(priority).await;
         Admitted {
             _slot: slot,
             _capped: capped,
@@ -203,7 +216,8 @@ impl Client {
     }
 
     /// One attempt: waits for a slot of the environment's lane, for the
-    /// lane's cap if it has one, and for the environment's budget, sends, reads the body with the size cap, all within
+    /// lane's cap if it has one, and for the environment's budget, all at
+    /// the endpoint's priority, sends, reads the body with the size cap, all within
     /// the request timeout (which does not include the waits). Counts the
     /// request.
     async fn attempt(
@@ -212,7 +226,7 @@ impl Client {
         endpoint: Endpoint,
         request: reqwest::RequestBuilder,
     ) -> Result<Attempt, ApiError> {
-        let _admitted = lane.admit().await;
+        let _admitted = lane.admit(endpoint.priority()).await;
         let timeout = self.settings.request_timeout;
         let limit = self.settings.max_body_bytes;
         let run = async {
@@ -414,7 +428,7 @@ mod tests {
     async fn starts(lane: &Lane, n: usize, t0: Instant) -> Vec<u128> {
         let mut out = Vec::new();
         for _ in 0..n {
-            drop(lane.admit().await);
+            drop(lane.admit(Priority::Bulk).await);
             out.push((Instant::now() - t0).as_millis());
         }
         out

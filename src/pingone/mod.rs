@@ -62,6 +62,19 @@ impl Endpoint {
         !matches!(self, Endpoint::CreateRevision)
     }
 
+    /// Who goes first when the request budget is short: the failure
+    /// signal (stores, and the token and resync it needs) before the
+    /// structure (rules, latest revision) before bulk detail (groups,
+    /// users).
+    pub fn priority(self) -> budget::Priority {
+        use budget::Priority;
+        match self {
+            Endpoint::Token | Endpoint::Stores | Endpoint::CreateRevision => Priority::Signal,
+            Endpoint::Plans | Endpoint::Rules | Endpoint::LatestRevision => Priority::Structure,
+            Endpoint::SyncedGroups | Endpoint::Users | Endpoint::UserSyncedRule => Priority::Bulk,
+        }
+    }
+
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {

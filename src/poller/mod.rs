@@ -1,37 +1,41 @@
 //! Polling every configured environment on its own schedule.
 //!
-//! Each environment has one task: poll, publish the snapshot, sleep
-//! `poll_interval` (±10% jitter, measured from the poll's start) and again.
-//! The first poll starts at once so `/-/ready` comes quickly; the shared
-//! request budget spreads the requests. One environment's failures or slow
-//! answers never delay another's: they only share the budget.
+//! Each environment has one task ([`run`]): poll, publish the snapshot,
+//! sleep `poll_interval` (±10% jitter, measured from the poll's start) and
+//! again. Each poll reads the stores; the rules and revision, and the
+//! rules' groups, are read on slower cadences of their own ([`cache`]), the
+//! group reads in the background at the lowest request priority, so that
+//! a long round of them never holds up the next stores read. The first
+//! poll starts at once and reads everything so `/-/ready` means full data;
+//! the shared request budget spreads the requests. One environment's
+//! failures or slow answers never delay another's: they only share the
+//! budget.
 //!
 //! An environment with `user_detail` enabled has a second task ([`walk_loop`])
 //! that walks its users on its own cadence and budget; the poll task merges
 //! the last complete walk into each snapshot it builds.
 
+mod cache;
 pub mod failing;
+mod groups;
 mod poll;
 mod supervisor;
+mod task;
 pub mod walk_loop;
 
 pub use failing::FailingTracker;
 pub use poll::{Outcome, PollError, poll_once};
 pub use supervisor::{Supervisor, SupervisorError};
+pub use task::run;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::collector;
-use crate::config::Environment;
 use crate::mapping::UnknownValue;
-use crate::pingone::EnvClient;
 use crate::selfmetrics::SelfMetrics;
 use crate::shutdown::Shutdown;
 use crate::snapshot::EnvKey;
 use crate::state::{EnvState, PollReport, Shared};
 use crate::timefmt::now_unix;
-use crate::user_detail::{self, Latest};
 
 /// Jitter applied to each interval, as a fraction.
 const JITTER: f64 = 0.1;
@@ -105,136 +109,10 @@ fn report_unknown<'a>(
     }
 }
 
-/// Runs one environment's poll loop until `stop` fires. `detail` is the
-/// environment's user-detail slot, when that mode is on: its last complete
-/// walk is merged into every new snapshot. `failing` observes every new
-/// snapshot; the supervisor hands it to the next task on a reload.
-pub async fn run(
-    env: Environment,
-    client: Arc<EnvClient>,
-    shared: Arc<Shared>,
-    detail: Option<Arc<Latest>>,
-    failing: Arc<Mutex<FailingTracker>>,
-    stop: Shutdown,
-) {
-    let key = client.key().clone();
-    let mut last_error: Option<String> = None;
-    let mut schedule = Schedule::new(env.poll_interval);
-    while let Some(started) = schedule.tick(&stop).await {
-        let previous = shared
-            .envs()
-            .iter()
-            .find(|e| e.key == key)
-            .and_then(|e| e.snapshot.clone());
-        // The poll runs as its own task so that a bug that panics in it
-        // costs one poll, not the environment's polling for good.
-        let task = {
-            let (client, env) = (Arc::clone(&client), env.clone());
-            tokio::spawn(async move { poll_once(&client, &env, previous.as_deref()).await })
-        };
-        let abort = task.abort_handle();
-        let joined = tokio::select! {
-            j = task => j,
-            () = stop.wait() => {
-                abort.abort();
-                return;
-            }
-        };
-        let outcome = match joined {
-            Ok(o) => o,
-            Err(e) => {
-                internal_failure(&shared, &key, started, &e.to_string());
-                continue;
-            }
-        };
-        let seconds = started.elapsed().as_secs_f64();
-        let finished = now_unix();
-        report_unknown(
-            &shared.metrics,
-            &key.name,
-            outcome.unknown.iter().map(|u| (u, 1)),
-        );
-        if outcome.skipped_items > 0 {
-            tracing::debug!(environment = %key.name, skipped = outcome.skipped_items, "skipped list items that were not objects");
-        }
-        let error = outcome.error.as_ref().map(ToString::to_string);
-        let reason = outcome.error.as_ref().map(|e| e.reason());
-        shared
-            .metrics
-            .poll_finished(&key, reason.map_or(Ok(finished), Err), seconds);
-        log_change(&key.name, &mut last_error, seconds, &outcome);
-        let fresh = outcome.snapshot.map(|mut s| {
-            // A panic elsewhere cannot leave the tracker half-updated in a
-            // way that matters more than losing one poll's observation.
-            failing
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .observe(&key.name, &mut s, finished);
-            if let Some(walked) = detail.as_ref().and_then(|d| d.get()) {
-                user_detail::apply(&mut s, &walked);
-            }
-            let rendered = collector::render(&key, &s);
-            (Arc::new(s), Arc::new(rendered))
-        });
-        let report = PollReport {
-            finished_at: finished,
-            duration: seconds,
-            error,
-        };
-        shared.update(&key, |cur| {
-            let (snapshot, rendered) = match &fresh {
-                Some((s, r)) => (Some(Arc::clone(s)), Some(Arc::clone(r))),
-                None => (cur.snapshot.clone(), cur.rendered.clone()),
-            };
-            EnvState {
-                key: cur.key.clone(),
-                snapshot,
-                rendered,
-                last_poll: Some(report.clone()),
-            }
-        });
-    }
-}
-
-/// Logs a poll outcome: at warn/info only when what failed (endpoint and
-/// reason) changes, so a persistent failure is logged once, not once per
-/// poll, even when PingOne's message text varies between answers.
-fn log_change(env: &str, last: &mut Option<String>, seconds: f64, o: &poll::Outcome) {
-    let rules = o.snapshot.as_ref().map(|s| s.rules.len());
-    let now = o
-        .error
-        .as_ref()
-        .map(|e| format!("{} {}", e.endpoint(), e.reason()));
-    let message = o.error.as_ref().map(ToString::to_string);
-    match (last.as_deref(), now.as_deref()) {
-        (_, Some(what)) if last.as_deref() != Some(what) => {
-            tracing::warn!(
-                environment = env,
-                error = message.as_deref().unwrap_or(what),
-                kept_last_good = o.snapshot.is_none(),
-                "poll failed"
-            );
-        }
-        (Some(_), None) => tracing::info!(
-            environment = env,
-            duration_s = seconds,
-            rules,
-            "poll recovered"
-        ),
-        _ => tracing::debug!(
-            environment = env,
-            duration_s = seconds,
-            rules,
-            error = message.as_deref(),
-            "poll finished"
-        ),
-    }
-    *last = now;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[tokio::test]
     async fn a_poll_that_dies_inside_the_exporter_keeps_data_and_counts_a_failure() {

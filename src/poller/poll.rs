@@ -1,24 +1,27 @@
-//! One poll of one environment: read the documented endpoints, map them to
-//! a snapshot, and keep the last good data for any part that failed.
+//! One poll of one environment: read the endpoints that are due (the
+//! stores always; the rules, revision and groups on their own cadences,
+//! [`super::cache`]), map the fresh stores and the last good rest to a
+//! snapshot, and keep the last good data for any part that failed.
 
-use std::collections::HashMap;
-use std::future::Future;
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Instant;
 
-use tokio::task::JoinSet;
-
+use super::cache::EnvCache;
+use super::groups::{GroupAnswer, GroupReads};
 use crate::config::Environment;
-use crate::mapping::{self, Answers, UnknownValue};
-use crate::pingone::model::SyncedGroup;
+use crate::mapping::{self, UnknownValue};
 use crate::pingone::{ApiError, Endpoint, EnvClient};
 use crate::secret::Secret;
 use crate::snapshot::EnvSnapshot;
+use crate::timefmt::now_unix;
 
 /// What a poll produced.
 #[derive(Debug)]
 pub struct Outcome {
-    /// The new snapshot; `None` when the core reads (stores, rules) failed
-    /// and the previous snapshot stays as it is.
+    /// The new snapshot; `None` when the stores read failed, or the rules
+    /// were never read successfully, and the previous snapshot stays as it
+    /// is.
     pub snapshot: Option<EnvSnapshot>,
     /// The first error, when any read failed (a call after retries, or a
     /// read task that ended without an answer).
@@ -68,145 +71,164 @@ impl PollError {
     }
 }
 
-/// Polls `env` once. `previous` is the last good snapshot: a rule whose
-/// `syncedGroups` read failed keeps its previous group counts, and a failed
-/// revision read keeps the previous revision time.
+/// Polls `env` once, reading everything, as the first poll after a start
+/// does: `previous` is the last good snapshot, whose group counts a rule
+/// keeps when its `syncedGroups` read fails, and whose revision time stays
+/// when the revision read fails. The one-shot poll of `status` and tests.
 pub async fn poll_once(
     client: &Arc<EnvClient>,
     env: &Environment,
     previous: Option<&EnvSnapshot>,
 ) -> Outcome {
-    let (stores, rules, revision) =
-        tokio::join!(client.stores(), client.rules(), client.latest_revision());
-    let (stores, rules) = match (stores, rules) {
-        (Ok(s), Ok(r)) => (s, r),
-        (Err(e), _) | (_, Err(e)) => {
-            return Outcome {
-                snapshot: None,
-                error: Some(e.into()),
-                unknown: Vec::new(),
-                skipped_items: 0,
-            };
-        }
-    };
-    let mut first_error = None;
-    let mut skipped = stores.1 + rules.1;
-    let revision = match revision {
-        Ok(r) => Some(r),
-        Err(e) => {
-            first_error.get_or_insert(e.into());
-            None
-        }
-    };
-    let mut answers = Answers {
-        stores: stores.0,
-        rules: rules.0,
-        groups: HashMap::new(),
-        revision,
-    };
+    let mut cache = EnvCache::new();
+    poll_cached(
+        client,
+        env,
+        &mut cache,
+        &HashSet::new(),
+        previous,
+        Instant::now(),
+    )
+    .await
+    .outcome
+}
 
-    // Groups are read for enabled rules the filter keeps: the console shows
-    // no sync summary for a disabled rule, and each read costs requests.
-    let ids: Vec<String> = answers
-        .rules
-        .iter()
-        .filter(|r| r.active == Some(true))
-        .filter(|r| env.rules.matches(r.name.as_deref().unwrap_or("")))
-        .filter_map(|r| r.id.clone())
-        .collect();
-    let reads = read_groups(ids, |id| {
-        let c = Arc::clone(client);
-        async move { c.synced_groups(&id).await }
-    })
-    .await;
-    skipped += reads.skipped_items;
-    answers.groups = reads.groups;
-    if let Some(e) = reads.first_error {
-        first_error.get_or_insert(e);
+/// What [`poll_cached`] produced.
+#[derive(Debug)]
+pub(crate) struct Polled {
+    /// The poll's result.
+    pub outcome: Outcome,
+    /// The rules whose group reads are due and were not read by this poll:
+    /// the poll loop starts them in the background.
+    pub groups_due: Vec<String>,
+}
+
+/// One poll of `env` that started at `started`, with `cache` holding the
+/// last good answers: reads the stores, then the rules and the latest
+/// revision when due, and builds the snapshot from the fresh stores and the
+/// cache. The first poll (an empty cache) also reads every rule's groups
+/// before it returns, so readiness means full data; later polls leave the
+/// due group reads (but not `pending` ones) to the caller.
+pub(crate) async fn poll_cached(
+    client: &Arc<EnvClient>,
+    env: &Environment,
+    cache: &mut EnvCache,
+    pending: &HashSet<String>,
+    previous: Option<&EnvSnapshot>,
+    started: Instant,
+) -> Polled {
+    let failed = |e: PollError| Polled {
+        outcome: Outcome {
+            snapshot: None,
+            error: Some(e),
+            unknown: Vec::new(),
+            skipped_items: 0,
+        },
+        groups_due: Vec::new(),
+    };
+    // The stores first and alone: the failure signal, and an environment
+    // whose answers hang holds one request slot, not two.
+    let mut skipped = match client.stores().await {
+        Ok((stores, n)) => {
+            cache.set_stores(stores, now_unix());
+            n
+        }
+        Err(e) => return failed(e.into()),
+    };
+    let mut first_error: Option<PollError> = None;
+    let first = cache.is_empty();
+    if cache.rules_due(env, started) {
+        let (rules, revision) = tokio::join!(client.rules(), client.latest_revision());
+        match rules {
+            Ok((rules, n)) => {
+                skipped += n;
+                cache.set_rules(rules, started, now_unix());
+            }
+            // Without rules ever read there is nothing to map the stores on.
+            Err(e) if cache.is_empty() => return failed(e.into()),
+            Err(e) => {
+                first_error.get_or_insert(e.into());
+            }
+        }
+        match revision {
+            Ok(r) => cache.set_revision(r),
+            Err(e) => {
+                first_error.get_or_insert(e.into());
+            }
+        }
     }
-    let failed_groups = reads.failed;
-
+    let mut groups_due = cache.groups_due(env, started, pending);
+    if first {
+        let mut reads = GroupReads::new();
+        reads.start(client, std::mem::take(&mut groups_due));
+        for (id, answer) in reads.all().await {
+            skipped += record_groups(cache, id, answer, &mut first_error);
+        }
+    }
     let mut unknown = Vec::new();
+    let snapshot = build(client, env, cache, previous, &mut unknown).await;
+    Polled {
+        outcome: Outcome {
+            snapshot,
+            error: first_error,
+            unknown,
+            skipped_items: skipped,
+        },
+        groups_due,
+    }
+}
+
+/// Records one rule's group read in `cache`, its error in `first_error`
+/// when it is the first; returns the list items it skipped.
+pub(crate) fn record_groups(
+    cache: &mut EnvCache,
+    id: String,
+    answer: GroupAnswer,
+    first_error: &mut Option<PollError>,
+) -> usize {
+    match answer {
+        Ok((groups, n)) => {
+            cache.set_groups(id, Some(groups), now_unix());
+            n
+        }
+        Err(e) => {
+            cache.set_groups(id, None, now_unix());
+            first_error.get_or_insert(e);
+            0
+        }
+    }
+}
+
+/// The snapshot of the last good answers in `cache`; `None` until the
+/// stores and the rules were read once. Rules without groups read keep
+/// those of `previous`, and so does the revision time (a reload starts
+/// with an empty cache). Unknown enum values are appended to `unknown`.
+pub(crate) async fn build(
+    client: &EnvClient,
+    env: &Environment,
+    cache: &EnvCache,
+    previous: Option<&EnvSnapshot>,
+    unknown: &mut Vec<UnknownValue>,
+) -> Option<EnvSnapshot> {
+    let answers = cache.answers()?;
     // What PingOne's free text must never quote back: our credential.
     let held = client.secrets().await;
     let secrets: Vec<&str> = held.iter().map(Secret::expose).collect();
-    let mut snap = mapping::summarize_with(
-        &answers,
-        &|name| env.rules.matches(name),
-        &secrets,
-        &mut unknown,
-    );
+    let mut snap =
+        mapping::summarize_with(&answers, &|name| env.rules.matches(name), &secrets, unknown);
     if let Some(prev) = previous {
-        carry_over(&mut snap, prev, &failed_groups, answers.revision.is_none());
+        carry_over(
+            &mut snap,
+            prev,
+            &cache.without_groups(env),
+            answers.revision.is_none(),
+        );
     }
-    Outcome {
-        snapshot: Some(snap),
-        error: first_error,
-        unknown,
-        skipped_items: skipped,
-    }
+    Some(snap)
 }
 
-/// What the `syncedGroups` reads of one poll produced.
-#[derive(Debug, Default)]
-struct GroupReads {
-    /// The groups of each rule whose read succeeded.
-    groups: HashMap<String, Vec<SyncedGroup>>,
-    /// The rules whose read failed: they keep their last good counts.
-    failed: Vec<String>,
-    /// The first failure, in the order the reads ended.
-    first_error: Option<PollError>,
-    /// List items that were not objects and were skipped.
-    skipped_items: usize,
-}
-
-/// Reads the groups of every rule in `ids` at once, `read` giving one
-/// rule's read; the environment's request budget paces them. Each read runs as
-/// its own task, so a read that panics fails that rule's read alone: it is
-/// counted like any failed read (reason `internal`, logged with the poll's
-/// error) and the rule keeps its last good groups.
-async fn read_groups<F, R>(ids: Vec<String>, read: F) -> GroupReads
-where
-    F: Fn(String) -> R,
-    R: Future<Output = Result<(Vec<SyncedGroup>, usize), ApiError>> + Send + 'static,
-{
-    let mut tasks = JoinSet::new();
-    let mut rule_of = HashMap::new();
-    for id in ids {
-        let task = tasks.spawn(read(id.clone()));
-        rule_of.insert(task.id(), id);
-    }
-    let mut out = GroupReads::default();
-    while let Some(joined) = tasks.join_next_with_id().await {
-        let (task, result) = match joined {
-            Ok((task, result)) => (task, result.map_err(PollError::from)),
-            Err(e) => (
-                e.id(),
-                Err(PollError::Internal {
-                    endpoint: Endpoint::SyncedGroups,
-                    message: e.to_string(),
-                }),
-            ),
-        };
-        let Some(id) = rule_of.remove(&task) else {
-            continue;
-        };
-        match result {
-            Ok((groups, n)) => {
-                out.skipped_items += n;
-                out.groups.insert(id, groups);
-            }
-            Err(e) => {
-                out.failed.push(id);
-                out.first_error.get_or_insert(e);
-            }
-        }
-    }
-    out
-}
-
-/// Copies the last good group counts of rules whose group read failed, and
-/// the last good revision time when its read failed.
+/// Copies the last good group counts of rules without groups read, and
+/// the last good revision time when there is no revision read.
 fn carry_over(
     snap: &mut EnvSnapshot,
     prev: &EnvSnapshot,
@@ -231,7 +253,9 @@ fn carry_over(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pingone::model::Rule;
+    use crate::mapping::Answers;
+    use crate::pingone::model::{Rule, SyncedGroup};
+    use std::collections::HashMap;
 
     fn groups(statuses: &[&str]) -> Vec<SyncedGroup> {
         statuses
@@ -258,36 +282,16 @@ mod tests {
         mapping::summarize(&answers, &|_| true, &mut Vec::new())
     }
 
-    #[tokio::test]
-    async fn a_group_read_that_panics_is_a_failed_read_and_keeps_the_last_groups() {
-        let ids = vec!["a".to_string(), "b".to_string()];
-        let good = read_groups(ids.clone(), |_| async {
-            Ok((groups(&["SUCCESS", "FAILED"]), 0))
-        })
-        .await;
-        let previous = snapshot(good.groups);
+    #[test]
+    fn a_rule_without_groups_read_keeps_the_last_groups() {
+        let previous = snapshot(HashMap::from([
+            ("a".to_string(), groups(&["SUCCESS", "FAILED"])),
+            ("b".to_string(), groups(&["SUCCESS", "FAILED"])),
+        ]));
         assert_eq!(previous.rules[0].groups_impacted, Some(2));
-
-        // The read of rule `a` panics (a bug in the exporter); `b`'s succeeds.
-        let reads = read_groups(ids, |id| async move {
-            if id == "a" {
-                std::panic::panic_any::<&str>("boom");
-            }
-            Ok((groups(&["SUCCESS"]), 0))
-        })
-        .await;
-        assert_eq!(
-            reads.failed,
-            vec!["a".to_string()],
-            "the panic is a failed read"
-        );
-        assert_eq!(
-            reads.first_error.as_ref().map(|e| e.reason()),
-            Some("internal"),
-            "counted like a poll that panics"
-        );
-        let mut snap = snapshot(reads.groups);
-        carry_over(&mut snap, &previous, &reads.failed, false);
+        // `a`'s read failed; `b`'s succeeded.
+        let mut snap = snapshot(HashMap::from([("b".to_string(), groups(&["SUCCESS"]))]));
+        carry_over(&mut snap, &previous, &["a".to_string()], false);
         let (a, b) = (&snap.rules[0], &snap.rules[1]);
         assert_eq!(
             (a.groups_impacted, a.groups),

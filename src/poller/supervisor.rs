@@ -98,6 +98,8 @@ fn same_env(a: &Environment, b: &Environment) -> bool {
         && a.api_url == b.api_url
         && a.auth_url == b.auth_url
         && a.poll_interval == b.poll_interval
+        && a.rules_interval == b.rules_interval
+        && a.groups_interval == b.groups_interval
         && a.credentials.client_id == b.credentials.client_id
         && a.credentials.client_secret == b.credentials.client_secret
         && a.credentials.worker_environment_id == b.credentials.worker_environment_id

@@ -6,6 +6,7 @@
 //! | POST | `/_sim/advance?ticks=N` | runs N ticks now (default 1, at most 100000) |
 //! | POST | `/_sim/rules/{ruleId}/delete` | removes the rule |
 //! | POST | `/_sim/rules/{ruleId}/activate`, `.../deactivate` | sets `active` |
+//! | POST | `/_sim/stores/{storeId}/status?value=FAILED` (or `OK`) | fails or heals the store's connection |
 //! | GET | `/_sim/requests` | API requests served, per endpoint and status |
 //! | POST | `/_sim/requests/reset` | forgets those counts |
 //! | GET | `/_sim/faults` | the fault rules in force, with hits and what remains |
@@ -38,6 +39,7 @@ pub(crate) fn handle(shared: &Shared, rest: &str, call: &Call) -> Response {
         ["truth"] | ["requests"] => Method::GET,
         ["advance"] | ["requests", "reset"] | ["faults", "clear"] => Method::POST,
         ["rules", _, "delete" | "activate" | "deactivate"] => Method::POST,
+        ["stores", _, "status"] => Method::POST,
         _ => return reply::not_found("the control endpoint"),
     };
     if call.method != want {
@@ -68,7 +70,33 @@ pub(crate) fn handle(shared: &Shared, rest: &str, call: &Call) -> Response {
                 reply::not_found("the rule")
             }
         }
+        ["stores", id, "status"] => store_status(shared, id, call),
         _ => reply::not_found("the control endpoint"),
+    }
+}
+
+/// `POST /_sim/stores/{storeId}/status?value=FAILED|OK`: the store's
+/// connection fails (its `syncState` is served `FAILED`, as when the engine
+/// fails it) or works again, at once, with no tick. A store served without
+/// `syncStatus` (no sync yet) stays without.
+fn store_status(shared: &Shared, id: &str, call: &Call) -> Response {
+    let failing = match query::get(&call.query, "value") {
+        Some("FAILED") => true,
+        Some("OK") => false,
+        _ => return reply::invalid("value", "value must be FAILED or OK"),
+    };
+    let mut t = shared.tenant();
+    let store = t
+        .envs
+        .iter_mut()
+        .flat_map(|e| e.stores.iter_mut())
+        .find(|s| s.id == id);
+    match store {
+        Some(s) => {
+            s.failing = failing;
+            reply::json(200, &json!({"store": id, "failing": failing}))
+        }
+        None => reply::not_found("the store"),
     }
 }
 

@@ -488,6 +488,9 @@ pub fn small_scenario() -> PathBuf {
 
 /// A config for `envs` (`(name, id)`) of a simulator at `sim_base`, reading
 /// the client secret from `secret_file`; the worker app lives in small-a.
+/// Every poll reads everything (`rules_interval` and `groups_interval` equal
+/// to `poll_interval`), so a change shows at the next poll; the cadences
+/// have tests of their own (tests/cadence.rs).
 pub fn config_for(
     sim_base: &str,
     envs: &[(&str, &str)],
@@ -496,7 +499,7 @@ pub fn config_for(
     extra_env: &str,
 ) -> String {
     let mut c = String::from(
-        "global:\n  poll_interval: 10s\n  request_timeout: 5s\n  max_requests_per_second: 50\n  max_concurrent_requests: 4\nenvironments:\n",
+        "global:\n  poll_interval: 10s\n  rules_interval: 10s\n  groups_interval: 10s\n  request_timeout: 5s\n  max_requests_per_second: 50\n  max_concurrent_requests: 4\nenvironments:\n",
     );
     for (name, id) in envs {
         c.push_str(&format!(
