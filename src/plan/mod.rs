@@ -127,12 +127,6 @@ impl TenantSize {
             groups_exact: true,
         }
     }
-
-    /// One user-detail walk's requests: the users list in pages of
-    /// `page` (> 0), then one `syncedRules` read per user and walked rule.
-    pub fn walk(users: u64, rules: u64, page: u64) -> u64 {
-        users.div_ceil(page.max(1)).max(1) + users * rules
-    }
 }
 
 /// One environment as the plan sees it.
@@ -449,6 +443,5 @@ mod tests {
             TenantSize::from_snapshot(&snap).group_requests,
             1 + 1 + 2 + 1
         );
-        assert_eq!(TenantSize::walk(250, 2, 100), 3 + 500);
     }
 }
