@@ -38,7 +38,7 @@ const INTERVAL: Desc = Desc {
 };
 const AGE: Desc = Desc {
     name: "pingone_exporter_data_age_seconds",
-    help: "Now minus the last successful read of this kind of data, for the budget's environment whose read is oldest; absent until every environment of the budget has read it once.",
+    help: "Now minus the last successful read of this kind of data, for the budget's environment whose last read is oldest, among those that read it at least once; absent until one has.",
     kind: Kind::Gauge,
 };
 
@@ -144,11 +144,10 @@ impl PlanStatus {
                 if mine.is_empty() || !p.cadences.iter().any(|c| c.data == data) {
                     continue;
                 }
-                // The oldest read; absent while any environment has none.
-                let oldest = mine
-                    .iter()
-                    .map(|e| read(e))
-                    .try_fold(f64::INFINITY, |acc, t| t.map(|t| acc.min(t)));
+                // The oldest read among the environments that have read it:
+                // one never read is `pingone_exporter_up` 0's business, and
+                // must not hide how far behind the others are.
+                let oldest = mine.iter().filter_map(|e| read(e)).reduce(f64::min);
                 let Some(oldest) = oldest else { continue };
                 let labels = [("budget", p.budget.name.as_str()), ("data", data.label())];
                 write_sample(out, AGE.name, "", &labels, &[], |o| {
