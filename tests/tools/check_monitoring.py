@@ -485,7 +485,7 @@ def start_everything(binary, tmp):
                                 "--web.listen-address", "127.0.0.1:0"], logs)
     failures = from_log(logs, "failures-exporter", r"msg=listening address=(\S+)")
     for addr in (demo, failures):
-        wait_for(f"{addr}/-/ready", 60,
+        wait_for(f"{addr}/-/ready", 120,
                  lambda a=addr: _ok(f"http://{a}/-/ready"))
     ticker = Ticker(sim_a)
 
