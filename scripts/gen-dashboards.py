@@ -507,6 +507,30 @@ def exporter_health():
                       target(f'sum by (environment_name, code) (rate(pingone_exporter_api_requests_total{{{ENV}, endpoint="token", code=~"4.."}}[$__rate_interval]))',
                              legend="{{environment_name}} refused {{code}}", ref="B")]), 8, 8)
 
+    L.row("Request budgets")
+    L.add(timeseries("Planned requests against each budget",
+                     "Requests per second the configured cadences of each budget's environments need (from their last known size), against the budget's rate (its limit line); above it the least urgent data falls behind (alert: PingOneExporterBudgetOverSubscribed; status --plan explains).",
+                     "reqps",
+                     [target('sum by (budget) (pingone_exporter_budget_planned_requests_per_second)',
+                             legend="{{budget}} planned", ref="A"),
+                      target('max by (budget) (pingone_exporter_budget_limit_requests_per_second)',
+                             legend="{{budget}} limit", ref="B")]), 8, 8)
+    L.add(timeseries("Planned requests by kind of data",
+                     "What each cadence needs, most urgent first: stores (the failure signal) and tokens, then rules, then synced groups and user-detail walks.",
+                     "reqps",
+                     [target('sum by (budget, data) (pingone_exporter_budget_planned_requests_per_second)',
+                             legend="{{budget}} {{data}}")], stack=True), 8, 8)
+    L.add(timeseries("Requests granted by each budget",
+                     "Request starts each budget granted per second: calls, retries, tokens and user-detail walks of its environments.",
+                     "reqps",
+                     [target('sum by (budget) (rate(pingone_exporter_budget_requests_total[$__rate_interval]))',
+                             legend="{{budget}}")]), 8, 8)
+    L.add(timeseries("Achieved data age, in configured intervals",
+                     "Age of the oldest read of each kind of data of each budget's environments, divided by its configured interval: about 1 when the cadence is kept; the dashed line is the PingOneExporterDataBehindCadence threshold (3).",
+                     "short",
+                     [target('max by (budget, data) (pingone_exporter_data_age_seconds / pingone_exporter_data_interval_seconds)',
+                             legend="{{budget}} {{data}}")], threshold=3), 24, 8)
+
     L.row("Exporter")
     L.add(stat("Config reload", "Whether the last configuration load or reload succeeded (lowest over all exporters).",
                "none",
@@ -531,7 +555,7 @@ def exporter_health():
                      [target('sum by (field, value) (increase(pingone_exporter_unknown_values_total[$__rate_interval]))',
                              legend="{{field}}={{value}}")]), 24, 6)
     return dashboard("pingone-sync-exporter-health", "PingOne provisioning / Exporter health",
-                     "The exporter's own health: polls, PingOne API requests by code, retries, rate limiting, tokens.",
+                     "The exporter's own health: polls, PingOne API requests by code, retries, rate limiting, tokens, request budgets.",
                      L)
 
 

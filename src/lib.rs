@@ -23,6 +23,8 @@
 //! - [`http`]: the hyper server loop shared by the exporter and the simulator.
 //! - [`collector`]: renders snapshots once per poll and assembles a scrape.
 //! - [`pingone`]: the HTTP client for the documented PingOne API.
+//! - [`plan`]: what each request budget must carry for the configured
+//!   cadences, and whether it fits.
 //! - [`state`]: the snapshots shared by pollers, the server and the alerter.
 //! - [`webconfig`]: `--web.config.file`: TLS and basic auth for the server.
 //! - [`simulator`]: a PingOne tenant simulator serving the documented API.
@@ -53,6 +55,7 @@ pub mod logging;
 pub mod mapping;
 pub mod outbound;
 pub mod pingone;
+pub mod plan;
 pub mod poller;
 pub mod printable;
 pub mod redact;

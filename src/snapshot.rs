@@ -228,4 +228,8 @@ pub struct EnvSnapshot {
     /// When the user-detail walk merged into this snapshot finished, Unix
     /// seconds; `None` when no walk data is merged.
     pub user_detail_finished: Option<f64>,
+    /// Requests the merged walk took (users list pages plus one record
+    /// read per user and walked rule): the walk's size for the request
+    /// plan; `None` when no walk data is merged.
+    pub user_detail_walk_requests: Option<u64>,
 }

@@ -301,6 +301,7 @@ mod tests {
                     rules: (0..n).map(rule).collect(),
                     revision_created: Some(NOW - 3600.0),
                     user_detail_finished: (e % 2 == 0).then_some(NOW - 60.0),
+                    user_detail_walk_requests: None,
                 };
                 Arc::new(render(
                     &EnvKey::new(&format!("env-{e}"), &format!("e{e}")),

@@ -128,5 +128,6 @@ pub fn summarize_with(
             .and_then(|r| r.created_at.as_deref())
             .and_then(parse_rfc3339),
         user_detail_finished: None,
+        user_detail_walk_requests: None,
     }
 }

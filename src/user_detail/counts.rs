@@ -188,10 +188,21 @@ pub struct WalkCounts {
     pub rules: HashMap<String, RuleUsers>,
 }
 
+impl WalkCounts {
+    /// The requests such a walk takes: the rules list, the users list in
+    /// pages of [`super::walk::USERS_PAGE`], then one `syncedRules` read
+    /// per user and walked rule (docs/metrics.md, "API calls per poll").
+    pub fn requests(&self) -> u64 {
+        let page = u64::from(super::walk::USERS_PAGE);
+        1 + self.users.div_ceil(page).max(1) + self.users * self.rules.len() as u64
+    }
+}
+
 /// Puts a walk's counts into a snapshot (see the module table). Rules the
 /// walk did not count keep their store-derived values.
 pub fn apply(snap: &mut EnvSnapshot, walk: &WalkCounts) {
     snap.user_detail_finished = Some(walk.finished_at);
+    snap.user_detail_walk_requests = Some(walk.requests());
     for rule in &mut snap.rules {
         let Some(counted) = walk.rules.get(&rule.id) else {
             continue;
@@ -217,6 +228,22 @@ pub fn apply(snap: &mut EnvSnapshot, walk: &WalkCounts) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_walk_costs_the_rules_list_the_user_pages_and_a_read_per_user_and_rule() {
+        let walk = WalkCounts {
+            users: 250,
+            rules: ["a", "b"]
+                .into_iter()
+                .map(|id| (id.to_string(), RuleUsers::default()))
+                .collect(),
+            ..WalkCounts::default()
+        };
+        assert_eq!(walk.requests(), 1 + 3 + 250 * 2);
+        let mut snap = EnvSnapshot::default();
+        apply(&mut snap, &walk);
+        assert_eq!(snap.user_detail_walk_requests, Some(504));
+    }
 
     fn record(status: &str, details: Option<&str>) -> SyncedRule {
         SyncedRule {

@@ -149,6 +149,10 @@ EXPECTED_FIRING = [
     ("PingOneExporterAuthFailing", {"environment_name": "auth-broken"}),
     ("PingOneExporterRateLimited", {"environment_name": "rate-limited"}),
     ("PingOneExporterDown", {"job": "pingone-sync-down"}),
+    ("PingOneExporterBudgetOverSubscribed", {"job": "pingone-sync-failures", "budget": "starved"}),
+    # vanishing's simulator stops after its first poll: its stores age past
+    # three poll intervals.
+    ("PingOneExporterDataBehindCadence", {"job": "pingone-sync-failures", "budget": "default", "data": "stores"}),
 ]
 # Alerts no setup here can fire, and why.
 NOT_PROVABLE: dict = {}
@@ -166,10 +170,18 @@ MUST_NOT_FIRE = [
 ] + [
     ("PingOneExporterDown", {"job": job}) for job in ["pingone-sync-demo", "pingone-sync-failures"]
 ] + [
+    (name, {"job": "pingone-sync-demo"})
+    for name in ["PingOneExporterBudgetOverSubscribed", "PingOneExporterDataBehindCadence"]
+] + [
     ("PingOneProvisioningSyncStale", {"environment_name": "failures", "rule_name": "Broken SCIM outbound"}),
     ("PingOneProvisioningSyncStale", {"environment_name": "failures", "rule_name": "Salesforce forced failed"}),
     ("*", {"environment_name": "demo-prod", "rule_name": "Directory to Zoom"}),
 ]
+
+# The rate-limited environment's budget: under the 0.1 requests/s its
+# stores read every 10 s needs, yet enough for its first poll to end
+# within the readiness wait.
+STARVED_RATE = 0.09
 
 FIRING_TIMEOUT = 150  # seconds
 TICK_EVERY = 4  # seconds between ticks of the failure setup's manual clock
@@ -448,12 +460,18 @@ def start_everything(binary, tmp):
         ("rate-limited", "a0000000-0000-4000-8000-000000000429", stub_url, sim_a, "good-secret", FAILURES_ENV_ID),
         ("vanishing", SMALL_A_ID, sim_b, sim_b, "good-secret", SMALL_A_ID),
     ]
+    # rate-limited spends from a budget of its own, too small for a stores
+    # read every 10 s (0.1 requests/s): PingOneExporterBudgetOverSubscribed.
     cfg = ("global:\n  poll_interval: 10s\n  request_timeout: 5s\n"
-           "  max_requests_per_second: 50\n  max_concurrent_requests: 4\nenvironments:\n")
+           "  max_requests_per_second: 50\n  max_concurrent_requests: 4\n"
+           f"budgets:\n  starved:\n    max_requests_per_second: {STARVED_RATE}\n"
+           "    max_concurrent_requests: 1\nenvironments:\n")
     for name, env_id, api, auth, secret, worker in envs:
         cfg += (f"  - name: {name}\n    id: {env_id}\n    api_url: {api}/v1\n    auth_url: {auth}\n"
                 f"    credentials:\n      client_id: demo-client\n"
                 f"      client_secret_file: {tmp / secret}\n      worker_environment_id: {worker}\n")
+        if name == "rate-limited":
+            cfg += "    budget: starved\n"
         if name == "failures":
             # User-detail mode gives the write-back rule its own user counts
             # and write-back failures (the store's numbers go to its parent).
@@ -467,7 +485,7 @@ def start_everything(binary, tmp):
                                 "--web.listen-address", "127.0.0.1:0"], logs)
     failures = from_log(logs, "failures-exporter", r"msg=listening address=(\S+)")
     for addr in (demo, failures):
-        wait_for(f"{addr}/-/ready", 60,
+        wait_for(f"{addr}/-/ready", 120,
                  lambda a=addr: _ok(f"http://{a}/-/ready"))
     ticker = Ticker(sim_a)
 

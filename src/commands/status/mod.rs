@@ -273,6 +273,7 @@ pub(crate) mod tests {
                 rules: vec![base, inbound, writeback, disabled],
                 revision_created: Some(900_000.0),
                 user_detail_finished: None,
+                user_detail_walk_requests: None,
             }),
             error: None,
         }]

@@ -1,0 +1,159 @@
+//! The plan as self-metrics: per budget its limit, the requests per second
+//! the configured cadences need, the requests it granted, and the achieved
+//! age of each kind of data, so an alert and the exporter-health dashboard
+//! can say "this budget is over-subscribed" before data goes stale.
+//!
+//! The daemon recomputes the plan (start, reload, and every few seconds as
+//! sizes become known) and hands it here with the budgets; a scrape writes
+//! the families from that and the environments' read times.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{BudgetPlan, Data};
+use crate::exposition::text::{write_counter, write_f64, write_sample};
+use crate::exposition::{Desc, Format, Kind};
+use crate::pingone::budget::Budget;
+use crate::state::EnvState;
+
+const LIMIT: Desc = Desc {
+    name: "pingone_exporter_budget_limit_requests_per_second",
+    help: "The request budget's configured rate: request starts per second it grants at most.",
+    kind: Kind::Gauge,
+};
+const PLANNED: Desc = Desc {
+    name: "pingone_exporter_budget_planned_requests_per_second",
+    help: "Request starts per second the configured cadence of this kind of data needs, from the last known size of the budget's environments (a lower bound while sizes are unknown).",
+    kind: Kind::Gauge,
+};
+const SPENT: Desc = Desc {
+    name: "pingone_exporter_budget_requests",
+    help: "Request starts the budget granted (API calls, retries and token requests of its environments).",
+    kind: Kind::Counter,
+};
+const INTERVAL: Desc = Desc {
+    name: "pingone_exporter_data_interval_seconds",
+    help: "The configured cadence of this kind of data: the longest interval among the budget's environments.",
+    kind: Kind::Gauge,
+};
+const AGE: Desc = Desc {
+    name: "pingone_exporter_data_age_seconds",
+    help: "Now minus the last successful read of this kind of data, for the budget's environment whose last read is oldest, among those that read it at least once; absent until one has.",
+    kind: Kind::Gauge,
+};
+
+/// What the plan families are written from.
+#[derive(Debug, Default)]
+struct Inner {
+    plans: Vec<BudgetPlan>,
+    budgets: Vec<(String, Arc<Budget>)>,
+    /// Environment id → budget name.
+    env_budget: HashMap<String, String>,
+}
+
+/// The plan's self-metrics; shared by the daemon (which sets the plan) and
+/// the server (which writes it at each scrape).
+#[derive(Debug, Default)]
+pub struct PlanStatus {
+    inner: Mutex<Inner>,
+}
+
+/// The kinds of data whose age is shown, with how to read it from an
+/// environment's state (Unix seconds of its last successful read).
+const AGED: [(Data, fn(&EnvState) -> Option<f64>); 4] = [
+    (Data::Stores, |e| e.reads.stores),
+    (Data::Rules, |e| e.reads.rules),
+    (Data::Groups, |e| e.reads.groups),
+    (Data::UserDetail, |e| {
+        e.snapshot.as_ref().and_then(|s| s.user_detail_finished)
+    }),
+];
+
+impl PlanStatus {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sets the plan, the budgets (name and handle, for the requests they
+    /// granted) and which budget each environment id spends from.
+    pub fn set(
+        &self,
+        plans: Vec<BudgetPlan>,
+        budgets: Vec<(String, Arc<Budget>)>,
+        env_budget: HashMap<String, String>,
+    ) {
+        *self.lock() = Inner {
+            plans,
+            budgets,
+            env_budget,
+        };
+    }
+
+    /// Replaces the plan only (sizes became known).
+    pub fn set_plans(&self, plans: Vec<BudgetPlan>) {
+        self.lock().plans = plans;
+    }
+
+    /// The current plan.
+    pub fn plans(&self) -> Vec<BudgetPlan> {
+        self.lock().plans.clone()
+    }
+
+    /// Writes the plan families; `envs` are the environments' states and
+    /// `now` the Unix time ages are computed against.
+    pub fn encode(&self, format: Format, out: &mut Vec<u8>, envs: &[Arc<EnvState>], now: f64) {
+        let inner = self.lock();
+        if inner.plans.is_empty() {
+            return;
+        }
+        LIMIT.write_header(format, out);
+        for p in &inner.plans {
+            let labels = [("budget", p.budget.name.as_str())];
+            write_sample(out, LIMIT.name, "", &labels, &[], |o| {
+                write_f64(o, p.budget.rate)
+            });
+        }
+        PLANNED.write_header(format, out);
+        for p in &inner.plans {
+            for c in &p.cadences {
+                let labels = [("budget", p.budget.name.as_str()), ("data", c.data.label())];
+                write_sample(out, PLANNED.name, "", &labels, &[], |o| write_f64(o, c.rate));
+            }
+        }
+        SPENT.write_header(format, out);
+        for (name, budget) in &inner.budgets {
+            write_counter(out, SPENT.name, &[("budget", name.as_str())], &[], budget.granted());
+        }
+        INTERVAL.write_header(format, out);
+        for p in &inner.plans {
+            for c in p.cadences.iter().filter(|c| c.data != Data::Tokens) {
+                let labels = [("budget", p.budget.name.as_str()), ("data", c.data.label())];
+                write_sample(out, INTERVAL.name, "", &labels, &[], |o| {
+                    write_f64(o, c.interval)
+                });
+            }
+        }
+        AGE.write_header(format, out);
+        for p in &inner.plans {
+            let mine: Vec<&EnvState> = envs
+                .iter()
+                .filter(|e| inner.env_budget.get(&*e.key.id) == Some(&p.budget.name))
+                .map(AsRef::as_ref)
+                .collect();
+            for (data, read) in AGED {
+                if mine.is_empty() || !p.cadences.iter().any(|c| c.data == data) {
+                    continue;
+                }
+                // The oldest read among the environments that have read it:
+                // one never read is `pingone_exporter_up` 0's business, and
+                // must not hide how far behind the others are.
+                let oldest = mine.iter().filter_map(|e| read(e)).reduce(f64::min);
+                let Some(oldest) = oldest else { continue };
+                let labels = [("budget", p.budget.name.as_str()), ("data", data.label())];
+                write_sample(out, AGE.name, "", &labels, &[], |o| {
+                    write_f64(o, (now - oldest).max(0.0))
+                });
+            }
+        }
+    }
+}
