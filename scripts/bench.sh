@@ -9,7 +9,7 @@
 #   scripts/bench.sh --json figures.json  # also keep every figure
 #   scripts/bench.sh --freshness          # instead: time from a FAILED store to
 #                                         # /metrics at the default budget
-#                                         # (M 60 s, M 30 s, L 60 s; about 40 minutes)
+#                                         # (M 30 s, M 60 s, L 60 s; about 30 minutes)
 #   scripts/bench.sh --freshness --cases M:60 --samples 4
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -135,7 +135,7 @@ def main():
     ap.add_argument("--simulator-binary",
                     help="the binary that runs the simulator (default: --binary); set it to "
                          "compare an older exporter, whose simulator lacks the control endpoint")
-    ap.add_argument("--cases", default="M:60,M:30,L:60",
+    ap.add_argument("--cases", default="M:30,M:60,L:60",
                     help="comma-separated SIZE:POLL_SECONDS (sizes S, M, L)")
     ap.add_argument("--samples", type=int, default=6, help="stores flipped per case")
     ap.add_argument("--json", help="also write every figure to this file")
