@@ -158,8 +158,11 @@ pub enum Command {
         #[arg(long, env = "PINGONE_SYNC_EXPORTER_STATUS_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
         /// List the failing users of every rule instead (user-detail mode only: walks every user's record of every rule once); exit 0 (none), 1 (some) or 2.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "plan")]
         failures: bool,
+        /// Print the request plan instead: per budget, what one cycle of each cadence needs and whether it fits (reads each environment's rules list once); exit 0 (fits), 1 (over-subscribed) or 2.
+        #[arg(long)]
+        plan: bool,
     },
     /// Fetch every endpoint the exporter reads, scrub secrets and personal data, and write the answers as fixture files for a bug report.
     Dump {

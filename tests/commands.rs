@@ -577,3 +577,66 @@ fn dump_keeps_the_failing_users_records_in_user_detail_mode() {
     }
     assert!(checked > 0, "the small scenario has failing users");
 }
+
+/// A config of small-a on the `default` budget (50 requests/s) and small-b
+/// on `slow`, at `slow_rate` requests/s, both read every 10 s.
+fn plan_config(dir: &Dir, sim: &Sim, slow_rate: &str) -> String {
+    let secret = dir.write("secret", "demo-secret\n");
+    let base = config_for(
+        &sim.base,
+        &[("small-a", SMALL_A), ("small-b", SMALL_B)],
+        "demo-client",
+        &secret,
+        "",
+    );
+    // small-b (the second environment) names the slow budget.
+    let (a, b) = base.split_at(base.find("  - name: small-b").unwrap());
+    let b = b.replacen("    api_url:", "    budget: slow\n    api_url:", 1);
+    let cfg = format!(
+        "{a}{b}budgets:\n  slow:\n    max_requests_per_second: {slow_rate}\n    max_concurrent_requests: 1\n"
+    );
+    let path = dir.write("plan.yml", &cfg);
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn status_plan_prints_each_budget_and_exits_1_when_one_is_over_subscribed() {
+    let sim = Sim::start(&small_scenario());
+    let dir = Dir::new();
+    let over = run(
+        &[
+            "status",
+            "--plan",
+            "--config.file",
+            &plan_config(&dir, &sim, "0.3"),
+        ],
+        &[],
+    );
+    assert_eq!(over.status.code(), Some(1), "{}", text(&over.stderr));
+    assert!(over.stderr.is_empty(), "{}", text(&over.stderr));
+    common::golden::assert_matches("tests/golden/status-plan.txt", &text(&over.stdout));
+
+    // The same tenant with room in the slow budget: every budget fits.
+    let fits = run(
+        &[
+            "status",
+            "--plan",
+            "--output",
+            "json",
+            "--config.file",
+            &plan_config(&dir, &sim, "5"),
+        ],
+        &[],
+    );
+    assert_eq!(fits.status.code(), Some(0), "{}", text(&fits.stderr));
+    let plans: Value = serde_json::from_slice(&fits.stdout).unwrap();
+    let names: Vec<&str> = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["budget"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "slow"]);
+    assert_eq!(plans[1]["environments"], 1);
+    assert_eq!(plans[1]["fits"], true);
+}

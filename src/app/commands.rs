@@ -31,11 +31,19 @@ pub(super) async fn run(cli: &Cli, command: &Command) -> ExitCode {
     }
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr());
     let exit = match command {
-        Command::Status { output, failures } => {
+        Command::Status {
+            output,
+            failures,
+            plan,
+        } => {
             let output = match output {
                 OutputFormat::Table => status::Output::Table { colour: colour() },
                 OutputFormat::Json => status::Output::Json,
             };
+            if *plan {
+                let exit = status::plan::run(&config, output, &mut out, &mut err).await;
+                return ExitCode::from(exit.code());
+            }
             let report = if *failures {
                 status::Report::Failures
             } else {

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::planner::Planner;
 use super::{REVISION, bind, demo, on_signals};
 use crate::alerting;
 use crate::cli::Cli;
@@ -54,6 +55,8 @@ struct Daemon {
     page: Arc<server::summary::PageSettings>,
     metrics: Arc<SelfMetrics>,
     supervisor: Supervisor,
+    /// Keeps the request plan current (logs and self-metrics).
+    planner: Planner,
     alerter: alerting::Alerter,
     server: JoinHandle<()>,
     /// `/-/reload` requests from the server.
@@ -78,6 +81,14 @@ impl Daemon {
         }
         tracing::info!(version = crate::VERSION, revision = REVISION, shard = %shard, config = %config.summary(), "starting");
         let supervisor = Supervisor::start(&config, Arc::clone(&shared))?;
+        let plan_status = Arc::new(crate::plan::status::PlanStatus::default());
+        let planner = Planner::start(
+            &config,
+            budgets(&supervisor),
+            Arc::clone(&shared),
+            Arc::clone(&plan_status),
+            shutdown.clone(),
+        );
 
         let listener: TcpListener = bind(&cli.listen_address).await?;
         let addr = listener.local_addr()?;
@@ -108,6 +119,7 @@ impl Daemon {
             reload_gate: server::ReloadGate::default(),
             about: about(cli, shard, demo_sim.as_ref(), guard.as_ref()),
             page: Arc::clone(&page),
+            plan: plan_status,
         };
         let server = start_server(cli, listener, tls, guard, web, shutdown.clone());
         Ok(Self {
@@ -116,6 +128,7 @@ impl Daemon {
             page,
             metrics,
             supervisor,
+            planner,
             alerter,
             server,
             reloads,
@@ -137,6 +150,7 @@ impl Daemon {
                 cli,
                 self.shard,
                 &mut self.supervisor,
+                &self.planner,
                 &self.alerter,
                 &self.metrics,
                 &self.page,
@@ -153,6 +167,7 @@ impl Daemon {
         // In-flight scrapes finish (the server's grace period); pollers stop.
         let _ = self.server.await;
         self.supervisor.stop().await;
+        self.planner.join().await;
         self.alerter.join().await;
         if let Some(sim) = self.demo_sim {
             let _ = tokio::time::timeout(Duration::from_secs(2), sim.join()).await;
@@ -190,6 +205,15 @@ fn shard(cli: &Cli) -> anyhow::Result<Shard> {
         cli.shard_count,
         Some(&host),
     )?)
+}
+
+/// The supervisor's request budgets by name, for the plan's self-metrics.
+fn budgets(supervisor: &Supervisor) -> Vec<(String, Arc<crate::pingone::budget::Budget>)> {
+    supervisor
+        .budgets()
+        .iter()
+        .map(|(name, b)| (name.to_string(), Arc::clone(b)))
+        .collect()
 }
 
 /// The Grafana base URL of `--web.grafana-url`, checked, when given.
@@ -295,6 +319,7 @@ fn reload(
     cli: &Cli,
     shard: Shard,
     supervisor: &mut Supervisor,
+    planner: &Planner,
     alerter: &alerting::Alerter,
     metrics: &SelfMetrics,
     page: &server::summary::PageSettings,
@@ -309,6 +334,7 @@ fn reload(
             // Build everything that can fail before changing anything.
             let plan = alerting::plan(c.alerting.as_ref()).map_err(|e| e.to_string())?;
             supervisor.apply(&c).map_err(|e| e.to_string())?;
+            planner.apply(&c, budgets(supervisor), "reload");
             alerter.apply(plan);
             page.apply(&c);
             Ok(c)

@@ -15,6 +15,7 @@ mod commands;
 mod daemon;
 mod demo;
 mod listen;
+mod planner;
 
 pub use listen::bind;
 

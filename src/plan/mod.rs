@@ -20,9 +20,9 @@
 //! its groups are counted as one request per rule it may have, which is
 //! unknown, so the totals are marked as lower bounds ([`Count::at_least`]).
 
-// pub mod inputs;
+pub mod inputs;
 pub mod render;
-// pub mod status;
+pub mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -79,8 +79,8 @@ pub fn table(plans: &[BudgetPlan]) -> String {
         }
         let share = 100.0 * p.planned_rate() / p.budget.rate;
         let state = if p.fits() { "fits" } else { "over-subscribed" };
-        let lower = if p.sized < p.environments {
-            " (a lower bound: some sizes are unknown until their first read)"
+        let lower = if p.cadences.iter().any(|c| c.per_cycle.at_least) {
+            " (a lower bound: some groups are not counted yet, marked ≥ or unknown)"
         } else {
             ""
         };
@@ -218,7 +218,7 @@ budget org-b: 2 requests/s, 2 in flight; 1 environment, 0 of known size
   tokens             1h               1        0.00          0.02  yes
   rules              5m               2        0.01          0.02  yes
   synced_groups     15m         unknown        0.00          0.02  yes
-  planned 0.02 of 2 requests/s (1%): fits (a lower bound: some sizes are unknown until their first read)
+  planned 0.02 of 2 requests/s (1%): fits (a lower bound: some groups are not counted yet, marked ≥ or unknown)
 ";
         assert_eq!(table(&plans()), expected);
     }

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{BudgetPlan, Data};
-use crate::exposition::text::{write_counter, write_f64, write_sample};
 use crate::exposition::{Desc, Format, Kind};
+use crate::exposition::{write_counter, write_f64, write_sample};
 use crate::pingone::budget::Budget;
 use crate::state::EnvState;
 
@@ -58,9 +58,12 @@ pub struct PlanStatus {
     inner: Mutex<Inner>,
 }
 
+/// Reads when an environment last read one kind of data (Unix seconds).
+type ReadAt = fn(&EnvState) -> Option<f64>;
+
 /// The kinds of data whose age is shown, with how to read it from an
-/// environment's state (Unix seconds of its last successful read).
-const AGED: [(Data, fn(&EnvState) -> Option<f64>); 4] = [
+/// environment's state.
+const AGED: [(Data, ReadAt); 4] = [
     (Data::Stores, |e| e.reads.stores),
     (Data::Rules, |e| e.reads.rules),
     (Data::Groups, |e| e.reads.groups),
@@ -117,12 +120,20 @@ impl PlanStatus {
         for p in &inner.plans {
             for c in &p.cadences {
                 let labels = [("budget", p.budget.name.as_str()), ("data", c.data.label())];
-                write_sample(out, PLANNED.name, "", &labels, &[], |o| write_f64(o, c.rate));
+                write_sample(out, PLANNED.name, "", &labels, &[], |o| {
+                    write_f64(o, c.rate)
+                });
             }
         }
         SPENT.write_header(format, out);
         for (name, budget) in &inner.budgets {
-            write_counter(out, SPENT.name, &[("budget", name.as_str())], &[], budget.granted());
+            write_counter(
+                out,
+                SPENT.name,
+                &[("budget", name.as_str())],
+                &[],
+                budget.granted(),
+            );
         }
         INTERVAL.write_header(format, out);
         for p in &inner.plans {

@@ -32,6 +32,7 @@ use crate::alerting::AlertStatus;
 use crate::collector;
 use crate::exposition::{Encoding, negotiate};
 use crate::http::{Chunks, Request};
+use crate::plan::status::PlanStatus;
 use crate::state::Shared;
 use crate::timefmt::now_unix;
 
@@ -59,6 +60,8 @@ pub struct Web {
     pub about: Vec<(String, String)>,
     /// What the status pages know beyond the snapshots (links, refresh).
     pub page: Arc<summary::PageSettings>,
+    /// The request plan's series (the same one the daemon's planner sets).
+    pub plan: Arc<PlanStatus>,
 }
 
 /// The response type of this server.
@@ -167,6 +170,7 @@ fn metrics(web: &Web, req: &Request) -> Response {
     let live = |out: &mut Vec<u8>| {
         web.shared.metrics.encode(format, out);
         web.alerts.encode(format, out);
+        web.plan.encode(format, out, &web.shared.envs(), now_unix());
     };
     let rendered = web.shared.rendered();
     let scrape = || collector::scrape(format, rendered.clone(), now_unix(), live);

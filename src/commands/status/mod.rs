@@ -14,6 +14,7 @@
 
 pub mod failures;
 pub mod json;
+pub mod plan;
 pub mod table;
 
 use std::io::Write;

@@ -24,7 +24,12 @@ use crate::printable::printable;
 
 /// Reads every environment's rules, prints the plan on `out` and read
 /// errors on `err`, and returns the exit status.
-pub async fn run(config: &Config, output: Output, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
+pub async fn run(
+    config: &Config,
+    output: Output,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
     let clients = match crate::commands::clients(config) {
         Ok(c) => c,
         Err(e) => {

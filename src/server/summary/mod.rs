@@ -178,6 +178,7 @@ mod tests {
             reload_gate: crate::server::ReloadGate::default(),
             about: Vec::new(),
             page: Arc::new(PageSettings::new(None, &config)),
+            plan: Arc::default(),
         }
     }
 
