@@ -168,3 +168,102 @@ impl PlanStatus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::plan::{BudgetInput, EnvInput, TenantSize, compute};
+    use crate::snapshot::EnvKey;
+    use crate::state::ReadTimes;
+
+    /// An environment's state with its read times (its budget comes from
+    /// the plan's environment → budget map).
+    fn env(id: &str, stores: Option<f64>, groups: Option<f64>) -> Arc<EnvState> {
+        Arc::new(EnvState {
+            key: EnvKey::new(id, id),
+            snapshot: None,
+            rendered: None,
+            last_poll: None,
+            reads: ReadTimes {
+                stores,
+                rules: stores,
+                groups,
+            },
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_families_carry_limit_plan_spent_interval_and_the_oldest_age() {
+        let input = |budget: &str| EnvInput {
+            budget: budget.into(),
+            poll_interval: Duration::from_secs(60),
+            rules_interval: Duration::from_secs(300),
+            groups_interval: Duration::from_secs(900),
+            user_detail: None,
+            credential: "w".into(),
+            size: Some(TenantSize {
+                group_requests: 30,
+                walk_requests: None,
+                groups_exact: true,
+            }),
+        };
+        let plans = compute(
+            &[BudgetInput {
+                name: "org-a".into(),
+                rate: 2.0,
+                concurrency: 2,
+            }],
+            &[input("org-a"), input("org-a")],
+        );
+        let budget = Budget::new(2.0, 2);
+        drop(
+            budget
+                .acquire(crate::pingone::budget::Priority::Signal)
+                .await,
+        );
+        let status = PlanStatus::default();
+        let env_budget = [("a", "org-a"), ("b", "org-a"), ("c", "org-b")]
+            .into_iter()
+            .map(|(e, b)| (e.to_string(), b.to_string()))
+            .collect();
+        status.set(plans, vec![("org-a".into(), budget)], env_budget);
+        // a read its stores 10 s ago and its groups 400 s ago; b's groups
+        // were never read; c is another budget's.
+        let envs = [
+            env("a", Some(990.0), Some(600.0)),
+            env("b", Some(995.0), None),
+            env("c", Some(0.0), Some(0.0)),
+        ];
+        let mut out = Vec::new();
+        status.encode(Format::Text, &mut out, &envs, 1000.0);
+        let text = String::from_utf8(out).unwrap();
+        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            samples,
+            [
+                r#"pingone_exporter_budget_limit_requests_per_second{budget="org-a"} 2"#,
+                r#"pingone_exporter_budget_planned_requests_per_second{budget="org-a",data="stores"} 0.03333333333333333"#,
+                r#"pingone_exporter_budget_planned_requests_per_second{budget="org-a",data="tokens"} 0.0002777777777777778"#,
+                r#"pingone_exporter_budget_planned_requests_per_second{budget="org-a",data="rules"} 0.013333333333333334"#,
+                r#"pingone_exporter_budget_planned_requests_per_second{budget="org-a",data="synced_groups"} 0.06666666666666667"#,
+                r#"pingone_exporter_budget_requests_total{budget="org-a"} 1"#,
+                r#"pingone_exporter_data_interval_seconds{budget="org-a",data="stores"} 60"#,
+                r#"pingone_exporter_data_interval_seconds{budget="org-a",data="rules"} 300"#,
+                r#"pingone_exporter_data_interval_seconds{budget="org-a",data="synced_groups"} 900"#,
+                r#"pingone_exporter_data_age_seconds{budget="org-a",data="stores"} 10"#,
+                r#"pingone_exporter_data_age_seconds{budget="org-a",data="rules"} 10"#,
+                r#"pingone_exporter_data_age_seconds{budget="org-a",data="synced_groups"} 400"#,
+            ]
+        );
+        assert!(text.contains("# TYPE pingone_exporter_budget_requests_total counter"));
+    }
+
+    #[test]
+    fn nothing_is_written_before_a_plan_is_set() {
+        let mut out = Vec::new();
+        PlanStatus::default().encode(Format::OpenMetrics, &mut out, &[], 0.0);
+        assert!(out.is_empty());
+    }
+}
