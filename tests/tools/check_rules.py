@@ -70,7 +70,12 @@ def main():
         check(summary.endswith(".") and "{{" not in summary,
               f"{where}: summary must be a static sentence ending in a period")
         desc = ann.get("description", "")
-        if name != "PingOneExporterDown":
+        if re.search(r"pingone_exporter_(budget|data)_", a.get("expr", "")):
+            # Budget alerts are about a request budget, which many
+            # environments share (their series carry `budget`, no
+            # environment): they name the budget instead.
+            check("{{ $labels.budget }}" in desc, f"{where}: description must name the budget")
+        elif name != "PingOneExporterDown":
             check("{{ $labels.environment_name }}" in desc, f"{where}: description must name the environment")
         if name.startswith("PingOneProvisioning"):
             check("{{ $labels.rule_name }}" in desc, f"{where}: description must name the rule")
