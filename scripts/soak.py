@@ -188,7 +188,10 @@ class Soak:
 
     def config(self):
         worker = self.envs[0][0]
-        c = (f"global:\n  poll_interval: {POLL}s\n  request_timeout: 3s\n"
+        # Rules and groups every poll too: the checks compare each poll with
+        # the simulator's truth.
+        c = (f"global:\n  poll_interval: {POLL}s\n  rules_interval: {POLL}s\n"
+             f"  groups_interval: {POLL}s\n  request_timeout: 3s\n"
              f"  max_requests_per_second: {BUDGET}\n  max_concurrent_requests: 4\nenvironments:\n")
         for env_id, name in self.envs:
             c += (f"  - name: {name}\n    id: {env_id}\n    api_url: {self.sim_base}/v1\n"

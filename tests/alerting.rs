@@ -33,7 +33,7 @@ fn failures() -> std::path::PathBuf {
 /// A daemon config for the failures tenant at `sim_base` plus `alerting`.
 fn config(sim_base: &str, secret: &Path, alerting: &str) -> String {
     format!(
-        "global:\n  poll_interval: 10s\n  request_timeout: 5s\n  max_requests_per_second: 50\nenvironments:\n  - name: failures\n    id: {ENV_ID}\n    api_url: {sim_base}/v1\n    auth_url: {sim_base}\n    credentials:\n      client_id: demo-client\n      client_secret_file: {}\n{alerting}",
+        "global:\n  poll_interval: 10s\n  rules_interval: 10s\n  groups_interval: 10s\n  request_timeout: 5s\n  max_requests_per_second: 50\nenvironments:\n  - name: failures\n    id: {ENV_ID}\n    api_url: {sim_base}/v1\n    auth_url: {sim_base}\n    credentials:\n      client_id: demo-client\n      client_secret_file: {}\n{alerting}",
         secret.display()
     )
 }
