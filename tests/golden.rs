@@ -80,6 +80,7 @@ fn snapshot() -> (EnvSnapshot, Vec<mapping::UnknownValue>) {
     }
     let detail = user_detail::WalkCounts {
         finished_at: NOW - 1800.0,
+        requests: 0,
         users: answers.len() as u64,
         rules: HashMap::from([("b0000000-0000-4000-8000-000000000003".to_string(), counted)]),
     };

@@ -121,6 +121,7 @@ fn walked() -> (user_detail::WalkCounts, user_detail::UnknownTally) {
     }
     let detail = user_detail::WalkCounts {
         finished_at: 1_772_370_000.0,
+        requests: 0,
         users: 7,
         rules,
     };

@@ -16,7 +16,6 @@
 use std::sync::Arc;
 
 use super::budget::Budget;
-use super::client::ClientSettings;
 use crate::config::{BudgetSettings, Config};
 
 /// What one environment's lane draws on: its budget, and how many of the
@@ -32,12 +31,19 @@ pub struct Allotment {
 
 impl Allotment {
     /// `budget`, of which an environment may use its share
-    /// ([`ClientSettings::per_env_share`]) of `max_concurrent_requests`.
+    /// ([`Self::per_env_share`]) of `max_concurrent_requests`.
     pub fn new(budget: Arc<Budget>, max_concurrent_requests: usize) -> Self {
         Self {
             budget,
-            concurrency: ClientSettings::per_env_share(max_concurrent_requests),
+            concurrency: Self::per_env_share(max_concurrent_requests),
         }
+    }
+
+    /// The share of a budget's `max_concurrent_requests` one environment
+    /// may use: half, rounded up, so the budget's other environments always
+    /// keep slots.
+    pub fn per_env_share(max_concurrent_requests: usize) -> usize {
+        max_concurrent_requests.div_ceil(2).max(1)
     }
 }
 

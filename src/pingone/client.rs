@@ -43,13 +43,6 @@ impl Default for ClientSettings {
 }
 
 impl ClientSettings {
-    /// The share of a budget's `max_concurrent_requests` one environment
-    /// may use: half, rounded up, so the budget's other environments always
-    /// keep slots.
-    pub fn per_env_share(max_concurrent_requests: usize) -> usize {
-        max_concurrent_requests.div_ceil(2).max(1)
-    }
-
     /// The defaults with the configuration's `global.request_timeout`.
     pub fn for_config(config: &crate::config::Config) -> Self {
         Self {

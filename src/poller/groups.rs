@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tokio::task::{Id, JoinSet};
 
-use super::poll::PollError;
+use super::PollError;
 use crate::pingone::model::SyncedGroup;
 use crate::pingone::{ApiError, Endpoint, EnvClient};
 

@@ -16,6 +16,7 @@
 //! the last complete walk into each snapshot it builds.
 
 mod cache;
+mod error;
 pub mod failing;
 mod groups;
 mod poll;
@@ -23,8 +24,9 @@ mod supervisor;
 mod task;
 pub mod walk_loop;
 
+pub use error::PollError;
 pub use failing::FailingTracker;
-pub use poll::{Outcome, PollError, poll_once};
+pub use poll::{Outcome, poll_once};
 pub use supervisor::{Supervisor, SupervisorError};
 pub use task::run;
 

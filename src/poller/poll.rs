@@ -7,11 +7,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::PollError;
 use super::cache::EnvCache;
 use super::groups::{GroupAnswer, GroupReads};
 use crate::config::Environment;
 use crate::mapping::{self, UnknownValue};
-use crate::pingone::{ApiError, Endpoint, EnvClient};
+use crate::pingone::EnvClient;
 use crate::secret::Secret;
 use crate::snapshot::EnvSnapshot;
 use crate::timefmt::now_unix;
@@ -30,45 +31,6 @@ pub struct Outcome {
     pub unknown: Vec<UnknownValue>,
     /// List items that were not objects and were skipped.
     pub skipped_items: usize,
-}
-
-/// Why part of a poll failed. Its [`reason`](Self::reason) is the `reason`
-/// label of `pingone_exporter_poll_failures_total`.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum PollError {
-    /// An API call failed after retries.
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    /// A read's task ended without an answer: it panicked, a bug in the
-    /// exporter. Counted with reason `internal`, like a poll that panics.
-    #[error(
-        "{endpoint}: internal error in the exporter (the read ended without an answer; see its log): {message}"
-    )]
-    Internal {
-        /// Which read.
-        endpoint: Endpoint,
-        /// What the task runtime reported.
-        message: String,
-    },
-}
-
-impl PollError {
-    /// A bounded label value for metrics: the API error's reason, or
-    /// `internal`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            PollError::Api(e) => e.reason(),
-            PollError::Internal { .. } => "internal",
-        }
-    }
-
-    /// The read that failed.
-    pub fn endpoint(&self) -> Endpoint {
-        match self {
-            PollError::Api(e) => e.endpoint(),
-            PollError::Internal { endpoint, .. } => *endpoint,
-        }
-    }
 }
 
 /// Polls `env` once, reading everything, as the first poll after a start

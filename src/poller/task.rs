@@ -7,9 +7,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::PollError;
 use super::cache::EnvCache;
 use super::groups::{GroupAnswer, GroupReads};
-use super::poll::{self, Outcome, PollError};
+use super::poll::{self, Outcome};
 use super::{FailingTracker, Schedule, internal_failure, report_unknown};
 use crate::collector;
 use crate::config::Environment;

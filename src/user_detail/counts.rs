@@ -186,23 +186,18 @@ pub struct WalkCounts {
     pub users: u64,
     /// Counts per walked rule id (enabled rules the filter keeps).
     pub rules: HashMap<String, RuleUsers>,
-}
-
-impl WalkCounts {
-    /// The requests such a walk takes: the rules list, the users list in
-    /// pages of [`super::walk::USERS_PAGE`], then one `syncedRules` read
-    /// per user and walked rule (docs/metrics.md, "API calls per poll").
-    pub fn requests(&self) -> u64 {
-        let page = u64::from(super::walk::USERS_PAGE);
-        1 + self.users.div_ceil(page).max(1) + self.users * self.rules.len() as u64
-    }
+    /// Requests the walk made, retries left out: the rules list, the
+    /// users list's pages, one `syncedRules` read per user and walked rule
+    /// (docs/metrics.md, "API calls per poll"); the walk's size for the
+    /// request plan.
+    pub requests: u64,
 }
 
 /// Puts a walk's counts into a snapshot (see the module table). Rules the
 /// walk did not count keep their store-derived values.
 pub fn apply(snap: &mut EnvSnapshot, walk: &WalkCounts) {
     snap.user_detail_finished = Some(walk.finished_at);
-    snap.user_detail_walk_requests = Some(walk.requests());
+    snap.user_detail_walk_requests = Some(walk.requests);
     for rule in &mut snap.rules {
         let Some(counted) = walk.rules.get(&rule.id) else {
             continue;
@@ -230,16 +225,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_walk_costs_the_rules_list_the_user_pages_and_a_read_per_user_and_rule() {
+    fn a_merged_walk_gives_the_snapshot_its_request_count() {
         let walk = WalkCounts {
             users: 250,
-            rules: ["a", "b"]
-                .into_iter()
-                .map(|id| (id.to_string(), RuleUsers::default()))
-                .collect(),
+            requests: 504,
             ..WalkCounts::default()
         };
-        assert_eq!(walk.requests(), 1 + 3 + 250 * 2);
         let mut snap = EnvSnapshot::default();
         apply(&mut snap, &walk);
         assert_eq!(snap.user_detail_walk_requests, Some(504));

@@ -91,10 +91,14 @@ pub async fn walk(
         counts[r].add(record.as_ref(), &mut unknown);
         counts[r].keep_failed(&user, record.as_ref());
     }
+    let users = user_ids.len() as u64;
     Ok(Walked {
         counts: WalkCounts {
             finished_at: now_unix(),
-            users: user_ids.len() as u64,
+            users,
+            requests: 1
+                + users.div_ceil(u64::from(USERS_PAGE)).max(1)
+                + users * rule_ids.len() as u64,
             rules: rule_ids.into_iter().zip(counts).collect::<HashMap<_, _>>(),
         },
         unknown,
