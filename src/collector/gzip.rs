@@ -12,6 +12,8 @@
 use bytes::Bytes;
 use flate2::{Compress, CompressError, Compression, Crc, FlushCompress};
 
+use super::deflate::Bits;
+
 /// gzip member header: deflate, no flags, no mtime, unknown OS (RFC 1952).
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
@@ -124,6 +126,25 @@ impl GzipWriter {
         self.crc.combine(&d.crc);
         self.chunks.push(d.bytes.clone());
         Ok(())
+    }
+
+    /// Starts deflate blocks written by the caller ([`GzipWriter::bits`]),
+    /// after the text so far. The caller feeds their text to
+    /// [`GzipWriter::crc`] in order.
+    pub(crate) fn start_bits(&mut self, capacity: usize) -> Result<Bits, CompressError> {
+        self.cut()?;
+        Ok(Bits::with(Vec::with_capacity(capacity)))
+    }
+
+    /// The CRC of the text so far, for blocks written by the caller.
+    pub(crate) fn crc(&mut self) -> &mut Crc {
+        &mut self.crc
+    }
+
+    /// Appends blocks started with [`GzipWriter::start_bits`], ended with a
+    /// sync flush.
+    pub(crate) fn bits(&mut self, bits: Bits) {
+        self.chunks.push(Bytes::from(bits.sync()));
     }
 
     /// Ends the text written here with a sync flush and starts afresh, so

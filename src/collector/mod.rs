@@ -17,11 +17,14 @@
 //! blocks of the environments to serve.
 
 mod age;
+mod deflate;
 mod families;
 mod gzip;
 mod render;
 mod samples;
 mod scrape;
+#[cfg(test)]
+mod tests;
 
 pub use families::{RULE_FAMILIES, RuleFamily};
 pub use render::{Rendered, render};
@@ -44,6 +47,17 @@ pub fn scrape(
     live: impl FnOnce(&mut Vec<u8>),
 ) -> Exposition {
     Exposition::new(format, rendered, now, live)
+}
+
+/// A gzip `/metrics` answer (one gzip member) at time `now`, as a list of
+/// buffers to send in order; see [`scrape`] for the arguments.
+pub fn gzip(
+    format: Format,
+    rendered: Vec<Arc<Rendered>>,
+    now: f64,
+    live: impl FnOnce(&mut Vec<u8>),
+) -> Result<Vec<Bytes>, flate2::CompressError> {
+    Exposition::gzip_at(format, rendered, now, live)
 }
 
 /// A whole `/metrics` answer as a list of buffers to send in order

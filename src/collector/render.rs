@@ -14,6 +14,7 @@
 
 use bytes::Bytes;
 
+use super::deflate::LineCodes;
 use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES, Samples};
 use super::gzip::{self, Deflated};
 use crate::exposition::{Format, Kind, write_label_pairs};
@@ -55,6 +56,8 @@ pub(crate) struct Ages {
     pub(crate) prefixes: Bytes,
     pub(crate) ends: Vec<u32>,
     pub(crate) timestamps: Vec<f64>,
+    /// The lines' deflate codes, for gzip scrapes (`None` without lines).
+    pub(crate) codes: Option<LineCodes>,
 }
 
 fn common_labels(env: &EnvKey, rule: &RuleSummary) -> Vec<u8> {
@@ -195,10 +198,12 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
     let ages = ages.map(|(end, ends, timestamps)| {
         let prefixes = part(start, end);
         start = end;
+        let codes = (!ends.is_empty()).then(|| LineCodes::new(&prefixes, &ends));
         Ages {
             prefixes,
             ends,
             timestamps,
+            codes,
         }
     });
     let env_lines = env_ends

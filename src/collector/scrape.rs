@@ -53,6 +53,8 @@ enum Piece {
 pub struct Exposition {
     format: Format,
     rendered: Vec<Arc<Rendered>>,
+    /// The scrape's clock, Unix seconds.
+    now: f64,
     text: Bytes,
     parts: VecDeque<Part>,
     /// The formatted age values, back to back; `value_ends[i]` ends value `i`.
@@ -72,6 +74,29 @@ impl Exposition {
         now: f64,
         live: impl FnOnce(&mut Vec<u8>),
     ) -> Self {
+        Self::build(format, rendered, now, live, true)
+    }
+
+    /// The gzip answer at time `now` (see [`Exposition::gzip`]), without
+    /// formatting the age values for a plain answer first.
+    pub(crate) fn gzip_at(
+        format: Format,
+        rendered: Vec<Arc<Rendered>>,
+        now: f64,
+        live: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<Vec<Bytes>, CompressError> {
+        Self::build(format, rendered, now, live, false).gzip()
+    }
+
+    /// Lists the parts; `values` formats the age values (needed for the
+    /// plain answer's length, not for gzip).
+    fn build(
+        format: Format,
+        rendered: Vec<Arc<Rendered>>,
+        now: f64,
+        live: impl FnOnce(&mut Vec<u8>),
+        with_values: bool,
+    ) -> Self {
         // Sized from the inputs so that filling them does not reallocate:
         // headers and live families (a few KiB per environment), and about
         // ten bytes per age value.
@@ -84,6 +109,7 @@ impl Exposition {
         let mut parts = VecDeque::with_capacity(
             RULE_FAMILIES.len() * (envs + 1) + AGE_FAMILIES.len() * (envs + 1) + 8,
         );
+        let ages = if with_values { ages } else { 0 };
         let mut values = Vec::with_capacity(ages * 12);
         let mut value_ends = Vec::with_capacity(ages);
         let mut total = 0usize;
@@ -110,9 +136,11 @@ impl Exposition {
                 }
                 parts.push_back(Part::Ages(env, family, value_ends.len()));
                 total += ages.prefixes.len() + ages.timestamps.len();
-                for ts in &ages.timestamps {
-                    write_age(&mut values, now - ts);
-                    value_ends.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
+                if with_values {
+                    for ts in &ages.timestamps {
+                        write_age(&mut values, now - ts);
+                        value_ends.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
+                    }
                 }
             }
         }
@@ -133,6 +161,7 @@ impl Exposition {
         Self {
             format,
             rendered,
+            now,
             text: Bytes::from(text),
             parts,
             values,
@@ -207,23 +236,64 @@ impl Exposition {
     }
 
     /// The whole answer gzipped: shared blocks as deflated once per poll,
-    /// the rest deflated now.
+    /// the age lines from their prepared codes, the rest deflated now.
     pub fn gzip(mut self) -> Result<Vec<Bytes>, CompressError> {
         let mut w = GzipWriter::new();
-        while let Some(piece) = self.next_piece() {
-            match piece {
-                Piece::Text(t) => w.text(&t)?,
-                Piece::Shared(env, family) => {
-                    let block = self.block(env, family);
-                    match &block.deflated {
-                        Some(d) => w.segment(d)?,
-                        None => w.text(&block.text)?,
+        // Text not yet deflated, and deflate blocks being written.
+        let mut text = Vec::with_capacity(self.text.len() + SHARE_MIN);
+        let mut bits = None;
+        let now = self.now;
+        for part in std::mem::take(&mut self.parts) {
+            if !matches!(part, Part::Ages(..))
+                && let Some(b) = bits.take()
+            {
+                w.bits(b);
+            }
+            match part {
+                Part::Text(a, b) => text.extend_from_slice(&self.text[a..b]),
+                Part::Block(env, family) => match &self.block(env, family).deflated {
+                    Some(d) => {
+                        flush(&mut w, &mut text)?;
+                        w.segment(d)?;
                     }
+                    None => text.extend_from_slice(&self.block(env, family).text),
+                },
+                Part::Ages(env, family, _) => {
+                    let ages = &self.rendered[env].ages[family];
+                    let Some(codes) = &ages.codes else { continue };
+                    let out = match &mut bits {
+                        Some(b) => b,
+                        None => {
+                            flush(&mut w, &mut text)?;
+                            bits.insert(w.start_bits(ages.prefixes.len())?)
+                        }
+                    };
+                    let crc = w.crc();
+                    codes.write(
+                        out,
+                        &ages.prefixes,
+                        &ages.ends,
+                        |i, buf| write_age(buf, now - ages.timestamps[i]),
+                        |t| crc.update(t),
+                    );
                 }
             }
         }
+        if let Some(b) = bits {
+            w.bits(b);
+        }
+        flush(&mut w, &mut text)?;
         w.finish()
     }
+}
+
+/// Deflates the pending text, if any.
+fn flush(w: &mut GzipWriter, text: &mut Vec<u8>) -> Result<(), CompressError> {
+    if !text.is_empty() {
+        w.text(text)?;
+        text.clear();
+    }
+    Ok(())
 }
 
 impl Iterator for Exposition {

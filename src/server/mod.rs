@@ -173,7 +173,7 @@ fn metrics(web: &Web, req: &Request) -> Response {
     let plain = |e| Body::Metrics(Box::new(e));
     let (body, gzip) = match encoding {
         Encoding::Identity => (plain(scrape()), false),
-        Encoding::Gzip => match scrape().gzip() {
+        Encoding::Gzip => match collector::gzip(format, rendered.clone(), now_unix(), live) {
             Ok(z) => (Chunks::new(z).into(), true),
             // Compression into memory cannot really fail; serve plain if so.
             Err(_) => (plain(scrape()), false),
