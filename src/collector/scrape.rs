@@ -17,8 +17,9 @@ use bytes::Bytes;
 use flate2::CompressError;
 
 use super::age::write_age;
+use super::deflate::{Bits, write_text};
 use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
-use super::gzip::GzipWriter;
+use super::gzip::{self, GzipWriter};
 use super::render::{Block, Rendered, SHARE_MIN};
 use crate::exposition::{Desc, Format, write_trailer};
 
@@ -32,8 +33,11 @@ const TEXT_PER_ENV: usize = 4 * 1024;
 
 #[derive(Clone, Copy, Debug)]
 enum Part {
-    /// `text[start..end]`: headers, live families, trailer.
+    /// `text[start..end]`: live families, trailer, environment lines.
     Text(usize, usize),
+    /// `text[start..end]`: the family header of header id `id` (see
+    /// [`gzip::header`]).
+    Header(usize, usize, usize),
     /// `rendered[env].blocks[family]`.
     Block(usize, usize),
     /// `rendered[env].ages[family]`, with the age values from `first_value`.
@@ -113,10 +117,12 @@ impl Exposition {
         let mut values = Vec::with_capacity(ages * 12);
         let mut value_ends = Vec::with_capacity(ages);
         let mut total = 0usize;
-        let header = |desc: &Desc, text: &mut Vec<u8>, parts: &mut VecDeque<Part>| {
+        let mut header_id = 0;
+        let mut header = |desc: &Desc, text: &mut Vec<u8>, parts: &mut VecDeque<Part>| {
             let start = text.len();
             desc.write_header(format, text);
-            parts.push_back(Part::Text(start, text.len()));
+            parts.push_back(Part::Header(start, text.len(), header_id));
+            header_id += 1;
         };
         for (family, f) in RULE_FAMILIES.iter().enumerate() {
             header(&f.desc, &mut text, &mut parts);
@@ -214,7 +220,9 @@ impl Exposition {
                 self.pending.reserve(left.min(CHUNK + CHUNK / 4));
             }
             match part {
-                Part::Text(a, b) => self.pending.extend_from_slice(&self.text[a..b]),
+                Part::Text(a, b) | Part::Header(a, b, _) => {
+                    self.pending.extend_from_slice(&self.text[a..b])
+                }
                 Part::Block(env, family) => {
                     let text = self.block(env, family).text.clone();
                     if text.len() < SHARE_MIN {
@@ -235,65 +243,71 @@ impl Exposition {
         (!self.pending.is_empty()).then(|| Piece::Text(self.take_pending()))
     }
 
-    /// The whole answer gzipped: shared blocks as deflated once per poll,
-    /// the age lines from their prepared codes, the rest deflated now.
+    /// The whole answer gzipped: headers and per-rule blocks as deflated
+    /// before (stored segments, shared), the age lines from their prepared
+    /// codes, the rest (self-metrics, environment lines) with the
+    /// line-by-line coder. Nothing is compressed the general way here.
     pub fn gzip(mut self) -> Result<Vec<Bytes>, CompressError> {
         let mut w = GzipWriter::new();
-        // Text not yet deflated, and deflate blocks being written.
-        let mut text = Vec::with_capacity(self.text.len() + SHARE_MIN);
-        let mut bits = None;
+        // Blocks being written here, between stored segments.
+        let mut bits: Option<Bits> = None;
+        let mut lines = Vec::with_capacity(CHUNK + CHUNK / 4);
         let now = self.now;
         for part in std::mem::take(&mut self.parts) {
-            if !matches!(part, Part::Ages(..))
-                && let Some(b) = bits.take()
-            {
-                w.bits(b);
+            let stored = match part {
+                Part::Header(.., id) => gzip::header(self.format, id),
+                Part::Block(env, family) => self.block(env, family).deflated.as_ref(),
+                _ => None,
+            };
+            if let Some(d) = stored {
+                if let Some(b) = bits.take() {
+                    w.bits(b);
+                }
+                w.segment(d);
+                continue;
             }
+            let out = bits.get_or_insert_with(|| Bits::with_capacity(CHUNK));
+            let crc = w.crc();
             match part {
-                Part::Text(a, b) => text.extend_from_slice(&self.text[a..b]),
-                Part::Block(env, family) => match &self.block(env, family).deflated {
-                    Some(d) => {
-                        flush(&mut w, &mut text)?;
-                        w.segment(d)?;
-                    }
-                    None => text.extend_from_slice(&self.block(env, family).text),
-                },
+                Part::Text(a, b) | Part::Header(a, b, _) => {
+                    let text = &self.text[a..b];
+                    write_text(out, text);
+                    crc.update(text);
+                }
+                Part::Block(env, family) => {
+                    let text = &self.block(env, family).text;
+                    write_text(out, text);
+                    crc.update(text);
+                }
                 Part::Ages(env, family, _) => {
                     let ages = &self.rendered[env].ages[family];
-                    let Some(codes) = &ages.codes else { continue };
-                    let out = match &mut bits {
-                        Some(b) => b,
-                        None => {
-                            flush(&mut w, &mut text)?;
-                            bits.insert(w.start_bits(ages.prefixes.len())?)
-                        }
-                    };
-                    let crc = w.crc();
-                    codes.write(
-                        out,
-                        &ages.prefixes,
-                        &ages.ends,
-                        |i, buf| write_age(buf, now - ages.timestamps[i]),
-                        |t| crc.update(t),
-                    );
+                    if let Some(codes) = &ages.codes {
+                        // The lines' text is gathered so the CRC runs over
+                        // long buffers (several times faster than per line).
+                        codes.write(
+                            out,
+                            &ages.prefixes,
+                            &ages.ends,
+                            |i, buf| write_age(buf, now - ages.timestamps[i]),
+                            |t| {
+                                lines.extend_from_slice(t);
+                                if lines.len() >= CHUNK {
+                                    crc.update(&lines);
+                                    lines.clear();
+                                }
+                            },
+                        );
+                        crc.update(&lines);
+                        lines.clear();
+                    }
                 }
             }
         }
         if let Some(b) = bits {
             w.bits(b);
         }
-        flush(&mut w, &mut text)?;
-        w.finish()
+        Ok(w.finish())
     }
-}
-
-/// Deflates the pending text, if any.
-fn flush(w: &mut GzipWriter, text: &mut Vec<u8>) -> Result<(), CompressError> {
-    if !text.is_empty() {
-        w.text(text)?;
-        text.clear();
-    }
-    Ok(())
 }
 
 impl Iterator for Exposition {

@@ -1,37 +1,45 @@
 //! A bit writer for deflate streams: bits go out least significant first
 //! (RFC 1951, 3.1.1), 32 at a time.
 
-/// A growing deflate bit stream.
+/// A growing deflate bit stream, gathered into 64-bit words.
 #[derive(Debug, Default)]
 pub(crate) struct Bits {
-    pub(crate) out: Vec<u8>,
+    words: Vec<u64>,
     acc: u64,
-    /// Bits held in `acc`, below 32 between calls.
+    /// Bits held in `acc`, below 64 between calls.
     n: u32,
 }
 
 impl Bits {
-    /// An empty stream writing into `out` (whose bytes are kept).
-    pub(crate) fn with(out: Vec<u8>) -> Self {
-        Self { out, acc: 0, n: 0 }
+    /// An empty stream with room for about `bytes` bytes.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        Self {
+            words: Vec::with_capacity(bytes / 8),
+            acc: 0,
+            n: 0,
+        }
     }
 
     /// Appends the low `len` bits of `bits` (`len` ≤ 32; higher bits of
     /// `bits` must be zero).
     #[inline(always)]
     pub(crate) fn put(&mut self, bits: u32, len: u8) {
-        self.acc |= u64::from(bits) << self.n;
-        self.n += u32::from(len);
-        if self.n >= 32 {
-            self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
-            self.acc >>= 32;
-            self.n -= 32;
+        let bits = u64::from(bits);
+        self.acc |= bits << self.n;
+        let n = self.n + u32::from(len);
+        if n >= 64 {
+            self.words.push(self.acc);
+            // n ≥ 64 means self.n > 32, so the shift is below 64.
+            self.acc = bits >> (64 - self.n);
+            self.n = n - 64;
+        } else {
+            self.n = n;
         }
     }
 
     /// Bits written so far.
     pub(crate) fn len(&self) -> usize {
-        self.out.len() * 8 + self.n as usize
+        self.words.len() * 64 + self.n as usize
     }
 
     /// Ends the current block's data with an empty stored block, which
@@ -40,12 +48,14 @@ impl Bits {
     /// on a byte boundary, such as a segment deflated elsewhere.
     pub(crate) fn sync(mut self) -> Vec<u8> {
         self.put(0, 3); // BFINAL 0, BTYPE 00
-        if self.n > 0 {
-            let bytes = self.n.div_ceil(8) as usize;
-            self.out.extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
+        let mut out = Vec::with_capacity(self.words.len() * 8 + 12);
+        for w in &self.words {
+            out.extend_from_slice(&w.to_le_bytes());
         }
-        self.out.extend_from_slice(&[0, 0, 0xff, 0xff]);
-        self.out
+        let bytes = self.n.div_ceil(8) as usize;
+        out.extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
+        out.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        out
     }
 }
 

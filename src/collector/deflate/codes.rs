@@ -149,6 +149,17 @@ pub(crate) struct Codes {
 }
 
 impl Codes {
+    /// The fixed codes (RFC 1951, 3.2.6).
+    pub(crate) fn fixed() -> Self {
+        let mut lit = [8u8; 288];
+        lit[144..256].fill(9);
+        lit[256..280].fill(7);
+        Codes {
+            lit: canonical(&lit)[..LIT_SYMBOLS].to_vec(),
+            dist: canonical(&[5; 32])[..DIST_SYMBOLS].to_vec(),
+        }
+    }
+
     /// Codes from symbol counts (a dynamic block), and the block's header
     /// (BFINAL 0, BTYPE 10, the code lengths) appended to `header`.
     pub(crate) fn dynamic(lit_counts: &[u32], dist_counts: &[u32], header: &mut Bits) -> Self {
@@ -279,6 +290,17 @@ mod tests {
         // Kraft sum of a complete code is exactly 1.
         let kraft: f64 = lens.iter().map(|&l| 0.5f64.powi(i32::from(l))).sum();
         assert!((kraft - 1.0).abs() < 1e-12, "{kraft}");
+    }
+
+    #[test]
+    fn fixed_codes_are_the_rfc_table() {
+        let f = Codes::fixed();
+        let msb = |c: Code| (c.bits.reverse_bits() >> (16 - c.len), c.len);
+        assert_eq!(msb(f.lit[0]), (0b0011_0000, 8));
+        assert_eq!(msb(f.lit[144]), (0b1_1001_0000, 9));
+        assert_eq!(msb(f.lit[256]), (0, 7));
+        assert_eq!(msb(f.lit[280]), (0b1100_0000, 8));
+        assert_eq!(msb(f.dist[29]), (29, 5));
     }
 
     #[test]

@@ -38,7 +38,7 @@ const MAX_BASE: u32 = MAX_DISTANCE - 1024;
 
 /// One token of a prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Token {
+pub(super) enum Token {
     Literal(u8),
     /// Copy `len` bytes from `base` + hole back (hole = the previous
     /// line's value length + 1).
@@ -66,42 +66,64 @@ pub(crate) struct LineCodes {
     op_ends: Vec<u32>,
 }
 
+/// Length of the common start of `a` and `b`, eight bytes at a time.
+pub(super) fn common_len(a: &[u8], b: &[u8]) -> usize {
+    let mut n = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let (x, y) = (
+            u64::from_le_bytes(x.try_into().unwrap_or_default()),
+            u64::from_le_bytes(y.try_into().unwrap_or_default()),
+        );
+        if x != y {
+            return n + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + a[n..]
+        .iter()
+        .zip(&b[n..])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
 /// Parses `cur` into tokens against `prev` (greedy, longest match among a
 /// few candidates: the alignment of the last match, the alignment of the
-/// line ends, and the last place the next four bytes occur in `prev`).
-fn tokenize(prev: &[u8], cur: &[u8], out: &mut Vec<Token>) {
-    let mut at: HashMap<[u8; 4], usize> = HashMap::with_capacity(prev.len());
-    for (q, w) in prev.windows(4).enumerate() {
-        at.insert([w[0], w[1], w[2], w[3]], q);
+/// line ends, and, when `hashed`, the last place the next four bytes occur
+/// in `prev`).
+pub(super) fn tokenize(prev: &[u8], cur: &[u8], hashed: bool, out: &mut Vec<Token>) {
+    let mut at: HashMap<[u8; 4], usize> = HashMap::new();
+    if hashed {
+        at.reserve(prev.len());
+        for (q, w) in prev.windows(4).enumerate() {
+            at.insert([w[0], w[1], w[2], w[3]], q);
+        }
     }
-    let common = |q: usize, p: usize| {
-        prev[q..]
-            .iter()
-            .zip(&cur[p..])
-            .take_while(|(a, b)| a == b)
-            .count()
-    };
+    let common = |q: usize, p: usize| common_len(&prev[q..], &cur[p..]);
     // `prev[q]` lines up with `cur[p]` when `q = p + shift`.
     let mut shift: isize = 0;
     let end_shift = prev.len() as isize - cur.len() as isize;
     let mut p = 0;
     while p < cur.len() {
         let mut best = (0usize, 0usize);
+        // The next bytes, to turn down a candidate without a long compare.
+        let head = cur.get(p..p + MIN_TAKEN);
         let mut consider = |q: isize| {
-            if q >= 0 && (q as usize) < prev.len() {
-                let q = q as usize;
-                let len = common(q, p);
-                if len > best.0 {
-                    best = (len, q);
-                }
+            if q < 0 || head.is_none() || head != prev.get(q as usize..q as usize + MIN_TAKEN) {
+                return;
+            }
+            let q = q as usize;
+            let len = common(q, p);
+            if len > best.0 {
+                best = (len, q);
             }
         };
         consider(p as isize + shift);
         consider(p as isize + end_shift);
-        if let Some(w) = cur.get(p..p + 4) {
-            if let Some(&q) = at.get(&[w[0], w[1], w[2], w[3]]) {
-                consider(q as isize);
-            }
+        if hashed
+            && let Some(w) = cur.get(p..p + 4)
+            && let Some(&q) = at.get(&[w[0], w[1], w[2], w[3]])
+        {
+            consider(q as isize);
         }
         let (len, q) = best;
         let base = (prev.len() - q + p) as u32;
@@ -135,7 +157,7 @@ impl LineCodes {
         let mut prev: &[u8] = &[];
         for &end in ends {
             let cur = &prefixes[start..end as usize];
-            tokenize(prev, cur, &mut tokens);
+            tokenize(prev, cur, true, &mut tokens);
             token_ends.push(tokens.len());
             prev = cur;
             start = end as usize;

@@ -7,7 +7,11 @@
 
 mod bits;
 mod codes;
+mod crc;
 mod lines;
+mod text;
 
 pub(crate) use bits::Bits;
+pub(crate) use crc::{Crc32, shift_factor};
 pub(crate) use lines::LineCodes;
+pub(crate) use text::write_text;
