@@ -3,14 +3,16 @@
 //! The families served are listed in one place ([`families`]), each
 //! writing its lines through one writer (`samples`). The
 //! per-rule part is rendered once per poll ([`render`]): one block of
-//! sample lines per metric family per environment, the larger ones also
+//! sample lines per metric family per environment, each also
 //! deflated (a counter family also once more for OpenMetrics, with its
 //! `_created` lines). Otherwise sample lines are the same in both formats, so a scrape
 //! ([`scrape`]) only writes family headers, sends the blocks (shared, not
 //! copied), computes the ages against the scrape's clock, and lets the
 //! caller append the families it keeps live (the self-metrics and the
-//! alert sender's series); gzip scrapes send the pre-deflated blocks and
-//! deflate only the rest. A rule deleted upstream is missing from the next
+//! alert sender's series). Gzip scrapes ([`gzip`]) send the blocks as
+//! deflated per poll, write the age lines from deflate codes prepared per
+//! poll ([`deflate`]) and code the rest line by line, compressing nothing
+//! the general way. A rule deleted upstream is missing from the next
 //! poll's snapshot, so its series disappear at once.
 //!
 //! The collector reads no shared state: the caller hands it the rendered
