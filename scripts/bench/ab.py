@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench  # noqa: E402
 import loads  # noqa: E402
+import report  # noqa: E402
 from procs import Procs, request, status_kib, wait_until  # noqa: E402
 
 
@@ -50,8 +51,9 @@ def main():
         print(f"size {args.size}: {len(envs)} environments; {args.rounds} alternating rounds of "
               f"{args.seconds} s per load")
         print(f"  {'':<30} {'base':>12} {'new':>12} {'new/base':>9}")
-        for load, conns, headers in (("1 scraper", 1, ()), ("16 scrapers", 16, ()),
-                                     ("1 scraper, gzip", 1, ("Accept-Encoding: gzip",))):
+        labels = dict(report.LOAD_LABELS)
+        for name, conns, headers in loads.SCRAPE_LOADS:
+            load = labels[name]
             res = loads.side_by_side(targets, conns, args.seconds, args.rounds, headers)
             for key, label in (("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"),
                                ("cpu_ms_per_req", "CPU ms per scrape")):

@@ -11,6 +11,7 @@ size and a targets table. Stdlib only; see docs/performance.md.
 """
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -129,7 +130,15 @@ def run_size(procs, binary, size, args, work):
     _, hdrs, gz = request("GET", host, port, "/metrics", {"Accept-Encoding": "gzip"})
     if hdrs.get("content-encoding") != "gzip":
         raise RuntimeError("the exporter did not gzip when asked")
+    om_accept = loads.PROMETHEUS_ACCEPT.split(": ", 1)[1]
+    _, om_hdrs, om_gz = request("GET", host, port, "/metrics",
+                                {"Accept": om_accept, "Accept-Encoding": "gzip"})
+    om_type = om_hdrs.get("content-type", "")
+    if om_hdrs.get("content-encoding") != "gzip" or "openmetrics" not in om_type:
+        raise RuntimeError(f"no gzip OpenMetrics answer for Prometheus's Accept: {om_hdrs}")
+    om_body = gzip.decompress(om_gz)
     r["expo_bytes"], r["expo_gzip_bytes"] = len(body), len(gz)
+    r["expo_om_bytes"], r["expo_om_gzip_bytes"] = len(om_body), len(om_gz)
     samples = self_metrics(body)
     r.update(cycle_figures(samples, envs))
     r["requests_exporter"] = int(sum(by_name(samples, "pingone_exporter_api_requests_total").values()))
@@ -140,12 +149,14 @@ def run_size(procs, binary, size, args, work):
     r["rps"], r["concurrent"] = RPS, CONCURRENT
     r["lower_bound_s"] = r["requests_sim"] / RPS
 
-    static = loads.Static(procs, work, body, gz, PLAIN, workers=2)
+    # nginx serves the exporter's own bytes: gzip_static sends the gzip
+    # answer as the exporter wrote it, for each format.
+    static = loads.Static(procs, work, body, gz, PLAIN, workers=2,
+                          om_body=om_body, om_gz=om_gz, om_content_type=om_type)
     targets = {"exporter": (f"http://{addr}/metrics", lambda: [exp.pid]),
                "static": (static.url, static.pids)}
     r["scrape"] = {}
-    for name, conns, headers in (("c1", 1, ()), ("c16", 16, ()),
-                                 ("gzip_c1", 1, ("Accept-Encoding: gzip",))):
+    for name, conns, headers in loads.SCRAPE_LOADS:
         r["scrape"][name] = loads.side_by_side(targets, conns, args.seconds, args.rounds, headers)
         report.progress(size, name, r["scrape"][name])
     _, _, page = request("GET", host, port, "/")

@@ -16,6 +16,25 @@ import time
 from procs import children, cpu_seconds, free_port, request, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The Accept header Prometheus sends (it prefers OpenMetrics), and the one
+# asking for the classic text format only.
+PROMETHEUS_ACCEPT = ("Accept: application/openmetrics-text;version=1.0.0;q=0.5,"
+                     "application/openmetrics-text;version=0.0.1;q=0.4,"
+                     "text/plain;version=0.0.4;q=0.3,*/*;q=0.2")
+CLASSIC_ACCEPT = "Accept: text/plain"
+GZIP = "Accept-Encoding: gzip"
+
+# The scrape loads: name, connections, request headers. wrk sends no Accept
+# unless told, which gets the classic format.
+SCRAPE_LOADS = (
+    ("c1", 1, ()),
+    ("c16", 16, ()),
+    ("gzip_c1", 1, (CLASSIC_ACCEPT, GZIP)),
+    ("gzip_c16", 16, (CLASSIC_ACCEPT, GZIP)),
+    ("om_gzip_c1", 1, (PROMETHEUS_ACCEPT, GZIP)),
+    ("om_gzip_c16", 16, (PROMETHEUS_ACCEPT, GZIP)),
+)
 WRK_SCRIPT = os.path.join(HERE, "wrk_report.lua")
 
 NGINX_CONF = """\
@@ -38,11 +57,27 @@ http {{
     scgi_temp_path {dir}/tmp;
     server {{
         listen 127.0.0.1:{port};
+        # The exporter's format negotiation, for the two Accept headers the
+        # benchmark sends: OpenMetrics when asked for, else the classic text.
         location = /metrics {{
+            if ($http_accept ~ "application/openmetrics-text") {{
+                rewrite ^ /metrics.om last;
+            }}
+            rewrite ^ /metrics.prom last;
+        }}
+        location = /metrics.prom {{
+            internal;
             default_type "{content_type}";
             gzip_static on;
             gzip_vary on;
             alias {dir}/metrics;
+        }}
+        location = /metrics.om {{
+            internal;
+            default_type "{om_content_type}";
+            gzip_static on;
+            gzip_vary on;
+            alias {dir}/metrics.om;
         }}
     }}
 }}
@@ -50,9 +85,11 @@ http {{
 
 
 class Static:
-    """nginx serving `body` (and its gzip, for gzip_static) at /metrics."""
+    """nginx serving `body` (and its gzip, for gzip_static) at /metrics, and
+    `om_body` (and `om_gz`) when the request's Accept asks for OpenMetrics."""
 
-    def __init__(self, procs, workdir, body, gz, content_type, workers):
+    def __init__(self, procs, workdir, body, gz, content_type, workers,
+                 om_body, om_gz, om_content_type):
         self.dir = os.path.join(workdir, "nginx")
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
         # nginx's workers run as an unprivileged user: let them read.
@@ -62,11 +99,15 @@ class Static:
             f.write(body)
         with open(os.path.join(self.dir, "metrics.gz"), "wb") as f:
             f.write(gz)
+        with open(os.path.join(self.dir, "metrics.om"), "wb") as f:
+            f.write(om_body)
+        with open(os.path.join(self.dir, "metrics.om.gz"), "wb") as f:
+            f.write(om_gz)
         self.port = free_port()
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=self.dir, port=self.port,
-                                      content_type=content_type, workers=workers))
+            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, content_type=content_type,
+                                      om_content_type=om_content_type, workers=workers))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = procs.start("nginx", [nginx, "-c", conf, "-p", self.dir],
                                 os.path.join(workdir, "nginx.log"))

@@ -3,14 +3,22 @@
 //! A deflate stream may be cut into segments that each start from a fresh
 //! compressor and end with a sync flush (byte-aligned, not final): their
 //! concatenation is one valid stream, because no segment refers back into
-//! another. So the large per-rule blocks are deflated once per poll
-//! ([`deflate_blocks`]), and a gzip scrape deflates only what it writes
-//! itself (family headers, ages, self-metrics), sends the stored segments
-//! by reference, and ends the member with a final empty block and the
-//! CRC-32 of the whole text, combined from the segments' CRCs.
+//! another. So the per-rule blocks are deflated once per poll
+//! ([`deflate_blocks`]) and the family headers once per process
+//! ([`header`]); a gzip scrape sends these stored segments by reference,
+//! writes the age lines from codes prepared per poll and its own text
+//! (self-metrics, environment lines) with a cheap line-by-line coder
+//! ([`super::deflate`]), and ends the member with a final empty block and
+//! the CRC-32 of the whole text, combined from the segments' CRCs.
+
+use std::sync::OnceLock;
 
 use bytes::Bytes;
-use flate2::{Compress, CompressError, Compression, Crc, FlushCompress};
+use flate2::{Compress, CompressError, Compression, FlushCompress};
+
+use super::deflate::{Bits, Crc32, shift_factor};
+use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
+use crate::exposition::{Desc, Format};
 
 /// gzip member header: deflate, no flags, no mtime, unknown OS (RFC 1952).
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
@@ -24,7 +32,9 @@ pub(crate) struct Deflated {
     /// The segment: from a fresh compressor, ending with a sync flush.
     pub(crate) bytes: Bytes,
     /// CRC-32 and length of the uncompressed text.
-    pub(crate) crc: Crc,
+    pub(crate) crc: Crc32,
+    /// Its [`shift_factor`], to join its CRC to the text before it.
+    pub(crate) factor: u32,
 }
 
 /// Feeds `data` to `z` with `flush` until all of it is taken and, for a sync
@@ -72,9 +82,7 @@ pub(crate) fn deflate_blocks<'a>(
                 out.truncate(start);
                 return None;
             }
-            let mut crc = Crc::new();
-            crc.update(text);
-            Some((start, out.len(), crc))
+            Some((start, out.len(), Crc32::of(text)))
         }));
     }
     spans
@@ -83,20 +91,46 @@ pub(crate) fn deflate_blocks<'a>(
             s.map(|(a, b, crc)| Deflated {
                 bytes: Bytes::copy_from_slice(&out[a..b]),
                 crc,
+                factor: shift_factor(crc.len),
             })
         })
         .collect()
 }
 
-/// Writes one gzip member from text (deflated here) and stored segments
-/// (sent as they are).
+/// The family headers (`# HELP`, `# TYPE`) of `format`, deflated once
+/// per process: header `id` is `RULE_FAMILIES`, then `AGE_FAMILIES`, then
+/// `ENV_FAMILIES`, in order.
+pub(crate) fn header(format: Format, id: usize) -> Option<&'static Deflated> {
+    static HEADERS: [OnceLock<Vec<Option<Deflated>>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = &HEADERS[usize::from(format == Format::OpenMetrics)];
+    slot.get_or_init(|| {
+        let texts: Vec<Vec<u8>> = header_descs()
+            .map(|d| {
+                let mut t = Vec::new();
+                d.write_header(format, &mut t);
+                t
+            })
+            .collect();
+        deflate_blocks(texts.iter().map(|t| Some(&t[..])))
+    })
+    .get(id)?
+    .as_ref()
+}
+
+/// The descriptions of the families with headers, in header-id order.
+pub(crate) fn header_descs() -> impl Iterator<Item = &'static Desc> {
+    RULE_FAMILIES
+        .iter()
+        .map(|f| &f.desc)
+        .chain(AGE_FAMILIES.iter().map(|f| &f.desc))
+        .chain(ENV_FAMILIES.iter().map(|f| &f.desc))
+}
+
+/// Writes one gzip member from stored segments (sent as they are) and
+/// deflate blocks written by the caller.
 pub(crate) struct GzipWriter {
     chunks: Vec<Bytes>,
-    z: Compress,
-    buf: Vec<u8>,
-    crc: Crc,
-    /// Text was given since the last cut.
-    dirty: bool,
+    crc: Crc32,
 }
 
 impl GzipWriter {
@@ -104,55 +138,74 @@ impl GzipWriter {
     pub(crate) fn new() -> Self {
         Self {
             chunks: vec![Bytes::from_static(&HEADER)],
-            z: Compress::new(Compression::fast(), false),
-            buf: Vec::new(),
-            crc: Crc::new(),
-            dirty: false,
+            crc: Crc32::default(),
         }
-    }
-
-    /// Appends text, deflated here.
-    pub(crate) fn text(&mut self, text: &[u8]) -> Result<(), CompressError> {
-        self.crc.update(text);
-        self.dirty = true;
-        compress(&mut self.z, text, &mut self.buf, FlushCompress::None)
     }
 
     /// Appends a stored segment.
-    pub(crate) fn segment(&mut self, d: &Deflated) -> Result<(), CompressError> {
-        self.cut()?;
-        self.crc.combine(&d.crc);
+    pub(crate) fn segment(&mut self, d: &Deflated) {
+        self.crc.join(d.crc, d.factor);
         self.chunks.push(d.bytes.clone());
-        Ok(())
     }
 
-    /// Ends the text written here with a sync flush and starts afresh, so
-    /// that what follows may be a stored segment.
-    fn cut(&mut self) -> Result<(), CompressError> {
-        if self.dirty {
-            compress(&mut self.z, &[], &mut self.buf, FlushCompress::Sync)?;
-            self.z.reset();
-            self.chunks.push(Bytes::from(std::mem::take(&mut self.buf)));
-            self.dirty = false;
-        }
-        Ok(())
+    /// The CRC of the text so far: blocks written by the caller feed it
+    /// their text, in order.
+    pub(crate) fn crc(&mut self) -> &mut Crc32 {
+        &mut self.crc
+    }
+
+    /// Appends the caller's blocks, ended with a sync flush (so a segment
+    /// may follow).
+    pub(crate) fn bits(&mut self, bits: Bits) {
+        self.chunks.push(Bytes::from(bits.sync()));
     }
 
     /// The whole member: final block and trailer (CRC-32, length mod 2³²).
-    pub(crate) fn finish(mut self) -> Result<Vec<Bytes>, CompressError> {
-        self.cut()?;
+    pub(crate) fn finish(mut self) -> Vec<Bytes> {
         let mut trailer = Vec::with_capacity(10);
         trailer.extend_from_slice(&FINAL_BLOCK);
-        trailer.extend_from_slice(&self.crc.sum().to_le_bytes());
-        trailer.extend_from_slice(&self.crc.amount().to_le_bytes());
+        trailer.extend_from_slice(&self.crc.sum.to_le_bytes());
+        trailer.extend_from_slice(&(self.crc.len as u32).to_le_bytes());
         self.chunks.push(Bytes::from(trailer));
-        Ok(self.chunks)
+        coalesce(self.chunks)
     }
+}
+
+/// Segments shorter than this are copied together into buffers of about
+/// 64 KiB: a write per segment (a few KiB each, thousands at L) cost more
+/// CPU in the connection than the copy does.
+const SMALL: usize = 16 * 1024;
+const JOINED: usize = 64 * 1024;
+
+fn coalesce(chunks: Vec<Bytes>) -> Vec<Bytes> {
+    let mut out = Vec::with_capacity(chunks.len() / 8 + 2);
+    let mut buf: Vec<u8> = Vec::new();
+    for c in chunks {
+        if c.len() >= SMALL {
+            if !buf.is_empty() {
+                out.push(Bytes::from(std::mem::take(&mut buf)));
+            }
+            out.push(c);
+            continue;
+        }
+        if buf.capacity() == 0 {
+            buf.reserve(JOINED + SMALL);
+        }
+        buf.extend_from_slice(&c);
+        if buf.len() >= JOINED {
+            out.push(Bytes::from(std::mem::take(&mut buf)));
+        }
+    }
+    if !buf.is_empty() {
+        out.push(Bytes::from(buf));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::deflate::write_text;
     use std::io::Read;
 
     fn gunzip(chunks: &[Bytes]) -> Vec<u8> {
@@ -165,8 +218,15 @@ mod tests {
         out
     }
 
+    fn text(w: &mut GzipWriter, t: &[u8]) {
+        let mut bits = Bits::default();
+        write_text(&mut bits, t);
+        w.crc().update(t);
+        w.bits(bits);
+    }
+
     #[test]
-    fn text_and_stored_segments_make_one_valid_member() {
+    fn written_text_and_stored_segments_make_one_valid_member() {
         let a = b"pingone_x{a=\"1\"} 1\n".repeat(300);
         let b = b"pingone_y{b=\"2\"} 2\n".repeat(500);
         let stored = deflate_blocks([Some(&a[..]), None, Some(&b[..])].into_iter());
@@ -174,39 +234,48 @@ mod tests {
         let (sa, sb) = (stored[0].as_ref().unwrap(), stored[2].as_ref().unwrap());
 
         let mut w = GzipWriter::new();
-        w.text(b"# HELP x\n").unwrap();
-        w.segment(sa).unwrap();
-        w.segment(sa).unwrap();
-        w.text(b"between\n").unwrap();
-        w.text(b"more\n").unwrap();
-        w.segment(sb).unwrap();
-        w.text(b"# EOF\n").unwrap();
-        let got = gunzip(&w.finish().unwrap());
+        text(&mut w, b"# HELP x\n");
+        w.segment(sa);
+        w.segment(sa);
+        text(&mut w, b"between\nmore\n");
+        w.segment(sb);
+        w.segment(header(Format::OpenMetrics, 0).unwrap());
+        text(&mut w, b"# EOF\n");
+        let got = gunzip(&w.finish());
 
         let mut want = b"# HELP x\n".to_vec();
         want.extend_from_slice(&a);
         want.extend_from_slice(&a);
         want.extend_from_slice(b"between\nmore\n");
         want.extend_from_slice(&b);
+        RULE_FAMILIES[0]
+            .desc
+            .write_header(Format::OpenMetrics, &mut want);
         want.extend_from_slice(b"# EOF\n");
         assert_eq!(got, want);
     }
 
     #[test]
     fn empty_and_segment_only_members_are_valid() {
-        assert_eq!(gunzip(&GzipWriter::new().finish().unwrap()), b"");
+        assert_eq!(gunzip(&GzipWriter::new().finish()), b"");
         let a = b"abc".repeat(2000);
         let stored = deflate_blocks([Some(&a[..])].into_iter());
         let mut w = GzipWriter::new();
-        w.segment(stored[0].as_ref().unwrap()).unwrap();
-        assert_eq!(gunzip(&w.finish().unwrap()), a);
+        w.segment(stored[0].as_ref().unwrap());
+        assert_eq!(gunzip(&w.finish()), a);
     }
 
     #[test]
-    fn large_text_is_compressed_whole() {
-        let text: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-        let mut w = GzipWriter::new();
-        w.text(&text).unwrap();
-        assert_eq!(gunzip(&w.finish().unwrap()), text);
+    fn every_header_is_deflated_for_both_formats() {
+        for format in [Format::Text, Format::OpenMetrics] {
+            for (id, desc) in header_descs().enumerate() {
+                let mut w = GzipWriter::new();
+                w.segment(header(format, id).unwrap());
+                let mut want = Vec::new();
+                desc.write_header(format, &mut want);
+                assert_eq!(gunzip(&w.finish()), want);
+            }
+            assert!(header(format, header_descs().count()).is_none());
+        }
     }
 }

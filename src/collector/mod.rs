@@ -3,25 +3,30 @@
 //! The families served are listed in one place ([`families`]), each
 //! writing its lines through one writer (`samples`). The
 //! per-rule part is rendered once per poll ([`render`]): one block of
-//! sample lines per metric family per environment, the larger ones also
+//! sample lines per metric family per environment, each also
 //! deflated (a counter family also once more for OpenMetrics, with its
 //! `_created` lines). Otherwise sample lines are the same in both formats, so a scrape
 //! ([`scrape`]) only writes family headers, sends the blocks (shared, not
 //! copied), computes the ages against the scrape's clock, and lets the
 //! caller append the families it keeps live (the self-metrics and the
-//! alert sender's series); gzip scrapes send the pre-deflated blocks and
-//! deflate only the rest. A rule deleted upstream is missing from the next
+//! alert sender's series). Gzip scrapes ([`gzip`]) send the blocks as
+//! deflated per poll, write the age lines from deflate codes prepared per
+//! poll ([`deflate`]) and code the rest line by line, compressing nothing
+//! the general way. A rule deleted upstream is missing from the next
 //! poll's snapshot, so its series disappear at once.
 //!
 //! The collector reads no shared state: the caller hands it the rendered
 //! blocks of the environments to serve.
 
 mod age;
+mod deflate;
 mod families;
 mod gzip;
 mod render;
 mod samples;
 mod scrape;
+#[cfg(test)]
+mod tests;
 
 pub use families::{RULE_FAMILIES, RuleFamily};
 pub use render::{Rendered, render};
@@ -44,6 +49,17 @@ pub fn scrape(
     live: impl FnOnce(&mut Vec<u8>),
 ) -> Exposition {
     Exposition::new(format, rendered, now, live)
+}
+
+/// A gzip `/metrics` answer (one gzip member) at time `now`, as a list of
+/// buffers to send in order; see [`scrape`] for the arguments.
+pub fn gzip(
+    format: Format,
+    rendered: Vec<Arc<Rendered>>,
+    now: f64,
+    live: impl FnOnce(&mut Vec<u8>),
+) -> Result<Vec<Bytes>, flate2::CompressError> {
+    Exposition::gzip_at(format, rendered, now, live)
 }
 
 /// A whole `/metrics` answer as a list of buffers to send in order

@@ -14,14 +14,17 @@
 
 use bytes::Bytes;
 
+use super::deflate::LineCodes;
 use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES, Samples};
 use super::gzip::{self, Deflated};
 use crate::exposition::{Format, Kind, write_label_pairs};
 use crate::snapshot::{EnvKey, EnvSnapshot, RuleSummary};
 
-/// Blocks at least this long are sent by reference (and pre-deflated);
+/// Blocks at least this long are sent by reference in a plain answer;
 /// shorter ones are copied into the scrape's own buffers, where a separate
-/// write or deflate segment would cost more than the copy.
+/// write would cost more than the copy. (For gzip every block is deflated
+/// once per poll and sent by reference: deflating at scrape time costs more
+/// than a segment's few bytes of framing.)
 pub(crate) const SHARE_MIN: usize = 4096;
 
 /// One environment's snapshot, rendered for scrapes. Immutable.
@@ -44,7 +47,7 @@ pub struct Rendered {
 pub(crate) struct Block {
     /// The text.
     pub(crate) text: Bytes,
-    /// The text deflated, when it is at least [`SHARE_MIN`] long.
+    /// The text deflated (a stored segment for gzip scrapes), unless empty.
     pub(crate) deflated: Option<Deflated>,
 }
 
@@ -55,6 +58,8 @@ pub(crate) struct Ages {
     pub(crate) prefixes: Bytes,
     pub(crate) ends: Vec<u32>,
     pub(crate) timestamps: Vec<f64>,
+    /// The lines' deflate codes, for gzip scrapes (`None` without lines).
+    pub(crate) codes: Option<LineCodes>,
 }
 
 fn common_labels(env: &EnvKey, rule: &RuleSummary) -> Vec<u8> {
@@ -172,11 +177,7 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
             text
         })
         .collect();
-    let deflated = gzip::deflate_blocks(
-        texts
-            .iter()
-            .map(|t| (t.len() >= SHARE_MIN).then_some(&t[..])),
-    );
+    let deflated = gzip::deflate_blocks(texts.iter().map(|t| (!t.is_empty()).then_some(&t[..])));
     let blocks = texts
         .into_iter()
         .zip(deflated)
@@ -185,7 +186,7 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
     let om_deflated = gzip::deflate_blocks(
         om_texts
             .iter()
-            .map(|t| t.as_ref().filter(|t| t.len() >= SHARE_MIN).map(|t| &t[..])),
+            .map(|t| t.as_ref().filter(|t| !t.is_empty()).map(|t| &t[..])),
     );
     let om_blocks = om_texts
         .into_iter()
@@ -195,10 +196,12 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
     let ages = ages.map(|(end, ends, timestamps)| {
         let prefixes = part(start, end);
         start = end;
+        let codes = (!ends.is_empty()).then(|| LineCodes::new(&prefixes, &ends));
         Ages {
             prefixes,
             ends,
             timestamps,
+            codes,
         }
     });
     let env_lines = env_ends

@@ -17,8 +17,9 @@ use bytes::Bytes;
 use flate2::CompressError;
 
 use super::age::write_age;
+use super::deflate::{Bits, write_text};
 use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
-use super::gzip::GzipWriter;
+use super::gzip::{self, GzipWriter};
 use super::render::{Block, Rendered, SHARE_MIN};
 use crate::exposition::{Desc, Format, write_trailer};
 
@@ -32,8 +33,11 @@ const TEXT_PER_ENV: usize = 4 * 1024;
 
 #[derive(Clone, Copy, Debug)]
 enum Part {
-    /// `text[start..end]`: headers, live families, trailer.
+    /// `text[start..end]`: live families, trailer, environment lines.
     Text(usize, usize),
+    /// `text[start..end]`: the family header of header id `id` (see
+    /// [`gzip::header`]).
+    Header(usize, usize, usize),
     /// `rendered[env].blocks[family]`.
     Block(usize, usize),
     /// `rendered[env].ages[family]`, with the age values from `first_value`.
@@ -53,6 +57,8 @@ enum Piece {
 pub struct Exposition {
     format: Format,
     rendered: Vec<Arc<Rendered>>,
+    /// The scrape's clock, Unix seconds.
+    now: f64,
     text: Bytes,
     parts: VecDeque<Part>,
     /// The formatted age values, back to back; `value_ends[i]` ends value `i`.
@@ -72,6 +78,29 @@ impl Exposition {
         now: f64,
         live: impl FnOnce(&mut Vec<u8>),
     ) -> Self {
+        Self::build(format, rendered, now, live, true)
+    }
+
+    /// The gzip answer at time `now` (see [`Exposition::gzip`]), without
+    /// formatting the age values for a plain answer first.
+    pub(crate) fn gzip_at(
+        format: Format,
+        rendered: Vec<Arc<Rendered>>,
+        now: f64,
+        live: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<Vec<Bytes>, CompressError> {
+        Self::build(format, rendered, now, live, false).gzip()
+    }
+
+    /// Lists the parts; `values` formats the age values (needed for the
+    /// plain answer's length, not for gzip).
+    fn build(
+        format: Format,
+        rendered: Vec<Arc<Rendered>>,
+        now: f64,
+        live: impl FnOnce(&mut Vec<u8>),
+        with_values: bool,
+    ) -> Self {
         // Sized from the inputs so that filling them does not reallocate:
         // headers and live families (a few KiB per environment), and about
         // ten bytes per age value.
@@ -84,13 +113,16 @@ impl Exposition {
         let mut parts = VecDeque::with_capacity(
             RULE_FAMILIES.len() * (envs + 1) + AGE_FAMILIES.len() * (envs + 1) + 8,
         );
+        let ages = if with_values { ages } else { 0 };
         let mut values = Vec::with_capacity(ages * 12);
         let mut value_ends = Vec::with_capacity(ages);
         let mut total = 0usize;
-        let header = |desc: &Desc, text: &mut Vec<u8>, parts: &mut VecDeque<Part>| {
+        let mut header_id = 0;
+        let mut header = |desc: &Desc, text: &mut Vec<u8>, parts: &mut VecDeque<Part>| {
             let start = text.len();
             desc.write_header(format, text);
-            parts.push_back(Part::Text(start, text.len()));
+            parts.push_back(Part::Header(start, text.len(), header_id));
+            header_id += 1;
         };
         for (family, f) in RULE_FAMILIES.iter().enumerate() {
             header(&f.desc, &mut text, &mut parts);
@@ -110,9 +142,11 @@ impl Exposition {
                 }
                 parts.push_back(Part::Ages(env, family, value_ends.len()));
                 total += ages.prefixes.len() + ages.timestamps.len();
-                for ts in &ages.timestamps {
-                    write_age(&mut values, now - ts);
-                    value_ends.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
+                if with_values {
+                    for ts in &ages.timestamps {
+                        write_age(&mut values, now - ts);
+                        value_ends.push(u32::try_from(values.len()).unwrap_or(u32::MAX));
+                    }
                 }
             }
         }
@@ -133,6 +167,7 @@ impl Exposition {
         Self {
             format,
             rendered,
+            now,
             text: Bytes::from(text),
             parts,
             values,
@@ -185,7 +220,9 @@ impl Exposition {
                 self.pending.reserve(left.min(CHUNK + CHUNK / 4));
             }
             match part {
-                Part::Text(a, b) => self.pending.extend_from_slice(&self.text[a..b]),
+                Part::Text(a, b) | Part::Header(a, b, _) => {
+                    self.pending.extend_from_slice(&self.text[a..b])
+                }
                 Part::Block(env, family) => {
                     let text = self.block(env, family).text.clone();
                     if text.len() < SHARE_MIN {
@@ -206,23 +243,70 @@ impl Exposition {
         (!self.pending.is_empty()).then(|| Piece::Text(self.take_pending()))
     }
 
-    /// The whole answer gzipped: shared blocks as deflated once per poll,
-    /// the rest deflated now.
+    /// The whole answer gzipped: headers and per-rule blocks as deflated
+    /// before (stored segments, shared), the age lines from their prepared
+    /// codes, the rest (self-metrics, environment lines) with the
+    /// line-by-line coder. Nothing is compressed the general way here.
     pub fn gzip(mut self) -> Result<Vec<Bytes>, CompressError> {
         let mut w = GzipWriter::new();
-        while let Some(piece) = self.next_piece() {
-            match piece {
-                Piece::Text(t) => w.text(&t)?,
-                Piece::Shared(env, family) => {
-                    let block = self.block(env, family);
-                    match &block.deflated {
-                        Some(d) => w.segment(d)?,
-                        None => w.text(&block.text)?,
+        // Blocks being written here, between stored segments.
+        let mut bits: Option<Bits> = None;
+        let mut lines = Vec::with_capacity(CHUNK + CHUNK / 4);
+        let now = self.now;
+        for part in std::mem::take(&mut self.parts) {
+            let stored = match part {
+                Part::Header(.., id) => gzip::header(self.format, id),
+                Part::Block(env, family) => self.block(env, family).deflated.as_ref(),
+                _ => None,
+            };
+            if let Some(d) = stored {
+                if let Some(b) = bits.take() {
+                    w.bits(b);
+                }
+                w.segment(d);
+                continue;
+            }
+            let out = bits.get_or_insert_with(|| Bits::with_capacity(CHUNK));
+            let crc = w.crc();
+            match part {
+                Part::Text(a, b) | Part::Header(a, b, _) => {
+                    let text = &self.text[a..b];
+                    write_text(out, text);
+                    crc.update(text);
+                }
+                Part::Block(env, family) => {
+                    let text = &self.block(env, family).text;
+                    write_text(out, text);
+                    crc.update(text);
+                }
+                Part::Ages(env, family, _) => {
+                    let ages = &self.rendered[env].ages[family];
+                    if let Some(codes) = &ages.codes {
+                        // The lines' text is gathered so the CRC runs over
+                        // long buffers (several times faster than per line).
+                        codes.write(
+                            out,
+                            &ages.prefixes,
+                            &ages.ends,
+                            |i, buf| write_age(buf, now - ages.timestamps[i]),
+                            |t| {
+                                lines.extend_from_slice(t);
+                                if lines.len() >= CHUNK {
+                                    crc.update(&lines);
+                                    lines.clear();
+                                }
+                            },
+                        );
+                        crc.update(&lines);
+                        lines.clear();
                     }
                 }
             }
         }
-        w.finish()
+        if let Some(b) = bits {
+            w.bits(b);
+        }
+        Ok(w.finish())
     }
 }
 

@@ -166,7 +166,7 @@ fn metrics(web: &Web, req: &Request) -> Response {
         header_str(header::ACCEPT_ENCODING),
     );
     // The families kept in memory, each written by its owner: the
-    // exporter's own metrics, then the alert sender's series.
+    // exporter's own metrics, the alert sender's series, the request plan's.
     let live = |out: &mut Vec<u8>| {
         web.shared.metrics.encode(format, out);
         web.alerts.encode(format, out);
@@ -177,7 +177,7 @@ fn metrics(web: &Web, req: &Request) -> Response {
     let plain = |e| Body::Metrics(Box::new(e));
     let (body, gzip) = match encoding {
         Encoding::Identity => (plain(scrape()), false),
-        Encoding::Gzip => match scrape().gzip() {
+        Encoding::Gzip => match collector::gzip(format, rendered.clone(), now_unix(), live) {
             Ok(z) => (Chunks::new(z).into(), true),
             // Compression into memory cannot really fail; serve plain if so.
             Err(_) => (plain(scrape()), false),

@@ -1,0 +1,124 @@
+//! A bit writer for deflate streams: bits go out least significant first
+//! (RFC 1951, 3.1.1), 32 at a time.
+
+/// A growing deflate bit stream, gathered into 64-bit words.
+#[derive(Debug, Default)]
+pub(crate) struct Bits {
+    words: Vec<u64>,
+    acc: u64,
+    /// Bits held in `acc`, below 64 between calls.
+    n: u32,
+}
+
+impl Bits {
+    /// An empty stream with room for about `bytes` bytes.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        Self {
+            words: Vec::with_capacity(bytes / 8),
+            acc: 0,
+            n: 0,
+        }
+    }
+
+    /// Appends the low `len` bits of `bits` (`len` ≤ 32; higher bits of
+    /// `bits` must be zero).
+    #[inline(always)]
+    pub(crate) fn put(&mut self, bits: u32, len: u8) {
+        let bits = u64::from(bits);
+        self.acc |= bits << self.n;
+        let n = self.n + u32::from(len);
+        if n >= 64 {
+            self.words.push(self.acc);
+            // n ≥ 64 means self.n > 32, so the shift is below 64.
+            self.acc = bits >> (64 - self.n);
+            self.n = n - 64;
+        } else {
+            self.n = n;
+        }
+    }
+
+    /// Bits written so far.
+    pub(crate) fn len(&self) -> usize {
+        self.words.len() * 64 + self.n as usize
+    }
+
+    /// Ends the current block's data with an empty stored block, which
+    /// pads to a byte boundary (a sync flush: `00 00 ff ff` after the
+    /// padding), and returns the bytes. What follows may start a new block
+    /// on a byte boundary, such as a segment deflated elsewhere.
+    pub(crate) fn sync(mut self) -> Vec<u8> {
+        self.put(0, 3); // BFINAL 0, BTYPE 00
+        let mut out = Vec::with_capacity(self.words.len() * 8 + 12);
+        for w in &self.words {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        let bytes = self.n.div_ceil(8) as usize;
+        out.extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
+        out.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        out
+    }
+}
+
+/// A bit string kept for later copying into a stream: pieces of at most
+/// 32 bits.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Pieces {
+    pub(crate) pieces: Vec<(u32, u8)>,
+}
+
+impl Pieces {
+    /// Appends bits, merging them into the last piece while it has room.
+    pub(crate) fn put(&mut self, bits: u32, len: u8) {
+        if let Some(last) = self.pieces.last_mut()
+            && last.1 + len <= 32
+        {
+            last.0 |= bits << last.1;
+            last.1 += len;
+            return;
+        }
+        self.pieces.push((bits, len));
+    }
+
+    /// Writes the pieces to `out`.
+    pub(crate) fn write(&self, out: &mut Bits) {
+        for &(b, l) in &self.pieces {
+            out.put(b, l);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_are_packed_least_significant_first() {
+        let mut b = Bits::default();
+        b.put(0b1, 1);
+        b.put(0b10, 2);
+        b.put(0x1f, 5);
+        b.put(0xabcd_ef01, 32);
+        assert_eq!(b.len(), 40);
+        let out = b.sync();
+        // 1 + 10 + 11111 = 0xfd; then the 32 bits; then 3 zero bits padded.
+        assert_eq!(
+            out,
+            [0xfd, 0x01, 0xef, 0xcd, 0xab, 0x00, 0x00, 0x00, 0xff, 0xff]
+        );
+    }
+
+    #[test]
+    fn pieces_merge_up_to_32_bits() {
+        let mut p = Pieces::default();
+        for _ in 0..5 {
+            p.put(0b101, 7);
+        }
+        assert_eq!(p.pieces.len(), 2);
+        let (mut a, mut b) = (Bits::default(), Bits::default());
+        p.write(&mut a);
+        for _ in 0..5 {
+            b.put(0b101, 7);
+        }
+        assert_eq!(a.sync(), b.sync());
+    }
+}

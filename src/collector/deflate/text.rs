@@ -1,0 +1,132 @@
+//! Text deflated line by line with the fixed Huffman code (RFC 1951,
+//! 3.2.6): each line is matched against the previous one only (labels
+//! repeat from line to line), the rest is literals. Much cheaper than a
+//! general compressor, for the little text a gzip scrape writes itself
+//! (the self-metrics, the environment lines); a little larger.
+
+use std::sync::OnceLock;
+
+use super::bits::Bits;
+use super::codes::{Codes, END};
+use super::lines::{Token, tokenize};
+
+/// The fixed codes and the distance codes of the window, built once.
+struct Fixed {
+    codes: Codes,
+    dists: Vec<(u32, u8)>,
+}
+
+fn fixed() -> &'static Fixed {
+    static FIXED: OnceLock<Fixed> = OnceLock::new();
+    FIXED.get_or_init(|| {
+        let codes = Codes::fixed();
+        let dists = codes.distance_table(super::codes::MAX_DISTANCE);
+        Fixed { codes, dists }
+    })
+}
+
+/// Appends `text` as one fixed-Huffman block.
+pub(crate) fn write_text(out: &mut Bits, text: &[u8]) {
+    let f = fixed();
+    let lit = &f.codes.lit;
+    out.put(0b010, 3); // BFINAL 0, BTYPE 01 (fixed)
+    let mut prev: &[u8] = &[];
+    let mut tokens = Vec::new();
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let (cur, newline) = match line.split_last() {
+            Some((b'\n', cur)) => (cur, true),
+            _ => (line, false),
+        };
+        tokens.clear();
+        tokenize(prev, cur, false, &mut tokens);
+        for t in &tokens {
+            match *t {
+                Token::Literal(b) => {
+                    let c = lit[usize::from(b)];
+                    out.put(u32::from(c.bits), c.len);
+                }
+                Token::Match { len, base } => {
+                    let (bits, n) = f.codes.length(len);
+                    out.put(bits, n);
+                    // The previous line's newline lies between.
+                    let (bits, n) = f.dists[base as usize];
+                    out.put(bits, n);
+                }
+            }
+        }
+        if newline {
+            let c = lit[usize::from(b'\n')];
+            out.put(u32::from(c.bits), c.len);
+        }
+        prev = cur;
+    }
+    let c = lit[END];
+    out.put(u32::from(c.bits), c.len);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn inflate(raw: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::DeflateDecoder::new(raw)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn text_round_trips_and_repeated_labels_compress() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let mut cases: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"\n".to_vec(),
+            b"no newline at the end".to_vec(),
+            b"\n\n\nabc\n\n".to_vec(),
+        ];
+        let mut metrics = Vec::new();
+        for i in 0..500 {
+            metrics.extend_from_slice(
+                format!(
+                    "pingone_exporter_poll_duration_seconds_bucket{{environment_id=\"e{}\",le=\"{}\"}} {}\n",
+                    i / 14,
+                    i % 14,
+                    rng.u32(..)
+                )
+                .as_bytes(),
+            );
+        }
+        cases.push(metrics.clone());
+        for _ in 0..100 {
+            let alphabet: Vec<u8> = (0..rng.usize(1..5)).map(|_| rng.u8(..)).collect();
+            cases.push(
+                (0..rng.usize(0..2000))
+                    .map(|_| {
+                        if rng.u8(..) < 20 {
+                            b'\n'
+                        } else {
+                            alphabet[rng.usize(..alphabet.len())]
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        for text in &cases {
+            let mut bits = Bits::default();
+            write_text(&mut bits, text);
+            let mut raw = bits.sync();
+            raw.extend_from_slice(&[0x03, 0x00]);
+            assert_eq!(&inflate(&raw), text);
+        }
+        let mut bits = Bits::default();
+        write_text(&mut bits, &metrics);
+        assert!(
+            bits.len() / 8 < metrics.len() / 3,
+            "{} of {}",
+            bits.len() / 8,
+            metrics.len()
+        );
+    }
+}
