@@ -124,6 +124,7 @@ fn tenant(envs: usize, rules: usize) -> Tenant {
                 rules: (0..rules).map(|i| rule(&mut rng, i)).collect(),
                 revision_created: Some(NOW - 7200.0),
                 user_detail_finished: None,
+                user_detail_walk_requests: None,
             };
             Arc::new(collector::render(&key, &snap))
         })
