@@ -30,6 +30,8 @@ ARG PINGONE_SYNC_EXPORTER_REVISION=
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
+# Cargo.toml names the scrape bench; the manifest does not parse without it.
+COPY benches ./benches
 RUN cargo build --release --locked \
  && strip target/release/pingone-sync-exporter \
  && target/release/pingone-sync-exporter --version
