@@ -206,17 +206,7 @@ fn coalesce(chunks: Vec<Bytes>) -> Vec<Bytes> {
 mod tests {
     use super::*;
     use crate::collector::deflate::write_text;
-    use std::io::Read;
-
-    fn gunzip(chunks: &[Bytes]) -> Vec<u8> {
-        let all: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
-        let mut out = Vec::new();
-        // GzDecoder checks the CRC and length of the trailer.
-        flate2::read::GzDecoder::new(&all[..])
-            .read_to_end(&mut out)
-            .unwrap();
-        out
-    }
+    use crate::collector::tests::gunzip;
 
     fn text(w: &mut GzipWriter, t: &[u8]) {
         let mut bits = Bits::default();

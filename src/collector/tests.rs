@@ -1,6 +1,7 @@
 //! Property tests of the gzip answer: random label values, random rule
 //! sets and random timestamps, gunzipped by a real inflater (flate2), must
-//! give exactly the plain answer.
+//! give exactly the plain answer. Also the real inflaters every gzip and
+//! deflate test of the collector checks its output with.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -80,11 +81,21 @@ fn rule(rng: &mut fastrand::Rng) -> RuleSummary {
     }
 }
 
-fn gunzip(chunks: &[bytes::Bytes]) -> Vec<u8> {
+/// The gzip member in `chunks`, inflated by flate2, which checks the
+/// trailer's CRC-32 and length too.
+pub(super) fn gunzip(chunks: &[bytes::Bytes]) -> Vec<u8> {
     let all: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
     let mut out = Vec::new();
-    // Checks the trailer's CRC-32 and length too.
     flate2::read::GzDecoder::new(&all[..])
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// A raw deflate stream, inflated by flate2.
+pub(super) fn inflate(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(raw)
         .read_to_end(&mut out)
         .unwrap();
     out

@@ -288,15 +288,7 @@ impl LineCodes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
-
-    fn inflate(raw: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        flate2::read::DeflateDecoder::new(raw)
-            .read_to_end(&mut out)
-            .unwrap();
-        out
-    }
+    use crate::collector::tests::inflate;
 
     /// Writes the lines as one stream (a final empty block after ours),
     /// returns the inflated text and the text the writer reported.

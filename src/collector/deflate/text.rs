@@ -67,15 +67,7 @@ pub(crate) fn write_text(out: &mut Bits, text: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
-
-    fn inflate(raw: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        flate2::read::DeflateDecoder::new(raw)
-            .read_to_end(&mut out)
-            .unwrap();
-        out
-    }
+    use crate::collector::tests::inflate;
 
     #[test]
     fn text_round_trips_and_repeated_labels_compress() {
