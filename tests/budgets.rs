@@ -67,12 +67,7 @@ fn polled(m: &Metrics, env: &str) -> bool {
 fn a_fast_budget_is_not_slowed_by_a_slow_one_and_a_reload_changes_a_rate_in_place() {
     let dir = Dir::new();
     let sim = Sim::start(&dir.write("tenant.yml", SCENARIO));
-    let ids: Vec<String> = sim.truth()["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = sim.env_ids();
     assert_eq!(ids.len(), 3);
     let cfg = config(&dir, &sim, &ids, "0.5");
     let exp = Exporter::start(&["--config.file", &cfg]);

@@ -36,15 +36,13 @@ fn a_failed_store_shows_at_the_next_poll_while_rules_and_groups_wait_their_caden
     let dir = Dir::new();
     let secret = dir.write("secret", "demo-secret\n");
     // A tiny budget, and rules and groups read once an hour.
-    let config = config_for(
+    let config = with_hourly_cadences(&config_for(
         &sim.base,
         &[("small-a", SMALL_A), ("small-b", SMALL_B)],
         "demo-client",
         &secret,
         "",
-    )
-    .replace("rules_interval: 10s", "rules_interval: 1h")
-    .replace("groups_interval: 10s", "groups_interval: 1h")
+    ))
     .replace("max_requests_per_second: 50", "max_requests_per_second: 2");
     let cfg = dir.write("config.yml", &config);
     let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);

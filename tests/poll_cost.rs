@@ -64,15 +64,13 @@ fn a_poll_between_the_slower_cadences_reads_the_stores_only() {
     let sim = Sim::start(&small_scenario());
     let dir = Dir::new();
     let secret = dir.write("secret", "demo-secret\n");
-    let config = config_for(
+    let config = with_hourly_cadences(&config_for(
         &sim.base,
         &[("small-a", SMALL_A), ("small-b", SMALL_B)],
         "demo-client",
         &secret,
         "",
-    )
-    .replace("rules_interval: 10s", "rules_interval: 1h")
-    .replace("groups_interval: 10s", "groups_interval: 1h");
+    ));
     let cfg = dir.write("config.yml", &config);
     let exp = Exporter::start(&["--config.file", cfg.to_str().unwrap()]);
     exp.wait_ready(Duration::from_secs(30));

@@ -55,12 +55,7 @@ fn served(e: &Exporter) -> (BTreeSet<String>, BTreeSet<String>) {
 fn three_shards_serve_the_whole_tenant_each_environment_once() {
     let dir = Dir::new();
     let sim = Sim::start(&dir.write("tenant.yml", SCENARIO));
-    let ids: Vec<String> = sim.truth()["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = sim.env_ids();
     assert_eq!(ids.len(), 12);
     let cfg = config(&dir, &sim, &ids);
 

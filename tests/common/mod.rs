@@ -272,6 +272,16 @@ impl Sim {
         serde_json::from_slice(&get(&format!("{}/_sim/truth", self.base)).body).unwrap()
     }
 
+    /// The ids of the tenant's environments, in the truth's order.
+    pub fn env_ids(&self) -> Vec<String> {
+        self.truth()["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     pub fn advance(&self, ticks: u32) {
         let r = post(&format!("{}/_sim/advance?ticks={ticks}", self.base));
         assert_eq!(r.status, 200, "{}", r.text());
@@ -484,6 +494,14 @@ pub fn env_truth<'a>(truth: &'a serde_json::Value, id: &str) -> &'a serde_json::
 /// The e2e scenario file.
 pub fn small_scenario() -> PathBuf {
     PathBuf::from("tests/fixtures/scenarios/small.yml")
+}
+
+/// `config` (from [`config_for`]) with rules and groups read once an hour,
+/// so a poll between those cadences reads the stores only.
+pub fn with_hourly_cadences(config: &str) -> String {
+    config
+        .replace("rules_interval: 10s", "rules_interval: 1h")
+        .replace("groups_interval: 10s", "groups_interval: 1h")
 }
 
 /// A config for `envs` (`(name, id)`) of a simulator at `sim_base`, reading
