@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 import loads  # noqa: E402
 import report  # noqa: E402
-from procs import Procs, request, status_kib, wait_until  # noqa: E402
+from procs import Procs, status_kib  # noqa: E402
 
 
 def main():
@@ -38,16 +38,10 @@ def main():
         config = bench.write_config(work, base, envs)
         targets, pids, after_poll = {}, {}, {}
         for name in ("base", "new"):
-            p = procs.start(name, [getattr(args, name), "--config.file", config, "--log.level", "info",
-                                   "--web.listen-address", "127.0.0.1:0"],
-                            os.path.join(work, f"{name}.log"))
-            addr = p.wait_line("msg=listening address=", 60).split("address=", 1)[1].split()[0]
-            host, port = addr.rsplit(":", 1)
-            wait_until(f"{name} /-/ready", 1800,
-                       lambda: request("GET", host, int(port), "/-/ready")[0] == 200, every=0.1)
+            p, host, port = bench.start_exporter(procs, name, getattr(args, name), config, work, 1800)
             after_poll[name] = status_kib(p.pid, "VmHWM")
             pids[name] = p.pid
-            targets[name] = (f"http://{addr}/metrics", (lambda pid: lambda: [pid])(p.pid))
+            targets[name] = (f"http://{host}:{port}/metrics", (lambda pid: lambda: [pid])(p.pid))
         print(f"size {args.size}: {len(envs)} environments; {args.rounds} alternating rounds of "
               f"{args.seconds} s per load")
         print(f"  {'':<30} {'base':>12} {'new':>12} {'new/base':>9}")

@@ -48,6 +48,21 @@ def start_simulator(procs, binary, size, work):
     return p, base, (host, int(port)), envs
 
 
+def start_exporter(procs, name, binary, config, work, ready_within, every=0.1):
+    """Starts the exporter `binary` with `config` on a free loopback port,
+    logging to WORK/NAME.log, and waits up to `ready_within` seconds for
+    /-/ready; returns the process, its host and its port."""
+    p = procs.start(name, [binary, "--config.file", config, "--log.level", "info",
+                           "--web.listen-address", "127.0.0.1:0"],
+                    os.path.join(work, f"{name}.log"))
+    addr = p.wait_line("msg=listening address=", 60).split("address=", 1)[1].split()[0]
+    host, port = addr.rsplit(":", 1)
+    port = int(port)
+    wait_until(f"{name} /-/ready", ready_within,
+               lambda: request("GET", host, port, "/-/ready")[0] == 200, every=every)
+    return p, host, port
+
+
 def write_config(work, base, envs):
     secret = os.path.join(work, "secret")
     with open(secret, "w") as f:
@@ -115,14 +130,7 @@ def run_size(procs, binary, size, args, work):
     request("POST", shost, sport, "/_sim/requests/reset")
 
     t0 = time.monotonic()
-    exp = procs.start("exporter", [binary, "--config.file", config, "--log.level", "info",
-                                   "--web.listen-address", "127.0.0.1:0"],
-                      os.path.join(work, "exporter.log"))
-    addr = exp.wait_line("msg=listening address=", 60).split("address=", 1)[1].split()[0]
-    host, port = addr.rsplit(":", 1)
-    port = int(port)
-    wait_until("/-/ready", 1800,
-               lambda: request("GET", host, port, "/-/ready")[0] == 200, every=0.1)
+    exp, host, port = start_exporter(procs, "exporter", binary, config, work, 1800)
     r["ready_s"] = time.monotonic() - t0
     r["hwm_after_poll_kib"] = status_kib(exp.pid, "VmHWM")
 
@@ -153,7 +161,7 @@ def run_size(procs, binary, size, args, work):
     # answer as the exporter wrote it, for each format.
     static = loads.Static(procs, work, body, gz, PLAIN, workers=2,
                           om_body=om_body, om_gz=om_gz, om_content_type=om_type)
-    targets = {"exporter": (f"http://{addr}/metrics", lambda: [exp.pid]),
+    targets = {"exporter": (f"http://{host}:{port}/metrics", lambda: [exp.pid]),
                "static": (static.url, static.pids)}
     r["scrape"] = {}
     for name, conns, headers in loads.SCRAPE_LOADS:
@@ -161,7 +169,7 @@ def run_size(procs, binary, size, args, work):
         report.progress(size, name, r["scrape"][name])
     _, _, page = request("GET", host, port, "/")
     r["page_bytes"] = len(page)
-    r["page_load"] = loads.with_page_load(f"http://{addr}/metrics", f"http://{addr}/",
+    r["page_load"] = loads.with_page_load(f"http://{host}:{port}/metrics", f"http://{host}:{port}/",
                                           lambda: [exp.pid], args.seconds, args.rounds,
                                           args.page_connections)
     report.page_progress(size, r["page_load"])

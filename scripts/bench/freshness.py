@@ -25,22 +25,13 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from procs import Procs, request, wait_until  # noqa: E402
+import bench  # noqa: E402
+from procs import Procs, request  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCENARIOS = {s: f"tests/fixtures/scenarios/bench-{s.lower()}.yml" for s in "SML"}
 FAILED = re.compile(r'^pingone_provisioning_rule_status\{[^}]*rule_id="([^"]+)"[^}]*status="failed"\} 1$',
                     re.M)
-
-
-def start_simulator(procs, binary, size, work):
-    p = procs.start("simulator", [binary, "simulate", "--listen", "127.0.0.1:0",
-                                  "--scenario", os.path.join(ROOT, SCENARIOS[size])],
-                    os.path.join(work, "simulator.log"))
-    base = p.wait_line("simulator listening on ", 600).split(" on ", 1)[1].strip()
-    p.wait_line("client ", 30)
-    host, port = base.removeprefix("http://").rsplit(":", 1)
-    return p, base, (host, int(port))
 
 
 def write_config(work, base, envs, poll):
@@ -78,19 +69,12 @@ def victims(truth, n):
 
 
 def run_case(procs, sim_binary, binary, size, poll, samples, work):
-    sim, base, (shost, sport) = start_simulator(procs, sim_binary, size, work)
+    sim, base, (shost, sport), _ = bench.start_simulator(procs, sim_binary, size, work)
     truth = json.loads(request("GET", shost, sport, "/_sim/truth", timeout=600)[2])
     config = write_config(work, base, truth["environments"], poll)
     picked = victims(truth, samples)
     t0 = time.monotonic()
-    exp = procs.start("exporter", [binary, "--config.file", config, "--log.level", "info",
-                                   "--web.listen-address", "127.0.0.1:0"],
-                      os.path.join(work, "exporter.log"))
-    addr = exp.wait_line("msg=listening address=", 60).split("address=", 1)[1].split()[0]
-    host, port = addr.rsplit(":", 1)
-    port = int(port)
-    wait_until("/-/ready", 3600,
-               lambda: request("GET", host, port, "/-/ready")[0] == 200, every=0.5)
+    exp, host, port = bench.start_exporter(procs, "exporter", binary, config, work, 3600, every=0.5)
     ready_s = time.monotonic() - t0
     print(f"  {size} poll {poll}s: ready after {ready_s:.0f} s; flipping {len(picked)} stores",
           flush=True)
