@@ -160,46 +160,17 @@ impl GzipWriter {
         self.chunks.push(Bytes::from(bits.sync()));
     }
 
-    /// The whole member: final block and trailer (CRC-32, length mod 2³²).
+    /// The whole member: final block and trailer (CRC-32, length mod 2³²),
+    /// as the buffers to send in order (small ones are joined as they are
+    /// sent: see `http::Chunks`).
     pub(crate) fn finish(mut self) -> Vec<Bytes> {
         let mut trailer = Vec::with_capacity(10);
         trailer.extend_from_slice(&FINAL_BLOCK);
         trailer.extend_from_slice(&self.crc.sum.to_le_bytes());
         trailer.extend_from_slice(&(self.crc.len as u32).to_le_bytes());
         self.chunks.push(Bytes::from(trailer));
-        coalesce(self.chunks)
+        self.chunks
     }
-}
-
-/// Segments shorter than this are copied together into buffers of about
-/// 64 KiB: a write per segment (a few KiB each, thousands at L) cost more
-/// CPU in the connection than the copy does.
-const SMALL: usize = 16 * 1024;
-const JOINED: usize = 64 * 1024;
-
-fn coalesce(chunks: Vec<Bytes>) -> Vec<Bytes> {
-    let mut out = Vec::with_capacity(chunks.len() / 8 + 2);
-    let mut buf: Vec<u8> = Vec::new();
-    for c in chunks {
-        if c.len() >= SMALL {
-            if !buf.is_empty() {
-                out.push(Bytes::from(std::mem::take(&mut buf)));
-            }
-            out.push(c);
-            continue;
-        }
-        if buf.capacity() == 0 {
-            buf.reserve(JOINED + SMALL);
-        }
-        buf.extend_from_slice(&c);
-        if buf.len() >= JOINED {
-            out.push(Bytes::from(std::mem::take(&mut buf)));
-        }
-    }
-    if !buf.is_empty() {
-        out.push(Bytes::from(buf));
-    }
-    out
 }
 
 #[cfg(test)]

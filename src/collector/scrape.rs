@@ -19,7 +19,7 @@ use flate2::CompressError;
 use super::age::write_age;
 use super::deflate::{Bits, write_text};
 use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
-use super::gzip::{self, GzipWriter};
+use super::gzip::{self, Deflated, GzipWriter};
 use super::render::{Block, Rendered, SHARE_MIN};
 use crate::exposition::{Desc, Format, write_trailer};
 
@@ -249,24 +249,19 @@ impl Exposition {
     /// line-by-line coder. Nothing is compressed the general way here.
     pub fn gzip(mut self) -> Result<Vec<Bytes>, CompressError> {
         let mut w = GzipWriter::new();
-        // Blocks being written here, between stored segments.
         let mut bits: Option<Bits> = None;
         let mut lines = Vec::with_capacity(CHUNK + CHUNK / 4);
         let now = self.now;
-        for part in std::mem::take(&mut self.parts) {
-            let stored = match part {
-                Part::Header(.., id) => gzip::header(self.format, id),
-                Part::Block(env, family) => self.block(env, family).deflated.as_ref(),
-                _ => None,
-            };
-            if let Some(d) = stored {
+        let parts: Vec<Part> = std::mem::take(&mut self.parts).into();
+        for (i, &part) in parts.iter().enumerate() {
+            if let Some(d) = self.stored(part) {
                 if let Some(b) = bits.take() {
                     w.bits(b);
                 }
                 w.segment(d);
                 continue;
             }
-            let out = bits.get_or_insert_with(|| Bits::with_capacity(CHUNK));
+            let out = bits.get_or_insert_with(|| Bits::with_capacity(self.run_size(&parts[i..])));
             let crc = w.crc();
             match part {
                 Part::Text(a, b) | Part::Header(a, b, _) => {
@@ -282,8 +277,6 @@ impl Exposition {
                 Part::Ages(env, family, _) => {
                     let ages = &self.rendered[env].ages[family];
                     if let Some(codes) = &ages.codes {
-                        // The lines' text is gathered so the CRC runs over
-                        // long buffers (several times faster than per line).
                         codes.write(
                             out,
                             &ages.prefixes,
@@ -307,6 +300,35 @@ impl Exposition {
             w.bits(b);
         }
         Ok(w.finish())
+    }
+
+    /// The segment a gzip scrape sends for `part` as deflated beforehand,
+    /// if any.
+    fn stored(&self, part: Part) -> Option<&Deflated> {
+        match part {
+            Part::Header(.., id) => gzip::header(self.format, id),
+            Part::Block(env, family) => self.block(env, family).deflated.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// About the bytes the run of parts a gzip scrape codes itself,
+    /// starting at `parts[0]`, takes: the buffer is sized once (growing a
+    /// few hundred KiB by doubling copies it and touches fresh pages).
+    fn run_size(&self, parts: &[Part]) -> usize {
+        parts
+            .iter()
+            .take_while(|p| self.stored(**p).is_none())
+            .map(|&p| match p {
+                Part::Text(a, b) | Part::Header(a, b, _) => (b - a) / 3,
+                Part::Block(env, family) => self.block(env, family).text.len() / 3,
+                Part::Ages(env, family, _) => self.rendered[env].ages[family]
+                    .codes
+                    .as_ref()
+                    .map_or(0, |c| c.size_hint()),
+            })
+            .sum::<usize>()
+            + 64
     }
 }
 

@@ -55,7 +55,7 @@ impl HttpBody for Body {
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            Body::Chunks(c) => c.size_hint(),
+            Body::Chunks(c) => HttpBody::size_hint(c),
             Body::Metrics(e) => SizeHint::with_exact(e.remaining()),
         }
     }

@@ -1,10 +1,12 @@
 //! A bit writer for deflate streams: bits go out least significant first
 //! (RFC 1951, 3.1.1), 32 at a time.
 
-/// A growing deflate bit stream, gathered into 64-bit words.
+/// A growing deflate bit stream: whole 64-bit words go straight into the
+/// byte buffer that [`Bits::sync`] hands out, so the stream is not copied
+/// again at the end.
 #[derive(Debug, Default)]
 pub(crate) struct Bits {
-    words: Vec<u64>,
+    bytes: Vec<u8>,
     acc: u64,
     /// Bits held in `acc`, below 64 between calls.
     n: u32,
@@ -14,7 +16,7 @@ impl Bits {
     /// An empty stream with room for about `bytes` bytes.
     pub(crate) fn with_capacity(bytes: usize) -> Self {
         Self {
-            words: Vec::with_capacity(bytes / 8),
+            bytes: Vec::with_capacity(bytes + 16),
             acc: 0,
             n: 0,
         }
@@ -28,7 +30,7 @@ impl Bits {
         self.acc |= bits << self.n;
         let n = self.n + u32::from(len);
         if n >= 64 {
-            self.words.push(self.acc);
+            self.bytes.extend_from_slice(&self.acc.to_le_bytes());
             // n ≥ 64 means self.n > 32, so the shift is below 64.
             self.acc = bits >> (64 - self.n);
             self.n = n - 64;
@@ -39,7 +41,7 @@ impl Bits {
 
     /// Bits written so far.
     pub(crate) fn len(&self) -> usize {
-        self.words.len() * 64 + self.n as usize
+        self.bytes.len() * 8 + self.n as usize
     }
 
     /// Ends the current block's data with an empty stored block, which
@@ -48,10 +50,7 @@ impl Bits {
     /// on a byte boundary, such as a segment deflated elsewhere.
     pub(crate) fn sync(mut self) -> Vec<u8> {
         self.put(0, 3); // BFINAL 0, BTYPE 00
-        let mut out = Vec::with_capacity(self.words.len() * 8 + 12);
-        for w in &self.words {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
+        let mut out = self.bytes;
         let bytes = self.n.div_ceil(8) as usize;
         out.extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
         out.extend_from_slice(&[0, 0, 0xff, 0xff]);

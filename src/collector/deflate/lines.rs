@@ -64,6 +64,9 @@ pub(crate) struct LineCodes {
     ops: Vec<(u32, u8)>,
     /// Line `i`'s ops are `ops[op_ends[i-1]..op_ends[i]]`.
     op_ends: Vec<u32>,
+    /// About the bytes [`LineCodes::write`] writes (typical ages), to size
+    /// its buffer once.
+    size_hint: usize,
 }
 
 /// Length of the common start of `a` and `b`, eight bytes at a time.
@@ -225,6 +228,18 @@ impl LineCodes {
         let lit = codes.lit[..256].to_vec();
         let end = codes.lit[END];
         let dists = codes.distance_table(max_base + TABLE_HOLE);
+        // Prepared bits, plus per line a typical value (ten codes of at
+        // most 15 bits) and a distance code per hole.
+        let fixed_bits: usize = header
+            .pieces
+            .iter()
+            .map(|p| usize::from(p.1))
+            .sum::<usize>()
+            + ops
+                .iter()
+                .map(|o| if o.1 == 0 { 20 } else { usize::from(o.1) })
+                .sum::<usize>();
+        let size_hint = (fixed_bits + ends.len() * 150) / 8 + 8;
         LineCodes {
             header,
             codes,
@@ -233,7 +248,14 @@ impl LineCodes {
             dists,
             ops,
             op_ends,
+            size_hint,
         }
+    }
+
+    /// About the bytes [`LineCodes::write`] writes: an allowance, not a
+    /// bound.
+    pub(crate) fn size_hint(&self) -> usize {
+        self.size_hint
     }
 
     /// Writes one block of all the lines: the prepared prefixes, then for
