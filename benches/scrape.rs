@@ -8,6 +8,7 @@
 //! $ cargo bench --bench scrape            # M and L
 //! $ cargo bench --bench scrape -- L 200   # one size, 200 scrapes per figure
 //! $ perf record -g target/release/deps/scrape-HASH L 500 gzip   # one load
+//!   (loads: gzip, cold (every environment changed), plain, nosm)
 //! ```
 //!
 //! Figures are CPU time of the scraping thread, not wall time.
@@ -16,8 +17,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use pingone_sync_exporter::collector::{self, Rendered};
-use pingone_sync_exporter::exposition::Format;
+use pingone_sync_exporter::collector::{self, LiveCache, Rendered};
+use pingone_sync_exporter::exposition::{Format, LiveSink};
 use pingone_sync_exporter::http::Chunks;
 use pingone_sync_exporter::selfmetrics::SelfMetrics;
 use pingone_sync_exporter::snapshot::{
@@ -138,9 +139,10 @@ fn tenant(envs: usize, rules: usize) -> Tenant {
 fn gzip(
     format: Format,
     rendered: &[Arc<Rendered>],
-    live: impl FnOnce(&mut Vec<u8>),
+    cache: &LiveCache,
+    live: impl FnOnce(&mut dyn LiveSink),
 ) -> Result<usize, flate2::CompressError> {
-    let chunks = collector::gzip(format, rendered.to_vec(), NOW, live)?;
+    let chunks = collector::gzip(format, rendered.to_vec(), NOW, cache, live)?;
     Ok(Chunks::new(chunks)
         .map(|frame| black_box(frame).len())
         .sum())
@@ -169,27 +171,33 @@ fn time<R>(n: usize, mut f: impl FnMut() -> R) -> f64 {
 
 fn size(name: &str, envs: usize, rules: usize, n: usize, only: Option<&str>) {
     let t = tenant(envs, rules);
+    // One cache per server, as in the daemon: between these scrapes no
+    // environment's self-metrics change, so only the first scrape codes
+    // them; "every environment changed" starts each scrape from an empty
+    // cache (as when every environment polled since the last scrape).
+    let cache = LiveCache::default();
     if let Some(what) = only {
         // One load only, for `perf record` (after the set-up above).
         let format = Format::OpenMetrics;
-        let live = |out: &mut Vec<u8>| t.metrics.encode(format, out);
+        let live = |out: &mut dyn LiveSink| t.metrics.encode_live(format, out);
         let ms = match what {
-            "gzip" => time(n, || gzip(format, &t.rendered, live)),
+            "gzip" => time(n, || gzip(format, &t.rendered, &cache, live)),
+            "cold" => time(n, || gzip(format, &t.rendered, &LiveCache::default(), live)),
             "plain" => time(n, || {
                 collector::encode(format, t.rendered.clone(), NOW, live).len()
             }),
-            _ => time(n, || gzip(format, &t.rendered, |_| {})),
+            _ => time(n, || gzip(format, &t.rendered, &cache, |_| {})),
         };
         println!("{name} {what} {ms:8.3} ms");
         return;
     }
     for format in [Format::Text, Format::OpenMetrics] {
-        let live = |out: &mut Vec<u8>| t.metrics.encode(format, out);
+        let live = |out: &mut dyn LiveSink| t.metrics.encode_live(format, out);
         let plain: usize = collector::encode(format, t.rendered.clone(), NOW, live)
             .iter()
             .map(|b| b.len())
             .sum();
-        let gz: usize = gzip(format, &t.rendered, live).unwrap_or(0);
+        let gz: usize = gzip(format, &t.rendered, &cache, live).unwrap_or(0);
         let mut self_text = Vec::new();
         t.metrics.encode(format, &mut self_text);
         let f = format!("{format:?}");
@@ -204,9 +212,11 @@ fn size(name: &str, envs: usize, rules: usize, n: usize, only: Option<&str>) {
                 .sum::<usize>()
         });
         println!("{name} {f:<11} plain scrape          {ms:8.3} ms");
-        let ms = time(n, || gzip(format, &t.rendered, live));
+        let ms = time(n, || gzip(format, &t.rendered, &cache, live));
         println!("{name} {f:<11} gzip scrape           {ms:8.3} ms");
-        let ms = time(n, || gzip(format, &t.rendered, |_| {}));
+        let ms = time(n, || gzip(format, &t.rendered, &LiveCache::default(), live));
+        println!("{name} {f:<11} gzip, every env changed {ms:6.3} ms");
+        let ms = time(n, || gzip(format, &t.rendered, &cache, |_| {}));
         println!("{name} {f:<11} gzip, no self-metrics {ms:8.3} ms");
         let ms = time(n, || {
             let mut out = Vec::with_capacity(self_text.len());

@@ -114,7 +114,7 @@ fn exposition(format: Format) -> String {
     }
     let rendered = Arc::new(collector::render(&key, &snap));
     let chunks = collector::encode(format, vec![rendered], NOW, |out| {
-        metrics.encode(format, out)
+        metrics.encode_live(format, out)
     });
     let bytes: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
     String::from_utf8(bytes).unwrap()

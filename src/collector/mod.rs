@@ -22,6 +22,7 @@ mod age;
 mod deflate;
 mod families;
 mod gzip;
+mod live;
 mod render;
 mod samples;
 mod scrape;
@@ -29,6 +30,7 @@ mod scrape;
 mod tests;
 
 pub use families::{RULE_FAMILIES, RuleFamily};
+pub use live::{LiveCache, LiveCoder};
 pub use render::{Rendered, render};
 pub use scrape::{CHUNK, Exposition};
 
@@ -36,30 +38,33 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::exposition::Format;
+use crate::exposition::{Format, LiveSink};
 
 /// Starts a `/metrics` answer at time `now` (Unix seconds) from the
 /// rendered snapshots of the environments to serve, in order. `live`
-/// appends the families kept in memory (written now, after the cached
-/// ones and before the trailer).
+/// writes the families kept in memory (now, after the cached ones and
+/// before the trailer).
 pub fn scrape(
     format: Format,
     rendered: Vec<Arc<Rendered>>,
     now: f64,
-    live: impl FnOnce(&mut Vec<u8>),
+    live: impl FnOnce(&mut dyn LiveSink),
 ) -> Exposition {
     Exposition::new(format, rendered, now, live)
 }
 
 /// A gzip `/metrics` answer (one gzip member) at time `now`, as a list of
-/// buffers to send in order; see [`scrape`] for the arguments.
+/// buffers to send in order; see [`scrape`] for the arguments. `cache`
+/// keeps the codes of the live pieces that did not change since the last
+/// gzip scrape (one per server).
 pub fn gzip(
     format: Format,
     rendered: Vec<Arc<Rendered>>,
     now: f64,
-    live: impl FnOnce(&mut Vec<u8>),
+    cache: &LiveCache,
+    live: impl FnOnce(&mut dyn LiveSink),
 ) -> Result<Vec<Bytes>, flate2::CompressError> {
-    Exposition::gzip_at(format, rendered, now, live)
+    Exposition::gzip_at(format, rendered, now, cache, live)
 }
 
 /// A whole `/metrics` answer as a list of buffers to send in order
@@ -68,7 +73,7 @@ pub fn encode(
     format: Format,
     rendered: Vec<Arc<Rendered>>,
     now: f64,
-    live: impl FnOnce(&mut Vec<u8>),
+    live: impl FnOnce(&mut dyn LiveSink),
 ) -> Vec<Bytes> {
     scrape(format, rendered, now, live).collect()
 }

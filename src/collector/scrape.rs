@@ -20,8 +20,9 @@ use super::age::write_age;
 use super::deflate::{Bits, write_text};
 use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
 use super::gzip::{self, Deflated, GzipWriter};
+use super::live::LiveCache;
 use super::render::{Block, Rendered, SHARE_MIN};
-use crate::exposition::{Desc, Format, write_trailer};
+use crate::exposition::{Desc, Format, LiveSink, write_trailer};
 
 /// Size of the buffers a scrape writes its own text into.
 pub const CHUNK: usize = 64 * 1024;
@@ -42,6 +43,15 @@ enum Part {
     Block(usize, usize),
     /// `rendered[env].ages[family]`, with the age values from `first_value`.
     Ages(usize, usize, usize),
+    /// The live part and trailer, coded for a gzip scrape (`coded`).
+    Coded,
+}
+
+/// Where the live families go: into the text, or coded for a gzip scrape
+/// with the pieces kept in the cache.
+enum Live<'a, F> {
+    Plain(F),
+    Gzip(&'a LiveCache, F),
 }
 
 /// What [`Exposition::next_piece`] yields: text written by this scrape, or
@@ -64,6 +74,8 @@ pub struct Exposition {
     /// The formatted age values, back to back; `value_ends[i]` ends value `i`.
     values: Vec<u8>,
     value_ends: Vec<u32>,
+    /// The live part of a gzip scrape, coded.
+    coded: Option<Deflated>,
     pending: Vec<u8>,
     /// Plain-text bytes not yet yielded.
     remaining: u64,
@@ -76,9 +88,9 @@ impl Exposition {
         format: Format,
         rendered: Vec<Arc<Rendered>>,
         now: f64,
-        live: impl FnOnce(&mut Vec<u8>),
+        live: impl FnOnce(&mut dyn LiveSink),
     ) -> Self {
-        Self::build(format, rendered, now, live, true)
+        Self::build(format, rendered, now, Live::Plain(live))
     }
 
     /// The gzip answer at time `now` (see [`Exposition::gzip`]), without
@@ -87,20 +99,21 @@ impl Exposition {
         format: Format,
         rendered: Vec<Arc<Rendered>>,
         now: f64,
-        live: impl FnOnce(&mut Vec<u8>),
+        cache: &LiveCache,
+        live: impl FnOnce(&mut dyn LiveSink),
     ) -> Result<Vec<Bytes>, CompressError> {
-        Self::build(format, rendered, now, live, false).gzip()
+        Self::build(format, rendered, now, Live::Gzip(cache, live)).gzip()
     }
 
     /// Lists the parts; `values` formats the age values (needed for the
     /// plain answer's length, not for gzip).
-    fn build(
+    fn build<F: FnOnce(&mut dyn LiveSink)>(
         format: Format,
         rendered: Vec<Arc<Rendered>>,
         now: f64,
-        live: impl FnOnce(&mut Vec<u8>),
-        with_values: bool,
+        live: Live<'_, F>,
     ) -> Self {
+        let with_values = matches!(live, Live::Plain(_));
         // Sized from the inputs so that filling them does not reallocate:
         // headers and live families (a few KiB per environment), and about
         // ten bytes per age value.
@@ -159,10 +172,22 @@ impl Exposition {
             }
             parts.push_back(Part::Text(start, text.len()));
         }
-        let start = text.len();
-        live(&mut text);
-        write_trailer(format, &mut text);
-        parts.push_back(Part::Text(start, text.len()));
+        let mut coded = None;
+        match live {
+            Live::Plain(live) => {
+                let start = text.len();
+                live(&mut text);
+                write_trailer(format, &mut text);
+                parts.push_back(Part::Text(start, text.len()));
+            }
+            Live::Gzip(cache, live) => {
+                let mut coder = cache.coder();
+                live(&mut coder);
+                write_trailer(format, coder.text());
+                coded = Some(coder.finish());
+                parts.push_back(Part::Coded);
+            }
+        }
         total += text.len();
         Self {
             format,
@@ -172,6 +197,7 @@ impl Exposition {
             parts,
             values,
             value_ends,
+            coded,
             pending: Vec::new(),
             remaining: total as u64,
         }
@@ -235,6 +261,8 @@ impl Exposition {
                     }
                 }
                 Part::Ages(env, family, first) => self.write_ages(env, family, first),
+                // Only a gzip scrape codes its live part.
+                Part::Coded => {}
             }
             if self.pending.len() >= CHUNK {
                 return Some(Piece::Text(self.take_pending()));
@@ -294,6 +322,8 @@ impl Exposition {
                         lines.clear();
                     }
                 }
+                // Stored: sent above.
+                Part::Coded => {}
             }
         }
         if let Some(b) = bits {
@@ -308,6 +338,7 @@ impl Exposition {
         match part {
             Part::Header(.., id) => gzip::header(self.format, id),
             Part::Block(env, family) => self.block(env, family).deflated.as_ref(),
+            Part::Coded => self.coded.as_ref(),
             _ => None,
         }
     }
@@ -326,6 +357,7 @@ impl Exposition {
                     .codes
                     .as_ref()
                     .map_or(0, |c| c.size_hint()),
+                Part::Coded => 0,
             })
             .sum::<usize>()
             + 64
@@ -459,7 +491,7 @@ mod tests {
         assert!(rendered[4].blocks[0].text.len() >= SHARE_MIN);
         for format in [Format::Text, Format::OpenMetrics] {
             let want = reference(format, &rendered, &metrics);
-            let live = |out: &mut Vec<u8>| metrics.encode(format, out);
+            let live = |out: &mut dyn LiveSink| metrics.encode_live(format, out);
             let e = Exposition::new(format, rendered.clone(), NOW, live);
             assert_eq!(e.remaining(), want.len() as u64, "length known up front");
             let mut got = Vec::new();
@@ -476,8 +508,7 @@ mod tests {
                 String::from_utf8(want.clone()).unwrap()
             );
 
-            let z = Exposition::new(format, rendered.clone(), NOW, live)
-                .gzip()
+            let z = Exposition::gzip_at(format, rendered.clone(), NOW, &LiveCache::default(), live)
                 .unwrap();
             let zipped: usize = z.iter().map(|c| c.len()).sum();
             assert_eq!(gunzip(&z), want);
@@ -506,7 +537,7 @@ mod tests {
     fn no_environments_still_has_headers_and_self_metrics() {
         let metrics = SelfMetrics::new("0", "x");
         let e = Exposition::new(Format::OpenMetrics, Vec::new(), NOW, |out| {
-            metrics.encode(Format::OpenMetrics, out)
+            metrics.encode_live(Format::OpenMetrics, out)
         });
         let n = e.remaining();
         let text: Vec<u8> = e.flat_map(|b| b.to_vec()).collect();

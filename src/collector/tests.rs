@@ -6,8 +6,8 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use super::{Rendered, encode, gzip, render};
-use crate::exposition::Format;
+use super::{LiveCache, Rendered, encode, gzip, render};
+use crate::exposition::{Format, LiveSink};
 use crate::snapshot::{
     Direction, EnvKey, EnvSnapshot, RuleStatus, RuleSummary, StateCounts, StoreInfo, SyncEvents,
 };
@@ -129,12 +129,12 @@ fn random_answers_gunzip_to_the_plain_text() {
         for format in [Format::Text, Format::OpenMetrics] {
             // Scrape clocks a little apart change the values' lengths.
             let now = NOW + rng.f64() * 1000.0;
-            let live = |out: &mut Vec<u8>| out.extend_from_slice(live_text.as_bytes());
+            let live = |out: &mut dyn LiveSink| out.text().extend_from_slice(live_text.as_bytes());
             let plain: Vec<u8> = encode(format, rendered.clone(), now, live)
                 .iter()
                 .flat_map(|b| b.iter().copied())
                 .collect();
-            let z = gzip(format, rendered.clone(), now, live).unwrap();
+            let z = gzip(format, rendered.clone(), now, &LiveCache::default(), live).unwrap();
             assert!(
                 gunzip(&z) == plain,
                 "round {round}, {format:?}: gzip differs from the plain text"

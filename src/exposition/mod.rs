@@ -17,8 +17,11 @@
 //! Why not prometheus-client's encoder: it writes only OpenMetrics and
 //! re-encodes every sample on every scrape; see `docs/architecture.md`.
 
+mod live;
 mod negotiate;
 mod text;
+
+pub use live::LiveSink;
 
 pub use negotiate::{Encoding, negotiate};
 pub use text::{Labels, write_counter, write_f64, write_label_pairs, write_sample, write_u64};

@@ -1,12 +1,15 @@
 //! Writing the self-metrics: their family descriptions and the encoder,
-//! called fresh at every scrape. The families come in three groups, in
+//! called at every scrape. The families come in three groups, in
 //! exposition order: each environment's polls, its API calls, then the
-//! process-wide ones (config reloads, unknown API values, build info).
-
-use std::collections::BTreeMap;
+//! process-wide ones (config reloads, unknown API values, build info). An
+//! environment's lines in a family go to the sink as one piece tagged with
+//! the environment's generation, so a sink may keep what it made of them
+//! until they change (see `exposition::LiveSink`).
 
 use super::{EnvMetrics, Inner, POLL_BUCKET_LABELS, SelfMetrics};
-use crate::exposition::{Desc, Format, Kind, write_counter, write_f64, write_sample, write_u64};
+use crate::exposition::{
+    Desc, Format, Kind, LiveSink, write_counter, write_f64, write_sample, write_u64,
+};
 use crate::snapshot::EnvKey;
 
 const UP: Desc = Desc {
@@ -75,51 +78,88 @@ const BUILD: Desc = Desc {
     kind: Kind::Gauge,
 };
 
+/// The families with one piece of lines per environment, in exposition
+/// order: each environment's polls (up, last success, duration histogram,
+/// failures by reason), then its calls to PingOne (requests, retries, 429
+/// answers, tokens fetched).
+const ENV_FAMILIES: [(Desc, WriteEnv); 8] = [
+    (UP, |o, k, m| {
+        write_sample(o, UP.name, "", &env_labels(k), &[], |o| {
+            write_u64(o, u64::from(m.up))
+        })
+    }),
+    (LAST_SUCCESS, |o, k, m| {
+        if let Some(ts) = m.last_success {
+            write_sample(o, LAST_SUCCESS.name, "", &env_labels(k), &[], |o| {
+                write_f64(o, ts)
+            });
+        }
+    }),
+    (POLL_DURATION, |o, k, m| {
+        poll_histogram(&env_labels(k), m, o)
+    }),
+    (POLL_FAILURES, |o, k, m| {
+        for (reason, n) in &m.failures {
+            let extra = [("reason", *reason)];
+            write_counter(o, POLL_FAILURES.name, &env_labels(k), &extra, *n);
+        }
+    }),
+    (REQUESTS, |o, k, m| {
+        for ((endpoint, code), n) in &m.requests {
+            let extra = [("endpoint", *endpoint), ("code", code.as_str())];
+            write_counter(o, REQUESTS.name, &env_labels(k), &extra, *n);
+        }
+    }),
+    (RETRIES, |o, k, m| {
+        for ((endpoint, reason), n) in &m.retries {
+            let extra = [("endpoint", *endpoint), ("reason", *reason)];
+            write_counter(o, RETRIES.name, &env_labels(k), &extra, *n);
+        }
+    }),
+    (RATE_LIMITED, |o, k, m| {
+        write_counter(o, RATE_LIMITED.name, &env_labels(k), &[], m.rate_limited)
+    }),
+    (TOKEN_REFRESHES, |o, k, m| {
+        write_counter(
+            o,
+            TOKEN_REFRESHES.name,
+            &env_labels(k),
+            &[],
+            m.token_refreshes,
+        )
+    }),
+];
+
+/// Writes one environment's lines of one family (the same in both
+/// formats: only the family headers differ).
+type WriteEnv = fn(&mut Vec<u8>, &EnvKey, &EnvMetrics);
+
 impl SelfMetrics {
-    /// Writes every self-metric family.
+    /// Writes every self-metric family as text.
     pub fn encode(&self, format: Format, out: &mut Vec<u8>) {
+        self.encode_live(format, out);
+    }
+
+    /// Writes every self-metric family into `out`, each environment's
+    /// lines of a family as one piece whose generation is the
+    /// environment's: it changes with every update of the environment's
+    /// metrics and is never reused.
+    pub fn encode_live(&self, format: Format, out: &mut dyn LiveSink) {
         let inner = self.lock();
-        polls(format, &inner.envs, out);
-        api_calls(format, &inner.envs, out);
-        process(format, &inner, out);
-        BUILD.write_header(format, out);
+        for (family, (desc, write)) in ENV_FAMILIES.iter().enumerate() {
+            desc.write_header(format, out.text());
+            for (k, m) in &inner.envs {
+                out.piece(&k.id, family, m.generation, &mut |o| write(o, k, m));
+            }
+        }
+        let text = out.text();
+        process(format, &inner, text);
+        BUILD.write_header(format, text);
         let build = [
             ("version", self.version.as_str()),
             ("revision", self.revision.as_str()),
         ];
-        write_sample(out, BUILD.name, "", &build, &[], |o| write_u64(o, 1));
-    }
-}
-
-type Envs = BTreeMap<EnvKey, EnvMetrics>;
-
-/// Each environment's poll outcomes: up, last success, duration histogram,
-/// failures by reason.
-fn polls(format: Format, envs: &Envs, out: &mut Vec<u8>) {
-    UP.write_header(format, out);
-    for (k, m) in envs {
-        write_sample(out, UP.name, "", &env_labels(k), &[], |o| {
-            write_u64(o, u64::from(m.up))
-        });
-    }
-    LAST_SUCCESS.write_header(format, out);
-    for (k, m) in envs {
-        if let Some(ts) = m.last_success {
-            write_sample(out, LAST_SUCCESS.name, "", &env_labels(k), &[], |o| {
-                write_f64(o, ts)
-            });
-        }
-    }
-    POLL_DURATION.write_header(format, out);
-    for (k, m) in envs {
-        poll_histogram(&env_labels(k), m, out);
-    }
-    POLL_FAILURES.write_header(format, out);
-    for (k, m) in envs {
-        for (reason, n) in &m.failures {
-            let extra = [("reason", *reason)];
-            write_counter(out, POLL_FAILURES.name, &env_labels(k), &extra, *n);
-        }
+        write_sample(text, BUILD.name, "", &build, &[], |o| write_u64(o, 1));
     }
 }
 
@@ -138,34 +178,6 @@ fn poll_histogram(labels: &[(&str, &str)], m: &EnvMetrics, out: &mut Vec<u8>) {
         write_u64(o, m.poll_count)
     });
     write_sample(out, name, "_sum", labels, &[], |o| write_f64(o, m.poll_sum));
-}
-
-/// Each environment's calls to PingOne: requests, retries, 429 answers,
-/// tokens fetched.
-fn api_calls(format: Format, envs: &Envs, out: &mut Vec<u8>) {
-    REQUESTS.write_header(format, out);
-    for (k, m) in envs {
-        for ((endpoint, code), n) in &m.requests {
-            let extra = [("endpoint", *endpoint), ("code", code.as_str())];
-            write_counter(out, REQUESTS.name, &env_labels(k), &extra, *n);
-        }
-    }
-    RETRIES.write_header(format, out);
-    for (k, m) in envs {
-        for ((endpoint, reason), n) in &m.retries {
-            let extra = [("endpoint", *endpoint), ("reason", *reason)];
-            write_counter(out, RETRIES.name, &env_labels(k), &extra, *n);
-        }
-    }
-    RATE_LIMITED.write_header(format, out);
-    for (k, m) in envs {
-        write_counter(out, RATE_LIMITED.name, &env_labels(k), &[], m.rate_limited);
-    }
-    TOKEN_REFRESHES.write_header(format, out);
-    for (k, m) in envs {
-        let n = m.token_refreshes;
-        write_counter(out, TOKEN_REFRESHES.name, &env_labels(k), &[], n);
-    }
 }
 
 /// The families without environment labels: config reloads and unknown

@@ -2,7 +2,7 @@
 //! limiting, token refreshes, config reloads, unknown API values, build info.
 //!
 //! Stored as plain numbers behind one mutex (updates are rare: a few per API
-//! call) and written fresh at every scrape ([`SelfMetrics::encode`], in
+//! call) and written at every scrape ([`SelfMetrics::encode`], in
 //! `encode`). Series of an environment removed by a config reload are
 //! dropped with it. The alert sender's own series are not here: the
 //! alerting module owns and writes them.
@@ -32,6 +32,9 @@ pub const MAX_UNKNOWN_VALUES: usize = 50;
 
 #[derive(Debug, Default)]
 struct EnvMetrics {
+    /// Changes with every update of these metrics; never reused, not even
+    /// by an environment removed and added again (see `Inner::generations`).
+    generation: u64,
     up: bool,
     last_success: Option<f64>,
     poll_buckets: [u64; POLL_BUCKETS.len()],
@@ -51,6 +54,8 @@ struct Inner {
     reload_success_ts: f64,
     unknown: BTreeMap<(&'static str, String), u64>,
     unknown_fields: BTreeMap<String, u64>,
+    /// The last generation handed out (to any environment).
+    generations: u64,
 }
 
 /// The exporter's own metrics. Share it behind an `Arc`.
@@ -76,9 +81,15 @@ impl SelfMetrics {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Updates an environment's metrics (created at 0 if new) and gives
+    /// them a new generation.
     fn env<R>(&self, key: &EnvKey, f: impl FnOnce(&mut EnvMetrics) -> R) -> R {
         let mut inner = self.lock();
-        f(inner.envs.entry(key.clone()).or_default())
+        inner.generations += 1;
+        let generation = inner.generations;
+        let m = inner.envs.entry(key.clone()).or_default();
+        m.generation = generation;
+        f(m)
     }
 
     /// Makes an environment's always-present series appear (at 0).

@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::alerting::AlertStatus;
 use crate::collector;
-use crate::exposition::{Encoding, negotiate};
+use crate::exposition::{Encoding, LiveSink, negotiate};
 use crate::http::{Chunks, Request};
 use crate::plan::status::PlanStatus;
 use crate::state::Shared;
@@ -62,6 +62,8 @@ pub struct Web {
     pub page: Arc<summary::PageSettings>,
     /// The request plan's series (the same one the daemon's planner sets).
     pub plan: Arc<PlanStatus>,
+    /// The live pieces' codes kept between gzip scrapes.
+    pub live: collector::LiveCache,
 }
 
 /// The response type of this server.
@@ -167,21 +169,24 @@ fn metrics(web: &Web, req: &Request) -> Response {
     );
     // The families kept in memory, each written by its owner: the
     // exporter's own metrics, the alert sender's series, the request plan's.
-    let live = |out: &mut Vec<u8>| {
-        web.shared.metrics.encode(format, out);
-        web.alerts.encode(format, out);
-        web.plan.encode(format, out, &web.shared.envs(), now_unix());
+    let live = |out: &mut dyn LiveSink| {
+        web.shared.metrics.encode_live(format, out);
+        web.alerts.encode(format, out.text());
+        web.plan
+            .encode(format, out.text(), &web.shared.envs(), now_unix());
     };
     let rendered = web.shared.rendered();
     let scrape = || collector::scrape(format, rendered.clone(), now_unix(), live);
     let plain = |e| Body::Metrics(Box::new(e));
     let (body, gzip) = match encoding {
         Encoding::Identity => (plain(scrape()), false),
-        Encoding::Gzip => match collector::gzip(format, rendered.clone(), now_unix(), live) {
-            Ok(z) => (Chunks::new(z).into(), true),
-            // Compression into memory cannot really fail; serve plain if so.
-            Err(_) => (plain(scrape()), false),
-        },
+        Encoding::Gzip => {
+            match collector::gzip(format, rendered.clone(), now_unix(), &web.live, live) {
+                Ok(z) => (Chunks::new(z).into(), true),
+                // Compression into memory cannot really fail; serve plain if so.
+                Err(_) => (plain(scrape()), false),
+            }
+        }
     };
     let mut r = hyper::Response::new(body);
     let h = r.headers_mut();

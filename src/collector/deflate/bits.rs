@@ -39,6 +39,37 @@ impl Bits {
         }
     }
 
+    /// Appends the low `len` bits of `bits` (`len` ≤ 64; higher bits of
+    /// `bits` must be zero).
+    #[inline(always)]
+    pub(crate) fn put64(&mut self, bits: u64, len: u32) {
+        if len == 0 {
+            return;
+        }
+        self.acc |= bits << self.n;
+        let n = self.n + len;
+        if n >= 64 {
+            self.bytes.extend_from_slice(&self.acc.to_le_bytes());
+            // The bits that did not fit; none when `acc` was empty.
+            self.acc = bits.checked_shr(64 - self.n).unwrap_or(0);
+            self.n = n - 64;
+        } else {
+            self.n = n;
+        }
+    }
+
+    /// Appends every bit of `other`, eight bytes at a time.
+    pub(crate) fn append(&mut self, other: &Bits) {
+        let words = other.bytes.chunks_exact(8);
+        for w in words.clone() {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.put64(u64::from_le_bytes(b), 64);
+        }
+        debug_assert!(words.remainder().is_empty());
+        self.put64(other.acc, other.n);
+    }
+
     /// Bits written so far.
     pub(crate) fn len(&self) -> usize {
         self.bytes.len() * 8 + self.n as usize
@@ -104,6 +135,36 @@ mod tests {
             out,
             [0xfd, 0x01, 0xef, 0xcd, 0xab, 0x00, 0x00, 0x00, 0xff, 0xff]
         );
+    }
+
+    #[test]
+    fn put64_and_append_write_the_same_bits_as_put() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..200 {
+            let (mut whole, mut a, mut b) = (Bits::default(), Bits::default(), Bits::default());
+            for _ in 0..rng.usize(0..40) {
+                let len = rng.u8(0..=32);
+                let bits = rng.u32(..) & ((1u64 << len) - 1) as u32;
+                whole.put(bits, len);
+                a.put(bits, len);
+            }
+            for _ in 0..rng.usize(0..40) {
+                let len = rng.u32(0..=64);
+                let bits = rng.u64(..) & u64::MAX.checked_shr(64 - len).unwrap_or(0);
+                whole.put(
+                    bits as u32 & ((1u64 << len.min(32)) - 1) as u32,
+                    len.min(32) as u8,
+                );
+                if len > 32 {
+                    whole.put((bits >> 32) as u32, (len - 32) as u8);
+                }
+                b.put64(bits, len);
+            }
+            assert_eq!(whole.len(), a.len() + b.len());
+            a.append(&b);
+            assert_eq!(a.len(), whole.len());
+            assert_eq!(a.sync(), whole.sync());
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! general compressor, for the little text a gzip scrape writes itself
 //! (the self-metrics, the environment lines); a little larger.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use super::bits::Bits;
@@ -27,19 +28,67 @@ fn fixed() -> &'static Fixed {
 
 /// Appends `text` as one fixed-Huffman block.
 pub(crate) fn write_text(out: &mut Bits, text: &[u8]) {
+    fixed_start(out);
+    FixedLines::default().code(out, &[], text);
+    fixed_end(out);
+}
+
+/// Starts a fixed-Huffman block (not the last of the stream).
+pub(crate) fn fixed_start(out: &mut Bits) {
+    out.put(0b010, 3); // BFINAL 0, BTYPE 01 (fixed)
+}
+
+/// Ends a fixed-Huffman block.
+pub(crate) fn fixed_end(out: &mut Bits) {
+    let c = fixed().codes.lit[END];
+    out.put(u32::from(c.bits), c.len);
+}
+
+/// A line coder for fixed-Huffman blocks, with its scratch space.
+#[derive(Debug, Default)]
+pub(crate) struct FixedLines {
+    tokens: Vec<Token>,
+}
+
+impl FixedLines {
+    /// Codes `text` inside a fixed-Huffman block, each line matched against
+    /// the line before it; the first against `prev`, the line (without its
+    /// newline) that ends just before `text`: pass an empty one when the text
+    /// before does not end in a newline, or when nothing comes before. The
+    /// codes depend only on `prev` and `text`, not on where they are written:
+    /// bits coded once may be copied into any fixed block after the same
+    /// `prev`. Returns the range of `text`'s last line without its newline:
+    /// the `prev` of what follows; `None` when `text` does not end in a
+    /// newline (then what follows takes an empty `prev`).
+    pub(crate) fn code(
+        &mut self,
+        out: &mut Bits,
+        prev: &[u8],
+        text: &[u8],
+    ) -> Option<Range<usize>> {
+        code_lines(out, prev, text, &mut self.tokens)
+    }
+}
+
+fn code_lines(
+    out: &mut Bits,
+    prev: &[u8],
+    text: &[u8],
+    tokens: &mut Vec<Token>,
+) -> Option<Range<usize>> {
     let f = fixed();
     let lit = &f.codes.lit;
-    out.put(0b010, 3); // BFINAL 0, BTYPE 01 (fixed)
-    let mut prev: &[u8] = &[];
-    let mut tokens = Vec::new();
+    let mut prev = prev;
+    let mut start = 0;
+    let mut last = None;
     for line in text.split_inclusive(|&b| b == b'\n') {
         let (cur, newline) = match line.split_last() {
             Some((b'\n', cur)) => (cur, true),
             _ => (line, false),
         };
         tokens.clear();
-        tokenize(prev, cur, false, &mut tokens);
-        for t in &tokens {
+        tokenize(prev, cur, false, tokens);
+        for t in tokens.iter() {
             match *t {
                 Token::Literal(b) => {
                     let c = lit[usize::from(b)];
@@ -54,14 +103,16 @@ pub(crate) fn write_text(out: &mut Bits, text: &[u8]) {
                 }
             }
         }
+        last = None;
         if newline {
             let c = lit[usize::from(b'\n')];
             out.put(u32::from(c.bits), c.len);
+            last = Some(start..start + cur.len());
         }
         prev = cur;
+        start += line.len();
     }
-    let c = lit[END];
-    out.put(u32::from(c.bits), c.len);
+    last
 }
 
 #[cfg(test)]
