@@ -36,8 +36,10 @@ struct Pieces {
     scrape: u64,
 }
 
-/// One environment's lines of one family, as of one generation.
-#[derive(Debug)]
+/// One environment's lines of one family, as of one generation. When the
+/// generation changes its buffers are reused: an environment's pieces
+/// change at every poll, and allocating them anew cost more than coding.
+#[derive(Debug, Default)]
 struct Piece {
     generation: u64,
     text: Vec<u8>,
@@ -47,37 +49,41 @@ struct Piece {
     last_start: usize,
     /// Codes of the lines after the first.
     rest: Bits,
-    /// Codes of the first line and the line they were matched against.
-    first: Option<(Vec<u8>, Bits)>,
+    /// Codes of the first line, valid while `first_ok`, and the line they
+    /// were matched against.
+    first: Bits,
+    first_prev: Vec<u8>,
+    first_ok: bool,
     /// The scrape that last used it.
     used: u64,
 }
 
 impl Piece {
-    fn new(generation: u64, text: Vec<u8>, coder: &mut FixedLines) -> Self {
-        let first_end = text
+    /// Takes the lines `write` writes as of `generation`.
+    fn set(
+        &mut self,
+        generation: u64,
+        write: &mut dyn FnMut(&mut Vec<u8>),
+        coder: &mut FixedLines,
+    ) {
+        self.generation = generation;
+        self.text.clear();
+        write(&mut self.text);
+        let text = &self.text;
+        self.first_end = text
             .iter()
             .position(|&b| b == b'\n')
             .map_or(text.len(), |i| i + 1);
-        let last_start = text[..text.len().saturating_sub(1)]
+        self.last_start = text[..text.len().saturating_sub(1)]
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
-        // Fixed codes of label text take about half its size.
-        let mut rest = Bits::with_capacity(text.len() / 2);
-        if first_end < text.len() {
-            let first = &text[..first_end - 1];
-            coder.code(&mut rest, first, &text[first_end..]);
+        self.rest.clear();
+        if self.first_end < text.len() {
+            let first = &text[..self.first_end - 1];
+            coder.code(&mut self.rest, first, &text[self.first_end..]);
         }
-        Piece {
-            generation,
-            first_end,
-            last_start,
-            rest,
-            text,
-            first: None,
-            used: 0,
-        }
+        self.first_ok = false;
     }
 }
 
@@ -172,32 +178,23 @@ impl LiveSink for LiveCoder<'_> {
         if slots.len() <= family {
             slots.resize_with(family + 1, || None);
         }
-        let slot = &mut slots[family];
-        let piece = match slot {
-            Some(p) if p.generation == generation => p,
-            _ => {
-                let mut text = Vec::with_capacity(256);
-                write(&mut text);
-                slot.insert(Piece::new(generation, text, &mut self.coder))
-            }
-        };
+        let piece = slots[family].get_or_insert_with(Piece::default);
+        if piece.generation != generation || piece.used == 0 {
+            piece.set(generation, write, &mut self.coder);
+        }
         piece.used = scrape;
         if piece.text.is_empty() {
             return;
         }
-        let first_line = &piece.text[..piece.first_end];
-        let fresh = match &piece.first {
-            Some((prev, _)) => prev != &self.prev,
-            None => true,
-        };
-        if fresh {
-            let mut bits = Bits::with_capacity(first_line.len());
-            self.coder.code(&mut bits, &self.prev, first_line);
-            piece.first = Some((self.prev.clone(), bits));
+        if !piece.first_ok || piece.first_prev != self.prev {
+            piece.first.clear();
+            let first_line = &piece.text[..piece.first_end];
+            self.coder.code(&mut piece.first, &self.prev, first_line);
+            piece.first_prev.clear();
+            piece.first_prev.extend_from_slice(&self.prev);
+            piece.first_ok = true;
         }
-        if let Some((_, bits)) = &piece.first {
-            self.out.append(bits);
-        }
+        self.out.append(&piece.first);
         self.out.append(&piece.rest);
         // Cheaper than joining a CRC computed beforehand: the join's
         // factor depends on the length, and costs more to find than

@@ -70,6 +70,13 @@ impl Bits {
         self.put64(other.acc, other.n);
     }
 
+    /// Empties the stream, keeping its buffer.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.acc = 0;
+        self.n = 0;
+    }
+
     /// Bits written so far.
     pub(crate) fn len(&self) -> usize {
         self.bytes.len() * 8 + self.n as usize

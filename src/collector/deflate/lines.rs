@@ -89,6 +89,13 @@ pub(super) fn common_len(a: &[u8], b: &[u8]) -> usize {
         .count()
 }
 
+/// The four bytes of `s` at `i`, as one word.
+#[inline(always)]
+fn word(s: &[u8], i: usize) -> Option<u32> {
+    let b: [u8; 4] = s.get(i..i.checked_add(4)?)?.try_into().ok()?;
+    Some(u32::from_ne_bytes(b))
+}
+
 /// Parses `cur` into tokens against `prev` (greedy, longest match among a
 /// few candidates: the alignment of the last match, the alignment of the
 /// line ends, and, when `hashed`, the last place the next four bytes occur
@@ -108,13 +115,14 @@ pub(super) fn tokenize(prev: &[u8], cur: &[u8], hashed: bool, out: &mut Vec<Toke
     let mut p = 0;
     while p < cur.len() {
         let mut best = (0usize, 0usize);
-        // The next bytes, to turn down a candidate without a long compare.
-        let head = cur.get(p..p + MIN_TAKEN);
+        // The next four bytes (MIN_TAKEN), to turn down a candidate with
+        // one compare of two words.
+        let head = word(cur, p);
         let mut consider = |q: isize| {
-            if q < 0 || head.is_none() || head != prev.get(q as usize..q as usize + MIN_TAKEN) {
+            let Ok(q) = usize::try_from(q) else { return };
+            if head.is_none() || head != word(prev, q) {
                 return;
             }
-            let q = q as usize;
             let len = common(q, p);
             if len > best.0 {
                 best = (len, q);
