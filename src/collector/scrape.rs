@@ -305,21 +305,8 @@ impl Exposition {
                 Part::Ages(env, family, _) => {
                     let ages = &self.rendered[env].ages[family];
                     if let Some(codes) = &ages.codes {
-                        codes.write(
-                            out,
-                            &ages.prefixes,
-                            &ages.ends,
-                            |i, buf| write_age(buf, now - ages.timestamps[i]),
-                            |t| {
-                                lines.extend_from_slice(t);
-                                if lines.len() >= CHUNK {
-                                    crc.update(&lines);
-                                    lines.clear();
-                                }
-                            },
-                        );
-                        crc.update(&lines);
-                        lines.clear();
+                        let values = ages.timestamps.iter().map(|ts| now - ts);
+                        codes.write(out, &ages.prefixes, &ages.ends, values, &mut lines, crc);
                     }
                 }
                 // Stored: sent above.

@@ -39,23 +39,25 @@ impl Bits {
         }
     }
 
-    /// Appends the low `len` bits of `bits` (`len` ≤ 64; higher bits of
-    /// `bits` must be zero).
+    /// Appends the low `len` bits of `bits` (`len` ≤ 64; higher bits are
+    /// ignored). Without a branch on whether a word fills up: the word is
+    /// stored either way and kept only when full, since for bit strings of
+    /// varying length that branch is taken at random.
     #[inline(always)]
     pub(crate) fn put64(&mut self, bits: u64, len: u32) {
-        if len == 0 {
-            return;
-        }
-        self.acc |= bits << self.n;
+        debug_assert!(len <= 64);
+        let bits = bits & ((1u128 << len) - 1) as u64;
+        let acc = self.acc | bits << self.n;
         let n = self.n + len;
-        if n >= 64 {
-            self.bytes.extend_from_slice(&self.acc.to_le_bytes());
-            // The bits that did not fit; none when `acc` was empty.
-            self.acc = bits.checked_shr(64 - self.n).unwrap_or(0);
-            self.n = n - 64;
-        } else {
-            self.n = n;
-        }
+        let full = n >= 64;
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(&acc.to_le_bytes());
+        self.bytes.truncate(at + 8 * usize::from(full));
+        // The bits that did not fit: `bits >> (64 - self.n)`, none when
+        // `self.n` is 0 (split in two shifts so that none reaches 64).
+        let rest = (bits >> 1) >> (63 - self.n);
+        self.acc = if full { rest } else { acc };
+        self.n = n & 63;
     }
 
     /// Appends every bit of `other`, eight bytes at a time.
@@ -93,34 +95,6 @@ impl Bits {
         out.extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
         out.extend_from_slice(&[0, 0, 0xff, 0xff]);
         out
-    }
-}
-
-/// A bit string kept for later copying into a stream: pieces of at most
-/// 32 bits.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Pieces {
-    pub(crate) pieces: Vec<(u32, u8)>,
-}
-
-impl Pieces {
-    /// Appends bits, merging them into the last piece while it has room.
-    pub(crate) fn put(&mut self, bits: u32, len: u8) {
-        if let Some(last) = self.pieces.last_mut()
-            && last.1 + len <= 32
-        {
-            last.0 |= bits << last.1;
-            last.1 += len;
-            return;
-        }
-        self.pieces.push((bits, len));
-    }
-
-    /// Writes the pieces to `out`.
-    pub(crate) fn write(&self, out: &mut Bits) {
-        for &(b, l) in &self.pieces {
-            out.put(b, l);
-        }
     }
 }
 
@@ -175,17 +149,35 @@ mod tests {
     }
 
     #[test]
-    fn pieces_merge_up_to_32_bits() {
-        let mut p = Pieces::default();
-        for _ in 0..5 {
-            p.put(0b101, 7);
+    fn put64_appends_what_put_appends() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for _ in 0..200 {
+            let (mut a, mut b) = (Bits::default(), Bits::default());
+            for _ in 0..rng.usize(0..100) {
+                let len = rng.u32(0..=64);
+                // Random high bits: put64 ignores them.
+                let bits = rng.u64(..);
+                let low = if len == 64 {
+                    bits
+                } else {
+                    bits & ((1 << len) - 1)
+                };
+                // Mixed with put, as streams are.
+                if len <= 32 && rng.bool() {
+                    a.put(low as u32, len as u8);
+                } else {
+                    a.put64(bits, len);
+                }
+                b.put(
+                    low as u32 & ((1u64 << len.min(32)) - 1) as u32,
+                    len.min(32) as u8,
+                );
+                if len > 32 {
+                    b.put((low >> 32) as u32, (len - 32) as u8);
+                }
+                assert_eq!(a.len(), b.len());
+            }
+            assert_eq!(a.sync(), b.sync());
         }
-        assert_eq!(p.pieces.len(), 2);
-        let (mut a, mut b) = (Bits::default(), Bits::default());
-        p.write(&mut a);
-        for _ in 0..5 {
-            b.put(0b101, 7);
-        }
-        assert_eq!(a.sync(), b.sync());
     }
 }

@@ -10,6 +10,7 @@ mod codes;
 mod crc;
 mod lines;
 mod text;
+mod tokens;
 
 pub(crate) use bits::Bits;
 pub(crate) use crc::{Crc32, shift_factor};

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use super::bits::Bits;
 use super::codes::{Codes, END};
-use super::lines::{Token, tokenize};
+use super::tokens::{Token, tokenize};
 
 /// The fixed codes and the distance codes of the window, built once.
 struct Fixed {
