@@ -31,6 +31,11 @@ pub struct LiveCache {
 #[derive(Debug, Default)]
 struct Pieces {
     by_env: HashMap<String, Vec<Option<Piece>>>,
+    /// Codes of fresh lines (family headers, process-wide lines), keyed by
+    /// the line before (its length in four bytes, then its text) and the
+    /// line: headers are the same at every scrape, and coding a header's
+    /// hundred literals cost a fifth of a scrape at 400 rules.
+    lines: HashMap<Vec<u8>, (Bits, u64)>,
     /// Counts scrapes; a piece not used by the last one is dropped (its
     /// environment is gone).
     scrape: u64,
@@ -122,16 +127,45 @@ pub struct LiveCoder<'a> {
 }
 
 impl LiveCoder<'_> {
+    /// Codes the fresh text, line by line: a line seen after the same line
+    /// at the last scrape takes the codes kept from then.
     fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
         }
-        let text = &self.pending;
-        let last = self.coder.code(&mut self.out, &self.prev, text);
-        self.crc.update(text);
-        self.prev.clear();
-        if let Some(r) = last {
-            self.prev.extend_from_slice(&text[r]);
+        self.crc.update(&self.pending);
+        let scrape = self.pieces.scrape;
+        let mut key = Vec::new();
+        let mut start = 0;
+        while start < self.pending.len() {
+            let Some(end) = self.pending[start..].iter().position(|&b| b == b'\n') else {
+                // A partial line: coded as it is; nothing may match it.
+                let rest = &self.pending[start..];
+                self.coder.code(&mut self.out, &self.prev, rest);
+                self.prev.clear();
+                break;
+            };
+            let line = &self.pending[start..start + end + 1];
+            key.clear();
+            key.extend_from_slice(&(self.prev.len() as u32).to_le_bytes());
+            key.extend_from_slice(&self.prev);
+            key.extend_from_slice(line);
+            let lines = &mut self.pieces.lines;
+            match lines.get_mut(&key[..]) {
+                Some((bits, used)) => {
+                    *used = scrape;
+                    self.out.append(bits);
+                }
+                None => {
+                    let mut bits = Bits::with_capacity(line.len());
+                    self.coder.code(&mut bits, &self.prev, line);
+                    self.out.append(&bits);
+                    lines.insert(std::mem::take(&mut key), (bits, scrape));
+                }
+            }
+            self.prev.clear();
+            self.prev.extend_from_slice(&line[..line.len() - 1]);
+            start += end + 1;
         }
         self.pending.clear();
     }
@@ -145,6 +179,7 @@ impl LiveCoder<'_> {
         self.pieces
             .by_env
             .retain(|_, v| v.iter().flatten().any(|p| p.used == scrape));
+        self.pieces.lines.retain(|_, (_, used)| *used == scrape);
         let out = std::mem::take(&mut self.out);
         Deflated {
             bytes: out.sync().into(),
