@@ -36,6 +36,8 @@ struct Pieces {
     /// line: headers are the same at every scrape, and coding a header's
     /// hundred literals cost a fifth of a scrape at 400 rules.
     lines: HashMap<Vec<u8>, (Bits, u64)>,
+    /// Bytes the last live part took, coded.
+    last_size: usize,
     /// Counts scrapes; a piece not used by the last one is dropped (its
     /// environment is gone).
     scrape: u64,
@@ -99,7 +101,8 @@ impl LiveCache {
     pub fn coder(&self) -> LiveCoder<'_> {
         let mut pieces = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         pieces.scrape += 1;
-        let mut out = Bits::with_capacity(64 * 1024);
+        // Sized like the last scrape's, so it is not grown by doubling.
+        let mut out = Bits::with_capacity(pieces.last_size + 64);
         fixed_start(&mut out);
         LiveCoder {
             pieces,
@@ -181,6 +184,7 @@ impl LiveCoder<'_> {
             .retain(|_, v| v.iter().flatten().any(|p| p.used == scrape));
         self.pieces.lines.retain(|_, (_, used)| *used == scrape);
         let out = std::mem::take(&mut self.out);
+        self.pieces.last_size = out.len() / 8;
         Deflated {
             bytes: out.sync().into(),
             factor: shift_factor(self.crc.len),

@@ -122,7 +122,13 @@ impl Exposition {
             .iter()
             .flat_map(|r| r.ages.iter().map(|a| a.timestamps.len()))
             .sum();
-        let mut text = Vec::with_capacity(TEXT_BASE + TEXT_PER_ENV * envs);
+        // A gzip scrape codes the live families elsewhere: its text is the
+        // headers and environment lines only.
+        let per_env = match live {
+            Live::Plain(_) => TEXT_PER_ENV,
+            Live::Gzip(..) => TEXT_PER_ENV / 16,
+        };
+        let mut text = Vec::with_capacity(TEXT_BASE + per_env * envs);
         let mut parts = VecDeque::with_capacity(
             RULE_FAMILIES.len() * (envs + 1) + AGE_FAMILIES.len() * (envs + 1) + 8,
         );
