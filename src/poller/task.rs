@@ -168,9 +168,6 @@ impl Env {
         }
         let error = outcome.error.as_ref().map(ToString::to_string);
         let reason = outcome.error.as_ref().map(|e| e.reason());
-        self.shared
-            .metrics
-            .poll_finished(key, reason.map_or(Ok(finished), Err), seconds);
         log_change(&key.name, last_error, seconds, &outcome);
         let fresh = outcome.snapshot.map(|mut s| {
             // A panic elsewhere cannot leave the tracker half-updated in a
@@ -199,6 +196,14 @@ impl Env {
                 reads,
             }
         });
+        // Counted once its snapshot is served: a scrape that sees the poll
+        // counted (its duration count, `up`, the success time) also sees
+        // what it read. Rendering takes milliseconds at 50 rules, and
+        // counting first let a scrape in between pair the new count with
+        // the old values.
+        self.shared
+            .metrics
+            .poll_finished(key, reason.map_or(Ok(finished), Err), seconds);
     }
 
     /// Publishes the snapshot built again from `cache` after a round of
