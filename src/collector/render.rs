@@ -123,7 +123,9 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
                     };
                     (family.write)(&mut samples, rule);
                 }
-                Bytes::from(om)
+                // An allocation of exactly its size, as for the other
+                // parts: a grown Vec keeps up to half again as slack.
+                Bytes::copy_from_slice(&om)
             })
         })
         .collect();
@@ -193,7 +195,9 @@ pub fn render(env: &EnvKey, snap: &EnvSnapshot) -> Rendered {
         .zip(om_deflated)
         .map(|(text, deflated)| text.map(|text| Block { text, deflated }))
         .collect();
-    let ages = ages.map(|(end, ends, timestamps)| {
+    let ages = ages.map(|(end, mut ends, mut timestamps)| {
+        ends.shrink_to_fit();
+        timestamps.shrink_to_fit();
         let prefixes = part(start, end);
         start = end;
         let codes = (!ends.is_empty()).then(|| LineCodes::new(&prefixes, &ends));

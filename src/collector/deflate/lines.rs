@@ -227,7 +227,9 @@ impl LineCodes {
             item_ends.push(u32::try_from(packer.items.len()).unwrap_or(u32::MAX));
             t0 = t1;
         }
-        let items = packer.items;
+        let mut items = packer.items;
+        // Kept until the next poll: no growth slack (20,000 lines at L).
+        items.shrink_to_fit();
         let ages = AgeCodes::new(|b| {
             let c = codes.lit[usize::from(b)];
             (c.bits, c.len)
