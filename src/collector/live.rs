@@ -3,14 +3,14 @@
 //! fixed-Huffman block, with each environment's pieces coded once per
 //! change instead of once per scrape.
 //!
-//! A piece ([`LiveSink::piece`]) keeps its text, its CRC, and the codes of
-//! its lines after the first ([`LiveCache`]): those match only within the
+//! A piece ([`LiveSink::piece`]) keeps its text and the codes of its lines
+//! after the first ([`LiveCache`]): those match only within the
 //! piece, so the same bits are valid wherever the piece lands in a fixed
 //! block. Its first line is matched against the line before it, which
 //! belongs to another environment (or a header), so its codes are kept
 //! together with that line and reused only while it is the same. At L (200
 //! environments) that leaves a scrape about 1,600 pieces to copy as bits
-//! and join CRCs for, instead of 670 KB of text to write and code; a piece
+//! and hash for the CRC, instead of 670 KB of text to write and code; a piece
 //! whose environment changed since the last scrape is written and coded
 //! again, at the cost it had before.
 

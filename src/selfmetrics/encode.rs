@@ -82,7 +82,7 @@ const BUILD: Desc = Desc {
 /// order: each environment's polls (up, last success, duration histogram,
 /// failures by reason), then its calls to PingOne (requests, retries, 429
 /// answers, tokens fetched).
-const ENV_FAMILIES: [(Desc, WriteEnv); 8] = [
+const PER_ENV_FAMILIES: [(Desc, WriteEnv); 8] = [
     (UP, |o, k, m| {
         write_sample(o, UP.name, "", &env_labels(k), &[], |o| {
             write_u64(o, u64::from(m.up))
@@ -146,7 +146,7 @@ impl SelfMetrics {
     /// metrics and is never reused.
     pub fn encode_live(&self, format: Format, out: &mut dyn LiveSink) {
         let inner = self.lock();
-        for (family, (desc, write)) in ENV_FAMILIES.iter().enumerate() {
+        for (family, (desc, write)) in PER_ENV_FAMILIES.iter().enumerate() {
             desc.write_header(format, out.text());
             for (k, m) in &inner.envs {
                 out.piece(&k.id, family, m.generation, &mut |o| write(o, k, m));

@@ -119,28 +119,19 @@ mod tests {
     }
 
     #[test]
-    fn put64_and_append_write_the_same_bits_as_put() {
+    fn append_writes_the_other_stream_after_this_one() {
         let mut rng = fastrand::Rng::with_seed(11);
         for _ in 0..200 {
             let (mut whole, mut a, mut b) = (Bits::default(), Bits::default(), Bits::default());
-            for _ in 0..rng.usize(0..40) {
-                let len = rng.u8(0..=32);
-                let bits = rng.u32(..) & ((1u64 << len) - 1) as u32;
-                whole.put(bits, len);
-                a.put(bits, len);
-            }
-            for _ in 0..rng.usize(0..40) {
-                let len = rng.u32(0..=64);
-                let bits = rng.u64(..) & u64::MAX.checked_shr(64 - len).unwrap_or(0);
-                whole.put(
-                    bits as u32 & ((1u64 << len.min(32)) - 1) as u32,
-                    len.min(32) as u8,
-                );
-                if len > 32 {
-                    whole.put((bits >> 32) as u32, (len - 32) as u8);
+            let mut random = |out: &mut [&mut Bits; 2]| {
+                for _ in 0..rng.usize(0..40) {
+                    let (bits, len) = (rng.u64(..), rng.u32(0..=64));
+                    out[0].put64(bits, len);
+                    out[1].put64(bits, len);
                 }
-                b.put64(bits, len);
-            }
+            };
+            random(&mut [&mut whole, &mut a]);
+            random(&mut [&mut whole, &mut b]);
             assert_eq!(whole.len(), a.len() + b.len());
             a.append(&b);
             assert_eq!(a.len(), whole.len());

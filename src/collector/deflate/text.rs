@@ -4,7 +4,6 @@
 //! general compressor, for the little text a gzip scrape writes itself
 //! (the self-metrics, the environment lines); a little larger.
 
-use std::ops::Range;
 use std::sync::OnceLock;
 
 use super::bits::Bits;
@@ -57,62 +56,42 @@ impl FixedLines {
     /// before does not end in a newline, or when nothing comes before. The
     /// codes depend only on `prev` and `text`, not on where they are written:
     /// bits coded once may be copied into any fixed block after the same
-    /// `prev`. Returns the range of `text`'s last line without its newline:
-    /// the `prev` of what follows; `None` when `text` does not end in a
-    /// newline (then what follows takes an empty `prev`).
-    pub(crate) fn code(
-        &mut self,
-        out: &mut Bits,
-        prev: &[u8],
-        text: &[u8],
-    ) -> Option<Range<usize>> {
-        code_lines(out, prev, text, &mut self.tokens)
-    }
-}
-
-fn code_lines(
-    out: &mut Bits,
-    prev: &[u8],
-    text: &[u8],
-    tokens: &mut Vec<Token>,
-) -> Option<Range<usize>> {
-    let f = fixed();
-    let lit = &f.codes.lit;
-    let mut prev = prev;
-    let mut start = 0;
-    let mut last = None;
-    for line in text.split_inclusive(|&b| b == b'\n') {
-        let (cur, newline) = match line.split_last() {
-            Some((b'\n', cur)) => (cur, true),
-            _ => (line, false),
-        };
-        tokens.clear();
-        tokenize(prev, cur, false, tokens);
-        for t in tokens.iter() {
-            match *t {
-                Token::Literal(b) => {
-                    let c = lit[usize::from(b)];
-                    out.put(u32::from(c.bits), c.len);
-                }
-                Token::Match { len, base } => {
-                    let (bits, n) = f.codes.length(len);
-                    out.put(bits, n);
-                    // The previous line's newline lies between.
-                    let (bits, n) = f.dists[base as usize];
-                    out.put(bits, n);
+    /// `prev`. What follows takes `text`'s last line as its `prev`, or an
+    /// empty one when `text` does not end in a newline.
+    pub(crate) fn code(&mut self, out: &mut Bits, prev: &[u8], text: &[u8]) {
+        let tokens = &mut self.tokens;
+        let f = fixed();
+        let lit = &f.codes.lit;
+        let mut prev = prev;
+        for line in text.split_inclusive(|&b| b == b'\n') {
+            let (cur, newline) = match line.split_last() {
+                Some((b'\n', cur)) => (cur, true),
+                _ => (line, false),
+            };
+            tokens.clear();
+            tokenize(prev, cur, false, tokens);
+            for t in tokens.iter() {
+                match *t {
+                    Token::Literal(b) => {
+                        let c = lit[usize::from(b)];
+                        out.put(u32::from(c.bits), c.len);
+                    }
+                    Token::Match { len, base } => {
+                        let (bits, n) = f.codes.length(len);
+                        out.put(bits, n);
+                        // The previous line's newline lies between.
+                        let (bits, n) = f.dists[base as usize];
+                        out.put(bits, n);
+                    }
                 }
             }
+            if newline {
+                let c = lit[usize::from(b'\n')];
+                out.put(u32::from(c.bits), c.len);
+            }
+            prev = cur;
         }
-        last = None;
-        if newline {
-            let c = lit[usize::from(b'\n')];
-            out.put(u32::from(c.bits), c.len);
-            last = Some(start..start + cur.len());
-        }
-        prev = cur;
-        start += line.len();
     }
-    last
 }
 
 #[cfg(test)]
