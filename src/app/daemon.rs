@@ -120,7 +120,7 @@ impl Daemon {
             about: about(cli, shard, demo_sim.as_ref(), guard.as_ref()),
             page: Arc::clone(&page),
             plan: plan_status,
-            live: Default::default(),
+            gzip: Default::default(),
         };
         let server = start_server(cli, listener, tls, guard, web, shutdown.clone());
         Ok(Self {

@@ -148,6 +148,13 @@ impl GzipWriter {
         self.chunks.push(d.bytes.clone());
     }
 
+    /// Appends stored segments joined beforehand into `frames`, whose
+    /// text has the CRC `crc` (with its [`shift_factor`] `factor`).
+    pub(crate) fn joined(&mut self, frames: &[Bytes], crc: Crc32, factor: u32) {
+        self.crc.join(crc, factor);
+        self.chunks.extend_from_slice(frames);
+    }
+
     /// The CRC of the text so far: blocks written by the caller feed it
     /// their text, in order.
     pub(crate) fn crc(&mut self) -> &mut Crc32 {
@@ -176,12 +183,12 @@ impl GzipWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::deflate::write_text;
+    use crate::collector::deflate::FixedLines;
     use crate::collector::tests::gunzip;
 
     fn text(w: &mut GzipWriter, t: &[u8]) {
         let mut bits = Bits::default();
-        write_text(&mut bits, t);
+        FixedLines::default().block(&mut bits, t);
         w.crc().update(t);
         w.bits(bits);
     }

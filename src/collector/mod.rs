@@ -24,6 +24,7 @@ mod families;
 mod gzip;
 mod live;
 mod render;
+mod runs;
 mod samples;
 mod scrape;
 #[cfg(test)]
@@ -53,15 +54,24 @@ pub fn scrape(
     Exposition::new(format, rendered, now, live)
 }
 
+/// What gzip scrapes keep between them; one per server.
+#[derive(Debug, Default)]
+pub struct GzipCache {
+    /// The codes of the live pieces (module `live`).
+    pub(crate) live: LiveCache,
+    /// The leading runs, joined (module `runs`).
+    pub(crate) runs: runs::Runs,
+}
+
 /// A gzip `/metrics` answer (one gzip member) at time `now`, as a list of
 /// buffers to send in order; see [`scrape`] for the arguments. `cache`
-/// keeps the codes of the live pieces that did not change since the last
-/// gzip scrape (one per server).
+/// keeps what did not change since the last gzip scrape: the codes of the
+/// live pieces, and the leading run of stored segments, joined.
 pub fn gzip(
     format: Format,
     rendered: Vec<Arc<Rendered>>,
     now: f64,
-    cache: &LiveCache,
+    cache: &GzipCache,
     live: impl FnOnce(&mut dyn LiveSink),
 ) -> Result<Vec<Bytes>, flate2::CompressError> {
     Exposition::gzip_at(format, rendered, now, cache, live)

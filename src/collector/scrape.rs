@@ -16,12 +16,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use flate2::CompressError;
 
+use super::GzipCache;
 use super::age::write_age;
-use super::deflate::{Bits, write_text};
+use super::deflate::{Bits, FixedLines};
 use super::families::{AGE_FAMILIES, ENV_FAMILIES, RULE_FAMILIES};
 use super::gzip::{self, Deflated, GzipWriter};
 use super::live::LiveCache;
 use super::render::{Block, Rendered, SHARE_MIN};
+use super::runs::Runs;
 use crate::exposition::{Desc, Format, LiveSink, write_trailer};
 
 /// Size of the buffers a scrape writes its own text into.
@@ -99,10 +101,10 @@ impl Exposition {
         format: Format,
         rendered: Vec<Arc<Rendered>>,
         now: f64,
-        cache: &LiveCache,
+        cache: &GzipCache,
         live: impl FnOnce(&mut dyn LiveSink),
     ) -> Result<Vec<Bytes>, CompressError> {
-        Self::build(format, rendered, now, Live::Gzip(cache, live)).gzip()
+        Self::build(format, rendered, now, Live::Gzip(&cache.live, live)).gzip(&cache.runs)
     }
 
     /// Lists the parts; `values` formats the age values (needed for the
@@ -281,13 +283,29 @@ impl Exposition {
     /// before (stored segments, shared), the age lines from their prepared
     /// codes, the rest (self-metrics, environment lines) with the
     /// line-by-line coder. Nothing is compressed the general way here.
-    pub fn gzip(mut self) -> Result<Vec<Bytes>, CompressError> {
+    pub fn gzip(mut self, runs: &Runs) -> Result<Vec<Bytes>, CompressError> {
         let mut w = GzipWriter::new();
         let mut bits: Option<Bits> = None;
         let mut lines = Vec::with_capacity(CHUNK + CHUNK / 4);
+        // One line coder for the scrape's own text: a fresh one per part
+        // grew its scratch space again for every part.
+        let mut coder = FixedLines::default();
         let now = self.now;
         let parts: Vec<Part> = std::mem::take(&mut self.parts).into();
-        for (i, &part) in parts.iter().enumerate() {
+        // The leading stored run (the per-rule families), joined once per
+        // change of the renderings when it is small enough to keep (see
+        // `runs`); else its segments go as they are, like the others.
+        let lead = parts.iter().map_while(|p| self.stored(*p));
+        let (count, bytes) = lead
+            .clone()
+            .fold((0, 0), |(n, b), d| (n + 1, b + d.bytes.len()));
+        let mut skip = 0;
+        if count > 1 && runs.keeps(bytes) {
+            let run = runs.get(self.format, &self.rendered, || lead.collect());
+            w.joined(&run.frames, run.crc, run.factor);
+            skip = run.parts;
+        }
+        for (i, &part) in parts.iter().enumerate().skip(skip) {
             if let Some(d) = self.stored(part) {
                 if let Some(b) = bits.take() {
                     w.bits(b);
@@ -300,12 +318,12 @@ impl Exposition {
             match part {
                 Part::Text(a, b) | Part::Header(a, b, _) => {
                     let text = &self.text[a..b];
-                    write_text(out, text);
+                    coder.block(out, text);
                     crc.update(text);
                 }
                 Part::Block(env, family) => {
                     let text = &self.block(env, family).text;
-                    write_text(out, text);
+                    coder.block(out, text);
                     crc.update(text);
                 }
                 Part::Ages(env, family, _) => {
@@ -501,11 +519,44 @@ mod tests {
                 String::from_utf8(want.clone()).unwrap()
             );
 
-            let z = Exposition::gzip_at(format, rendered.clone(), NOW, &LiveCache::default(), live)
+            let z = Exposition::gzip_at(format, rendered.clone(), NOW, &GzipCache::default(), live)
                 .unwrap();
             let zipped: usize = z.iter().map(|c| c.len()).sum();
             assert_eq!(gunzip(&z), want);
             assert!(zipped < want.len() / 5, "{} of {}", zipped, want.len());
+        }
+    }
+
+    #[test]
+    fn a_shared_run_is_not_served_once_an_environment_is_rendered_anew() {
+        let metrics = SelfMetrics::new("0", "x");
+        // Runs kept, and none kept (as for a tenant whose run is too large).
+        for runs in [Runs::default(), Runs::keeping(0)] {
+            let cache = GzipCache {
+                live: LiveCache::default(),
+                runs,
+            };
+            answers_across_renderings(&metrics, &cache);
+        }
+    }
+
+    fn answers_across_renderings(metrics: &SelfMetrics, cache: &GzipCache) {
+        let mut rendered = envs(&[3, 400, 0, 1, 700]);
+        // Answers still being sent: their runs stay shared.
+        let mut sending = Vec::new();
+        for round in 0..3 {
+            for format in [Format::Text, Format::OpenMetrics] {
+                let live = |out: &mut dyn LiveSink| metrics.encode_live(format, out);
+                let want = reference(format, &rendered, metrics);
+                for _ in 0..2 {
+                    let z = Exposition::gzip_at(format, rendered.clone(), NOW, cache, live);
+                    let z = z.unwrap();
+                    assert_eq!(gunzip(&z), want, "round {round}");
+                    sending.push(z);
+                }
+            }
+            // Environment 1 polled: fewer rules, a new rendering.
+            rendered[1] = envs(&[0, 300 - 100 * round])[1].clone();
         }
     }
 

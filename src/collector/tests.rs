@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use super::{LiveCache, Rendered, encode, gzip, render};
+use super::{GzipCache, Rendered, encode, gzip, render};
 use crate::exposition::{Format, LiveSink};
 use crate::snapshot::{
     Direction, EnvKey, EnvSnapshot, RuleStatus, RuleSummary, StateCounts, StoreInfo, SyncEvents,
@@ -134,7 +134,7 @@ fn random_answers_gunzip_to_the_plain_text() {
                 .iter()
                 .flat_map(|b| b.iter().copied())
                 .collect();
-            let z = gzip(format, rendered.clone(), now, &LiveCache::default(), live).unwrap();
+            let z = gzip(format, rendered.clone(), now, &GzipCache::default(), live).unwrap();
             assert!(
                 gunzip(&z) == plain,
                 "round {round}, {format:?}: gzip differs from the plain text"

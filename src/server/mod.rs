@@ -62,8 +62,8 @@ pub struct Web {
     pub page: Arc<summary::PageSettings>,
     /// The request plan's series (the same one the daemon's planner sets).
     pub plan: Arc<PlanStatus>,
-    /// The live pieces' codes kept between gzip scrapes.
-    pub live: collector::LiveCache,
+    /// What gzip scrapes keep between them.
+    pub gzip: collector::GzipCache,
 }
 
 /// The response type of this server.
@@ -181,7 +181,7 @@ fn metrics(web: &Web, req: &Request) -> Response {
     let (body, gzip) = match encoding {
         Encoding::Identity => (plain(scrape()), false),
         Encoding::Gzip => {
-            match collector::gzip(format, rendered.clone(), now_unix(), &web.live, live) {
+            match collector::gzip(format, rendered.clone(), now_unix(), &web.gzip, live) {
                 Ok(z) => (Chunks::new(z).into(), true),
                 // Compression into memory cannot really fail; serve plain if so.
                 Err(_) => (plain(scrape()), false),

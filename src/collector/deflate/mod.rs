@@ -15,4 +15,4 @@ mod tokens;
 pub(crate) use bits::Bits;
 pub(crate) use crc::{Crc32, shift_factor};
 pub(crate) use lines::LineCodes;
-pub(crate) use text::{FixedLines, fixed_end, fixed_start, write_text};
+pub(crate) use text::{FixedLines, fixed_end, fixed_start};

@@ -25,13 +25,6 @@ fn fixed() -> &'static Fixed {
     })
 }
 
-/// Appends `text` as one fixed-Huffman block.
-pub(crate) fn write_text(out: &mut Bits, text: &[u8]) {
-    fixed_start(out);
-    FixedLines::default().code(out, &[], text);
-    fixed_end(out);
-}
-
 /// Starts a fixed-Huffman block (not the last of the stream).
 pub(crate) fn fixed_start(out: &mut Bits) {
     out.put(0b010, 3); // BFINAL 0, BTYPE 01 (fixed)
@@ -50,6 +43,14 @@ pub(crate) struct FixedLines {
 }
 
 impl FixedLines {
+    /// Appends `text` as one fixed-Huffman block. Keep the coder for the
+    /// next block: its scratch space then needs no growing.
+    pub(crate) fn block(&mut self, out: &mut Bits, text: &[u8]) {
+        fixed_start(out);
+        self.code(out, &[], text);
+        fixed_end(out);
+    }
+
     /// Codes `text` inside a fixed-Huffman block, each line matched against
     /// the line before it; the first against `prev`, the line (without its
     /// newline) that ends just before `text`: pass an empty one when the text
@@ -137,13 +138,13 @@ mod tests {
         }
         for text in &cases {
             let mut bits = Bits::default();
-            write_text(&mut bits, text);
+            FixedLines::default().block(&mut bits, text);
             let mut raw = bits.sync();
             raw.extend_from_slice(&[0x03, 0x00]);
             assert_eq!(&inflate(&raw), text);
         }
         let mut bits = Bits::default();
-        write_text(&mut bits, &metrics);
+        FixedLines::default().block(&mut bits, &metrics);
         assert!(
             bits.len() / 8 < metrics.len() / 3,
             "{} of {}",

@@ -179,7 +179,7 @@ mod tests {
             about: Vec::new(),
             page: Arc::new(PageSettings::new(None, &config)),
             plan: Arc::default(),
-            live: Default::default(),
+            gzip: Default::default(),
         }
     }
 

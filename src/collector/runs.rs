@@ -1,0 +1,200 @@
+//! The leading run of a gzip answer, joined once per change of the
+//! environments served instead of once per scrape, when it is small.
+//!
+//! A gzip answer starts with the per-rule families: each family's header
+//! and each environment's block, all deflated beforehand (stored
+//! segments). That run is most of the answer, and at tens of rules per
+//! environment its segments are a few hundred bytes to a few KiB each: a
+//! scrape copied all of them into frames (see `http::Chunks`) and joined
+//! their CRCs one by one. The run depends only on the format and on which
+//! rendering of each environment is served, so it is joined once, kept,
+//! and shared by every scrape until an environment is rendered anew.
+//!
+//! Only runs of at most [`KEEP_MAX`] bytes are kept: a kept run is a
+//! second copy of the per-rule families, and at 10,000 rules (about 3 MB
+//! per format) that copy would cost more memory than the scrapes it saves
+//! are worth there: with hundreds of environments, one is rendered anew
+//! between nearly any two scrapes. Larger runs are joined as they are sent.
+//! The cache refers to the renderings by weak reference: it keeps none of
+//! them alive, and a weak reference keeps the old rendering's address from
+//! being reused, so a new rendering is never taken for the one it replaced.
+
+use std::sync::{Arc, Mutex, Weak};
+
+use bytes::Bytes;
+
+use super::deflate::{Crc32, shift_factor};
+use super::gzip::Deflated;
+use super::render::Rendered;
+use crate::exposition::Format;
+use crate::http::Chunks;
+
+/// The largest run kept, in bytes (the sum of its segments' lengths).
+const KEEP_MAX: usize = 1 << 20;
+
+/// The joined leading runs, one per format. Share one per server.
+#[derive(Debug)]
+pub struct Runs {
+    /// Classic text, OpenMetrics.
+    slots: Mutex<[Option<Arc<Run>>; 2]>,
+    /// The largest run kept, in bytes.
+    keep_max: usize,
+}
+
+impl Default for Runs {
+    fn default() -> Self {
+        Self::keeping(KEEP_MAX)
+    }
+}
+
+/// A leading run, joined.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// The renderings it was joined from, in order.
+    envs: Vec<Weak<Rendered>>,
+    /// Number of parts it covers.
+    pub(crate) parts: usize,
+    /// The segments as frames to send (small ones joined, large ones
+    /// shared).
+    pub(crate) frames: Vec<Bytes>,
+    /// The whole run as one segment, for the member's CRC.
+    pub(crate) crc: Crc32,
+    pub(crate) factor: u32,
+}
+
+impl Run {
+    fn joins(&self, rendered: &[Arc<Rendered>]) -> bool {
+        self.envs.len() == rendered.len()
+            && self
+                .envs
+                .iter()
+                .zip(rendered)
+                .all(|(w, r)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(r)))
+    }
+}
+
+impl Runs {
+    /// Keeps runs of at most `keep_max` bytes.
+    pub(crate) fn keeping(keep_max: usize) -> Self {
+        Self {
+            slots: Mutex::default(),
+            keep_max,
+        }
+    }
+
+    /// Whether a run of `bytes` bytes (the sum of its segments' lengths)
+    /// is kept; a scrape sends a larger one's segments as they are.
+    pub(crate) fn keeps(&self, bytes: usize) -> bool {
+        bytes <= self.keep_max
+    }
+
+    /// The run for `format` and `rendered`: the kept one if it was joined
+    /// from these renderings, else one joined now from `segments` (the
+    /// run's parts' segments, in order; see [`Runs::keeps`])
+    /// and kept.
+    pub(crate) fn get<'a>(
+        &self,
+        format: Format,
+        rendered: &[Arc<Rendered>],
+        segments: impl FnOnce() -> Vec<&'a Deflated>,
+    ) -> Arc<Run> {
+        let slot = usize::from(format == Format::OpenMetrics);
+        if let Some(run) = &self.lock()[slot]
+            && run.joins(rendered)
+        {
+            return Arc::clone(run);
+        }
+        // Joined outside the lock: a scrape never waits for another's
+        // copying. Two scrapes that both find it stale both join it; the
+        // last one kept wins, and either is right.
+        let segments = segments();
+        let mut crc = Crc32::default();
+        for d in &segments {
+            crc.join(d.crc, d.factor);
+        }
+        let bytes = segments.iter().map(|d| d.bytes.clone()).collect();
+        let run = Arc::new(Run {
+            envs: rendered.iter().map(Arc::downgrade).collect(),
+            parts: segments.len(),
+            frames: Chunks::new(bytes).collect(),
+            factor: shift_factor(crc.len),
+            crc,
+        });
+        self.lock()[slot] = Some(Arc::clone(&run));
+        run
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, [Option<Arc<Run>>; 2]> {
+        // The slots hold whole values: a panic cannot leave one half-set.
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::collector::gzip::deflate_blocks;
+    use crate::collector::render;
+    use crate::snapshot::{EnvKey, EnvSnapshot};
+
+    fn rendering(n: usize) -> Arc<Rendered> {
+        let key = EnvKey::new(&format!("env-{n}"), &format!("e{n}"));
+        Arc::new(render(&key, &EnvSnapshot::default()))
+    }
+
+    #[test]
+    fn a_run_is_joined_once_per_format_and_set_of_renderings() {
+        // Small segments (joined into frames) around a large one (shared).
+        let mut rng = fastrand::Rng::with_seed(3);
+        let noise: Vec<u8> = (0..40_000).map(|_| rng.u8(..)).collect();
+        let texts = [b"a{x=\"1\"} 1\n".repeat(30), noise, b"b 2\n".repeat(9)];
+        let segments = deflate_blocks(texts.iter().map(|t| Some(&t[..])));
+        let segments: Vec<&Deflated> = segments.iter().flatten().collect();
+        // Large enough to be sent as it is (see `http::chunks::SMALL`).
+        assert!(segments[1].bytes.len() >= 16 * 1024);
+
+        let runs = Runs::default();
+        let joins = Cell::new(0);
+        let get = |format, rendered: &[Arc<Rendered>]| {
+            runs.get(format, rendered, || {
+                joins.set(joins.get() + 1);
+                segments.clone()
+            })
+        };
+        let (a, b) = (rendering(0), rendering(1));
+        let first = get(Format::Text, &[a.clone(), b.clone()]);
+        assert_eq!(first.parts, 3);
+        let want: Vec<u8> = segments.iter().flat_map(|d| d.bytes.to_vec()).collect();
+        assert_eq!(first.frames.concat(), want);
+        assert_eq!(first.frames[1].as_ptr(), segments[1].bytes.as_ptr());
+        let mut crc = Crc32::default();
+        for t in &texts {
+            crc.update(t);
+        }
+        assert_eq!((first.crc.sum, first.crc.len), (crc.sum, crc.len));
+        assert_eq!(first.factor, shift_factor(crc.len));
+
+        // The same renderings: the kept run, not joined again, though no
+        // scrape holds it any more.
+        drop(first);
+        let again = get(Format::Text, &[a.clone(), b.clone()]);
+        assert_eq!(again.frames.concat(), want);
+        assert_eq!(joins.get(), 1);
+        // Another format, fewer environments, another order, a new
+        // rendering of one environment: joined anew.
+        get(Format::OpenMetrics, &[a.clone(), b.clone()]);
+        get(Format::Text, std::slice::from_ref(&a));
+        get(Format::Text, &[b.clone(), a.clone()]);
+        get(Format::Text, &[rendering(0), b.clone()]);
+        assert_eq!(joins.get(), 5);
+        // One run is kept per format: the last one joined.
+        get(Format::Text, &[a.clone(), b.clone()]);
+        assert_eq!(joins.get(), 6);
+        get(Format::OpenMetrics, &[a.clone(), b.clone()]);
+        assert_eq!(joins.get(), 6);
+        // The cache keeps no rendering alive.
+        assert_eq!((Arc::strong_count(&a), Arc::strong_count(&b)), (1, 1));
+    }
+}
