@@ -11,7 +11,7 @@
 //! and shared by every scrape until an environment is rendered anew.
 //!
 //! Only runs of at most [`KEEP_MAX`] bytes are kept: a kept run is a
-//! second copy of the per-rule families, and at 10,000 rules (about 3 MB
+//! second copy of the per-rule families, and at 10,000 rules (over 3 MB
 //! per format) that copy would cost more memory than the scrapes it saves
 //! are worth there: with hundreds of environments, one is rendered anew
 //! between nearly any two scrapes. Larger runs are joined as they are sent.
