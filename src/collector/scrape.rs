@@ -64,7 +64,7 @@ enum Piece {
 }
 
 /// A `/metrics` answer in the making; iterate it for the plain text, or
-/// call [`Exposition::gzip`].
+/// ask [`gzip`](super::gzip) for the gzip answer.
 #[derive(Debug)]
 pub struct Exposition {
     format: Format,
@@ -283,7 +283,8 @@ impl Exposition {
     /// before (stored segments, shared), the age lines from their prepared
     /// codes, the rest (self-metrics, environment lines) with the
     /// line-by-line coder. Nothing is compressed the general way here.
-    pub fn gzip(mut self, runs: &Runs) -> Result<Vec<Bytes>, CompressError> {
+    /// `runs` keeps the leading run of stored segments joined.
+    pub(crate) fn gzip(mut self, runs: &Runs) -> Result<Vec<Bytes>, CompressError> {
         let mut w = GzipWriter::new();
         let mut bits: Option<Bits> = None;
         let mut lines = Vec::with_capacity(CHUNK + CHUNK / 4);
