@@ -29,7 +29,8 @@ use super::render::Rendered;
 use crate::exposition::Format;
 use crate::http::Chunks;
 
-/// The largest run kept, in bytes (the sum of its segments' lengths).
+/// The largest run joined and kept, in bytes (the sum of its segments'
+/// lengths).
 const KEEP_MAX: usize = 1 << 20;
 
 /// The joined leading runs, one per format. Share one per server.
@@ -37,7 +38,7 @@ const KEEP_MAX: usize = 1 << 20;
 pub struct Runs {
     /// Classic text, OpenMetrics.
     slots: Mutex<[Option<Arc<Run>>; 2]>,
-    /// The largest run kept, in bytes.
+    /// The largest run joined and kept, in bytes.
     keep_max: usize,
 }
 
@@ -82,32 +83,30 @@ impl Runs {
         }
     }
 
-    /// Whether a run of `bytes` bytes (the sum of its segments' lengths)
-    /// is kept; a scrape sends a larger one's segments as they are.
-    pub(crate) fn keeps(&self, bytes: usize) -> bool {
-        bytes <= self.keep_max
-    }
-
     /// The run for `format` and `rendered`: the kept one if it was joined
-    /// from these renderings, else one joined now from `segments` (the
-    /// run's parts' segments, in order; see [`Runs::keeps`])
-    /// and kept.
+    /// from these renderings; else, when `segments` (the run's parts'
+    /// segments, in order) add up to at most the bound, one joined from
+    /// them now and kept; else `None`, and the scrape sends the segments as
+    /// they are.
     pub(crate) fn get<'a>(
         &self,
         format: Format,
         rendered: &[Arc<Rendered>],
         segments: impl FnOnce() -> Vec<&'a Deflated>,
-    ) -> Arc<Run> {
+    ) -> Option<Arc<Run>> {
         let slot = usize::from(format == Format::OpenMetrics);
         if let Some(run) = &self.lock()[slot]
             && run.joins(rendered)
         {
-            return Arc::clone(run);
+            return Some(Arc::clone(run));
+        }
+        let segments = segments();
+        if segments.iter().map(|d| d.bytes.len()).sum::<usize>() > self.keep_max {
+            return None;
         }
         // Joined outside the lock: a scrape never waits for another's
         // copying. Two scrapes that both find it stale both join it; the
         // last one kept wins, and either is right.
-        let segments = segments();
         let mut crc = Crc32::default();
         for d in &segments {
             crc.join(d.crc, d.factor);
@@ -121,7 +120,7 @@ impl Runs {
             crc,
         });
         self.lock()[slot] = Some(Arc::clone(&run));
-        run
+        Some(run)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, [Option<Arc<Run>>; 2]> {
@@ -162,6 +161,7 @@ mod tests {
                 joins.set(joins.get() + 1);
                 segments.clone()
             })
+            .expect("under the bound")
         };
         let (a, b) = (rendering(0), rendering(1));
         let first = get(Format::Text, &[a.clone(), b.clone()]);
@@ -196,5 +196,16 @@ mod tests {
         assert_eq!(joins.get(), 6);
         // The cache keeps no rendering alive.
         assert_eq!((Arc::strong_count(&a), Arc::strong_count(&b)), (1, 1));
+
+        // A run over the bound is neither joined nor kept.
+        let small = Runs::keeping(segments.iter().map(|d| d.bytes.len()).sum::<usize>() - 1);
+        for _ in 0..2 {
+            assert!(
+                small
+                    .get(Format::Text, std::slice::from_ref(&a), || segments.clone())
+                    .is_none()
+            );
+        }
+        assert!(small.lock().iter().all(Option::is_none));
     }
 }

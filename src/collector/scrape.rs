@@ -296,13 +296,9 @@ impl Exposition {
         // The leading stored run (the per-rule families), joined once per
         // change of the renderings when it is small enough to keep (see
         // `runs`); else its segments go as they are, like the others.
-        let lead = parts.iter().map_while(|p| self.stored(*p));
-        let (count, bytes) = lead
-            .clone()
-            .fold((0, 0), |(n, b), d| (n + 1, b + d.bytes.len()));
+        let lead = || parts.iter().map_while(|p| self.stored(*p)).collect();
         let mut skip = 0;
-        if count > 1 && runs.keeps(bytes) {
-            let run = runs.get(self.format, &self.rendered, || lead.collect());
+        if let Some(run) = runs.get(self.format, &self.rendered, lead) {
             w.joined(&run.frames, run.crc, run.factor);
             skip = run.parts;
         }
@@ -529,7 +525,7 @@ mod tests {
     }
 
     #[test]
-    fn a_shared_run_is_not_served_once_an_environment_is_rendered_anew() {
+    fn a_kept_run_is_not_served_once_an_environment_is_rendered_anew() {
         let metrics = SelfMetrics::new("0", "x");
         // Runs kept, and none kept (as for a tenant whose run is too large).
         for runs in [Runs::default(), Runs::keeping(0)] {
@@ -543,17 +539,13 @@ mod tests {
 
     fn answers_across_renderings(metrics: &SelfMetrics, cache: &GzipCache) {
         let mut rendered = envs(&[3, 400, 0, 1, 700]);
-        // Answers still being sent: their runs stay shared.
-        let mut sending = Vec::new();
         for round in 0..3 {
             for format in [Format::Text, Format::OpenMetrics] {
                 let live = |out: &mut dyn LiveSink| metrics.encode_live(format, out);
                 let want = reference(format, &rendered, metrics);
                 for _ in 0..2 {
                     let z = Exposition::gzip_at(format, rendered.clone(), NOW, cache, live);
-                    let z = z.unwrap();
-                    assert_eq!(gunzip(&z), want, "round {round}");
-                    sending.push(z);
+                    assert_eq!(gunzip(&z.unwrap()), want, "round {round}");
                 }
             }
             // Environment 1 polled: fewer rules, a new rendering.
