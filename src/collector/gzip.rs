@@ -27,7 +27,7 @@ const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
 
 /// A self-contained deflate segment of one block's text.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Deflated {
     /// The segment: from a fresh compressor, ending with a sync flush.
     pub(crate) bytes: Bytes,

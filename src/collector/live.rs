@@ -15,11 +15,12 @@
 //! again, at the cost it had before.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::deflate::{Bits, Crc32, FixedLines, fixed_end, fixed_start, shift_factor};
 use super::gzip::Deflated;
-use crate::exposition::LiveSink;
+use super::replay::{Event, Log, last_line};
+use crate::exposition::{Format, LiveSink};
 
 /// The pieces kept between gzip scrapes: per environment id, per family.
 /// Share one per server.
@@ -30,17 +31,23 @@ pub struct LiveCache {
 
 #[derive(Debug, Default)]
 struct Pieces {
-    by_env: HashMap<String, Vec<Option<Piece>>>,
+    /// Kept while a format's log names the environment (see
+    /// [`LiveCoder::finish`]).
+    by_env: HashMap<Arc<str>, Vec<Option<Piece>>>,
     /// Codes of fresh lines (family headers, process-wide lines), keyed by
     /// the line before (its length in four bytes, then its text) and the
     /// line: headers are the same at every scrape, and coding a header's
     /// hundred literals cost a fifth of a scrape at 400 rules.
     lines: HashMap<Vec<u8>, (Bits, u64)>,
+    /// The last live part of each format (classic, OpenMetrics), to replay.
+    logs: [Log; 2],
     /// Bytes the last live part took, coded.
     last_size: usize,
-    /// Counts scrapes; a piece not used by the last one is dropped (its
-    /// environment is gone).
+    /// Counts scrapes; a line not used by the last one that coded lines is
+    /// dropped.
     scrape: u64,
+    /// Scrapes that took part of the last one's stream (for tests).
+    resumed: u64,
 }
 
 /// One environment's lines of one family, as of one generation. When the
@@ -49,11 +56,11 @@ struct Pieces {
 #[derive(Debug, Default)]
 struct Piece {
     generation: u64,
+    /// False until first set.
+    set: bool,
     text: Vec<u8>,
     /// End of the first line, newline included.
     first_end: usize,
-    /// Start of the last line.
-    last_start: usize,
     /// Codes of the lines after the first.
     rest: Bits,
     /// Codes of the first line, valid while `first_ok`, and the line they
@@ -61,8 +68,6 @@ struct Piece {
     first: Bits,
     first_prev: Vec<u8>,
     first_ok: bool,
-    /// The scrape that last used it.
-    used: u64,
 }
 
 impl Piece {
@@ -74,6 +79,7 @@ impl Piece {
         coder: &mut FixedLines,
     ) {
         self.generation = generation;
+        self.set = true;
         self.text.clear();
         write(&mut self.text);
         let text = &self.text;
@@ -81,10 +87,6 @@ impl Piece {
             .iter()
             .position(|&b| b == b'\n')
             .map_or(text.len(), |i| i + 1);
-        self.last_start = text[..text.len().saturating_sub(1)]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
         self.rest.clear();
         if self.first_end < text.len() {
             let first = &text[..self.first_end - 1];
@@ -95,17 +97,30 @@ impl Piece {
 }
 
 impl LiveCache {
-    /// A sink for one gzip scrape's live part. It holds the cache until
-    /// [`LiveCoder::finish`]: concurrent scrapes code their live parts
-    /// one at a time (a fraction of a millisecond when little changed).
-    pub fn coder(&self) -> LiveCoder<'_> {
+    /// A sink for one gzip scrape's live part in `format`. It holds the
+    /// cache until [`LiveCoder::finish`]: concurrent scrapes code their
+    /// live parts one at a time (a fraction of a millisecond when little
+    /// changed).
+    pub fn coder(&self, format: Format) -> LiveCoder<'_> {
         let mut pieces = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         pieces.scrape += 1;
-        // Sized like the last scrape's, so it is not grown by doubling.
-        let mut out = Bits::with_capacity(pieces.last_size + 64);
-        fixed_start(&mut out);
+        let slot = usize::from(format == Format::OpenMetrics);
+        let log = std::mem::take(&mut pieces.logs[slot]);
+        let mut out = Bits::default();
+        // Replayed until an event differs; a log never finished codes
+        // from the start.
+        let next = if log.done.is_some() {
+            Some(0)
+        } else {
+            out = Bits::with_capacity(pieces.last_size + 64);
+            fixed_start(&mut out);
+            None
+        };
         LiveCoder {
             pieces,
+            slot,
+            log,
+            next,
             out,
             crc: Crc32::default(),
             pending: Vec::new(),
@@ -119,6 +134,13 @@ impl LiveCache {
 #[derive(Debug)]
 pub struct LiveCoder<'a> {
     pieces: MutexGuard<'a, Pieces>,
+    /// The format's slot in `Pieces::logs`.
+    slot: usize,
+    /// Replayed up to `next`, then recorded: the log this scrape leaves.
+    log: Log,
+    /// While replaying, the next event of the log to match; `None` once
+    /// coding (the stream, CRC and line before are then this scrape's).
+    next: Option<usize>,
     out: Bits,
     crc: Crc32,
     /// Fresh text not coded yet.
@@ -130,11 +152,54 @@ pub struct LiveCoder<'a> {
 }
 
 impl LiveCoder<'_> {
+    /// Stops replaying at the next event: takes the last scrape's stream
+    /// up to there, its CRC and the line before, and forgets the log's
+    /// later events.
+    fn diverge(&mut self) {
+        let Some(k) = self.next.take() else {
+            return;
+        };
+        let by_env = &self.pieces.by_env;
+        let prev = self.log.prev_line(k, |env, family, generation| {
+            let piece = by_env.get(env)?.get(family)?.as_ref()?;
+            (piece.generation == generation && piece.set).then(|| piece.text.clone())
+        });
+        // A piece given twice in the last scrape keeps only its later text.
+        // Lines coded after an empty line before are valid whatever
+        // precedes them (they match nothing before), so that is safe.
+        let prev = prev.unwrap_or_default();
+        let mark = self.log.truncate(k);
+        self.pieces.resumed += u64::from(k > 0);
+        let done = self.log.done.take();
+        let capacity = self.pieces.last_size + 64;
+        self.out = match &done {
+            Some(d) => Bits::from_prefix(&d.bytes, mark.bits, capacity),
+            // Not replaying without a finished log: for completeness.
+            None => {
+                let mut out = Bits::with_capacity(capacity);
+                fixed_start(&mut out);
+                out
+            }
+        };
+        self.crc = mark.crc;
+        self.prev = prev;
+    }
+
     /// Codes the fresh text, line by line: a line seen after the same line
     /// at the last scrape takes the codes kept from then.
     fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
+        }
+        if let Some(i) = self.next {
+            if let Some(Event::Text { start, end }) = self.log.events.get(i)
+                && self.log.text.get(*start..*end) == Some(&self.pending[..])
+            {
+                self.next = Some(i + 1);
+                self.pending.clear();
+                return;
+            }
+            self.diverge();
         }
         self.crc.update(&self.pending);
         let scrape = self.pieces.scrape;
@@ -170,26 +235,47 @@ impl LiveCoder<'_> {
             self.prev.extend_from_slice(&line[..line.len() - 1]);
             start += end + 1;
         }
+        let start = self.log.text.len();
+        self.log.text.extend_from_slice(&self.pending);
+        let end = self.log.text.len();
+        self.log
+            .push(Event::Text { start, end }, &self.out, self.crc);
         self.pending.clear();
     }
 
-    /// The live part as a deflate segment (ends with a sync flush), and
-    /// drops the pieces of environments this scrape did not see.
+    /// The live part as a deflate segment (ends with a sync flush). Keeps
+    /// this scrape's log for the next, and drops the pieces of
+    /// environments neither format's log names any more.
     pub(crate) fn finish(mut self) -> Deflated {
         self.flush();
+        if let Some(i) = self.next {
+            if i == self.log.events.len()
+                && let Some(done) = &self.log.done
+            {
+                // Given exactly what the last scrape was: the same segment.
+                let done = done.clone();
+                self.pieces.logs[self.slot] = std::mem::take(&mut self.log);
+                return done;
+            }
+            self.diverge();
+        }
         fixed_end(&mut self.out);
         let scrape = self.pieces.scrape;
-        self.pieces
-            .by_env
-            .retain(|_, v| v.iter().flatten().any(|p| p.used == scrape));
-        self.pieces.lines.retain(|_, (_, used)| *used == scrape);
         let out = std::mem::take(&mut self.out);
         self.pieces.last_size = out.len() / 8;
-        Deflated {
+        let done = Deflated {
             bytes: out.sync().into(),
             factor: shift_factor(self.crc.len),
             crc: self.crc,
-        }
+        };
+        self.log.done = Some(done.clone());
+        self.pieces.logs[self.slot] = std::mem::take(&mut self.log);
+        // The logs hold a reference to each environment they name.
+        self.pieces
+            .by_env
+            .retain(|env, _| Arc::strong_count(env) > 1);
+        self.pieces.lines.retain(|_, (_, used)| *used == scrape);
+        done
     }
 }
 
@@ -206,44 +292,64 @@ impl LiveSink for LiveCoder<'_> {
         write: &mut dyn FnMut(&mut Vec<u8>),
     ) {
         self.flush();
-        let scrape = self.pieces.scrape;
-        let pieces = &mut *self.pieces;
-        if !pieces.by_env.contains_key(env) {
-            pieces.by_env.insert(env.to_string(), Vec::new());
+        if let Some(i) = self.next {
+            if let Some(Event::Piece {
+                env: e,
+                family: f,
+                generation: g,
+            }) = self.log.events.get(i)
+                && **e == *env
+                && *f == family
+                && *g == generation
+            {
+                self.next = Some(i + 1);
+                return;
+            }
+            self.diverge();
         }
-        let Some(slots) = pieces.by_env.get_mut(env) else {
+        let pieces = &mut *self.pieces;
+        let key = match pieces.by_env.get_key_value(env) {
+            Some((key, _)) => Arc::clone(key),
+            None => {
+                let key: Arc<str> = Arc::from(env);
+                pieces.by_env.insert(Arc::clone(&key), Vec::new());
+                key
+            }
+        };
+        let event = Event::Piece {
+            env: Arc::clone(&key),
+            family,
+            generation,
+        };
+        let Some(slots) = pieces.by_env.get_mut(&key) else {
             return;
         };
         if slots.len() <= family {
             slots.resize_with(family + 1, || None);
         }
         let piece = slots[family].get_or_insert_with(Piece::default);
-        if piece.generation != generation || piece.used == 0 {
+        if piece.generation != generation || !piece.set {
             piece.set(generation, write, &mut self.coder);
         }
-        piece.used = scrape;
-        if piece.text.is_empty() {
-            return;
+        if !piece.text.is_empty() {
+            if !piece.first_ok || piece.first_prev != self.prev {
+                piece.first.clear();
+                let first_line = &piece.text[..piece.first_end];
+                self.coder.code(&mut piece.first, &self.prev, first_line);
+                piece.first_prev.clear();
+                piece.first_prev.extend_from_slice(&self.prev);
+                piece.first_ok = true;
+            }
+            self.out.append(&piece.first);
+            self.out.append(&piece.rest);
+            // Cheaper than joining a CRC computed beforehand: the join's
+            // factor depends on the length, and costs more to find than
+            // a few hundred bytes take to hash.
+            self.crc.update(&piece.text);
+            self.prev.clear();
+            self.prev.extend_from_slice(last_line(&piece.text));
         }
-        if !piece.first_ok || piece.first_prev != self.prev {
-            piece.first.clear();
-            let first_line = &piece.text[..piece.first_end];
-            self.coder.code(&mut piece.first, &self.prev, first_line);
-            piece.first_prev.clear();
-            piece.first_prev.extend_from_slice(&self.prev);
-            piece.first_ok = true;
-        }
-        self.out.append(&piece.first);
-        self.out.append(&piece.rest);
-        // Cheaper than joining a CRC computed beforehand: the join's
-        // factor depends on the length, and costs more to find than
-        // a few hundred bytes take to hash.
-        self.crc.update(&piece.text);
-        self.prev.clear();
-        if piece.text.ends_with(b"\n") {
-            let last = &piece.text[piece.last_start..piece.text.len() - 1];
-            self.prev.extend_from_slice(last);
-        }
+        self.log.push(event, &self.out, self.crc);
     }
 }
 
@@ -280,58 +386,154 @@ mod tests {
         out
     }
 
+    /// One scrape's calls: `header` before each family, every
+    /// environment's pieces, now and then one piece given twice (the
+    /// second time at a newer generation), then `tail`.
+    struct Scrape {
+        envs: Vec<String>,
+        header: &'static str,
+        twice: Option<(u64, Vec<u8>)>,
+        tail: String,
+    }
+
+    type State = BTreeMap<(String, usize), (u64, Vec<u8>)>;
+
+    impl Scrape {
+        fn write(&self, state: &State, out: &mut dyn LiveSink, calls: &std::cell::Cell<usize>) {
+            for family in 0..3 {
+                out.text().extend_from_slice(self.header.as_bytes());
+                for env in &self.envs {
+                    let (g, text) = &state[&(env.clone(), family)];
+                    out.piece(env, family, *g, &mut |o| {
+                        calls.set(calls.get() + 1);
+                        o.extend_from_slice(text)
+                    });
+                }
+            }
+            if let (Some((g, text)), Some(env)) = (&self.twice, self.envs.first()) {
+                out.piece(env, 0, *g, &mut |o| o.extend_from_slice(text));
+            }
+            out.text().extend_from_slice(self.tail.as_bytes());
+        }
+    }
+
     #[test]
     fn pieces_kept_across_scrapes_gunzip_to_the_plain_text() {
         let mut rng = fastrand::Rng::with_seed(8);
         let cache = LiveCache::default();
         // (env, family) -> (generation, text): the writer's side.
-        let mut state: BTreeMap<(String, usize), (u64, Vec<u8>)> = BTreeMap::new();
+        let mut state = State::new();
         let mut generation = 0;
-        let mut hits = 0;
-        for scrape in 0..150 {
-            // Environments come and go; some change, most do not.
-            let envs: Vec<String> = (0..rng.usize(0..6))
-                .map(|i| format!("env-{}", (i + scrape / 40) % 8))
-                .collect();
-            for env in &envs {
-                for family in 0..3 {
-                    let key = (env.clone(), family);
-                    if !state.contains_key(&key) || rng.u8(0..4) == 0 {
-                        generation += 1;
-                        state.insert(key, (generation, lines(&mut rng, env)));
-                    }
+        let (mut hits, mut same) = (0, 0);
+        let mut last: Option<(Scrape, Deflated)> = None;
+        for n in 0..400 {
+            // Environments come and go; some change, most do not. Now and
+            // then nothing changes at all, or only the last line.
+            let scrape = match (rng.u8(0..4), last.take()) {
+                (0, Some((s, d))) => {
+                    last = Some((s, d));
+                    None
                 }
-            }
-            let header = ["", "# TYPE x gauge\n", "partial line "][rng.usize(0..3)];
-            let calls = std::cell::Cell::new(0);
-            let live = |out: &mut dyn LiveSink| {
-                for family in 0..3 {
-                    out.text().extend_from_slice(header.as_bytes());
+                (1, Some((s, d))) => {
+                    let tail = format!("# age {}\n# EOF\n", rng.u8(..));
+                    let envs = s.envs.clone();
+                    let header = s.header;
+                    last = Some((s, d));
+                    Some(Scrape {
+                        envs,
+                        header,
+                        twice: None,
+                        tail,
+                    })
+                }
+                (_, kept) => {
+                    last = kept;
+                    let envs: Vec<String> = (0..rng.usize(0..6))
+                        .map(|i| format!("env-{}", (i + n / 40) % 8))
+                        .collect();
                     for env in &envs {
-                        let (g, text) = &state[&(env.clone(), family)];
-                        out.piece(env, family, *g, &mut |o| {
-                            calls.set(calls.get() + 1);
-                            o.extend_from_slice(text)
-                        });
+                        for family in 0..3 {
+                            let key = (env.clone(), family);
+                            if !state.contains_key(&key) || rng.u8(0..4) == 0 {
+                                generation += 1;
+                                state.insert(key, (generation, lines(&mut rng, env)));
+                            }
+                        }
                     }
+                    let twice = (rng.u8(0..10) == 0).then(|| {
+                        generation += 1;
+                        (generation, lines(&mut rng, "twice"))
+                    });
+                    let header = ["", "# TYPE x gauge\n", "partial line "][rng.usize(0..3)];
+                    let tail = format!("# age {}\n# EOF\n", rng.u8(..));
+                    Some(Scrape {
+                        envs,
+                        header,
+                        twice,
+                        tail,
+                    })
                 }
-                out.text().extend_from_slice(b"# EOF\n");
             };
+            let (scrape, previous) = match (scrape, last.take()) {
+                (Some(s), prev) => (s, prev.map(|(_, d)| d)),
+                (None, Some((s, d))) => (s, Some(d)),
+                (None, None) => unreachable!("a repeat needs a scrape before"),
+            };
+            let calls = std::cell::Cell::new(0);
             let mut plain = Vec::new();
-            live(&mut plain);
+            scrape.write(&state, &mut plain, &calls);
             let before = calls.get();
-            let mut coder = cache.coder();
-            live(&mut coder);
+            let mut coder = cache.coder(Format::Text);
+            scrape.write(&state, &mut coder, &calls);
             let segment = coder.finish();
-            hits += envs.len() * 3 - (calls.get() - before);
+            hits += scrape.envs.len() * 3 - (calls.get() - before);
+            if previous.is_some_and(|p| p.bytes.as_ptr() == segment.bytes.as_ptr()) {
+                same += 1;
+            }
             let mut w = GzipWriter::new();
             w.segment(&segment);
-            assert_eq!(gunzip(&w.finish()), plain, "scrape {scrape}");
+            assert!(gunzip(&w.finish()) == plain, "scrape {n}");
+            last = Some((scrape, segment));
         }
-        assert!(hits > 300, "kept pieces reused: {hits}");
+        assert!(hits > 800, "kept pieces reused: {hits}");
+        assert!(same > 50, "unchanged live parts served again: {same}");
+        let resumed = cache.inner.lock().unwrap().resumed;
+        assert!(
+            resumed > 50,
+            "live parts resumed after their start: {resumed}"
+        );
         // Environments no longer served are dropped.
-        let coder = cache.coder();
+        let coder = cache.coder(Format::Text);
         coder.finish();
         assert!(cache.inner.lock().unwrap().by_env.is_empty());
+    }
+
+    #[test]
+    fn each_format_replays_its_own_live_part() {
+        let cache = LiveCache::default();
+        let live = |header: &str, out: &mut dyn LiveSink| {
+            out.text().extend_from_slice(header.as_bytes());
+            out.piece("e", 0, 1, &mut |o| o.extend_from_slice(b"a 1\nb 2\n"));
+            out.text().extend_from_slice(b"# EOF\n");
+        };
+        let mut got = Vec::new();
+        for round in 0..3 {
+            for (format, header) in [(Format::Text, "# T\n"), (Format::OpenMetrics, "# O\n")] {
+                let mut coder = cache.coder(format);
+                live(header, &mut coder);
+                let d = coder.finish();
+                let mut w = GzipWriter::new();
+                w.segment(&d);
+                let mut plain = Vec::new();
+                live(header, &mut plain);
+                assert_eq!(gunzip(&w.finish()), plain, "round {round} {format:?}");
+                got.push(d.bytes.as_ptr());
+            }
+        }
+        // Both formats' parts served again from the second round on.
+        assert_eq!(got[0], got[2]);
+        assert_eq!(got[2], got[4]);
+        assert_eq!(got[1], got[3]);
+        assert_ne!(got[0], got[1]);
     }
 }

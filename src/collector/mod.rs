@@ -24,6 +24,7 @@ mod families;
 mod gzip;
 mod live;
 mod render;
+mod replay;
 mod runs;
 mod samples;
 mod scrape;

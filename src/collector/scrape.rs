@@ -189,7 +189,7 @@ impl Exposition {
                 parts.push_back(Part::Text(start, text.len()));
             }
             Live::Gzip(cache, live) => {
-                let mut coder = cache.coder();
+                let mut coder = cache.coder(format);
                 live(&mut coder);
                 write_trailer(format, coder.text());
                 coded = Some(coder.finish());

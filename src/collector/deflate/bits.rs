@@ -72,6 +72,23 @@ impl Bits {
         self.put64(other.acc, other.n);
     }
 
+    /// A stream holding the first `bits` bits of `stream` (bytes written
+    /// by a `Bits` and synced, or any prefix of them at least
+    /// `bits.div_ceil(8)` long), with room for about `capacity` bytes.
+    pub(crate) fn from_prefix(stream: &[u8], bits: usize, capacity: usize) -> Self {
+        // Whole words go to the buffer, like `put64` keeps them; the rest
+        // into the accumulator.
+        let words = bits / 64 * 8;
+        let mut bytes = Vec::with_capacity(capacity.max(words) + 16);
+        bytes.extend_from_slice(&stream[..words]);
+        let n = (bits % 64) as u32;
+        let mut acc = [0u8; 8];
+        let tail = &stream[words..words + n.div_ceil(8) as usize];
+        acc[..tail.len()].copy_from_slice(tail);
+        let acc = u64::from_le_bytes(acc) & ((1u128 << n) - 1) as u64;
+        Self { bytes, acc, n }
+    }
+
     /// Empties the stream, keeping its buffer.
     pub(crate) fn clear(&mut self) {
         self.bytes.clear();
@@ -101,6 +118,41 @@ impl Bits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_continues_like_the_stream_it_was_cut_from() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..200 {
+            let puts: Vec<(u32, u8)> = (0..rng.usize(0..60))
+                .map(|_| {
+                    let len = rng.u8(1..=32);
+                    (rng.u32(..) >> (32 - len), len)
+                })
+                .collect();
+            let cut = rng.usize(0..=puts.len());
+            let mut whole = Bits::default();
+            let mut at = 0;
+            for (i, &(b, len)) in puts.iter().enumerate() {
+                if i == cut {
+                    at = whole.len();
+                }
+                whole.put(b, len);
+            }
+            if cut == puts.len() {
+                at = whole.len();
+            }
+            let mut resumed = Bits::from_prefix(&Bits::sync(std::mem::take(&mut whole)), at, 0);
+            assert_eq!(resumed.len(), at);
+            for &(b, len) in &puts[cut..] {
+                resumed.put(b, len);
+            }
+            let mut again = Bits::default();
+            for &(b, len) in &puts {
+                again.put(b, len);
+            }
+            assert_eq!(resumed.sync(), again.sync());
+        }
+    }
 
     #[test]
     fn bits_are_packed_least_significant_first() {
