@@ -18,12 +18,18 @@
 //! The cache refers to the renderings by weak reference: it keeps none of
 //! them alive, and a weak reference keeps the old rendering's address from
 //! being reused, so a new rendering is never taken for the one it replaced.
+//!
+//! The per-environment families near the end of an answer (one line per
+//! environment each) depend on the same things, and are deflated once per
+//! set of renderings the same way ([`Runs::env_section`]): before, each
+//! scrape coded those lines afresh. They are a few hundred bytes per
+//! environment, so they are kept at every size.
 
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::Bytes;
 
-use super::deflate::{Crc32, shift_factor};
+use super::deflate::{Bits, Crc32, FixedLines, shift_factor};
 use super::gzip::Deflated;
 use super::render::Rendered;
 use crate::exposition::Format;
@@ -38,6 +44,8 @@ const KEEP_MAX: usize = 1 << 20;
 pub struct Runs {
     /// Classic text, OpenMetrics.
     slots: Mutex<[Option<Arc<Run>>; 2]>,
+    /// The environment sections, likewise.
+    sections: Mutex<[Option<Arc<Section>>; 2]>,
     /// The largest run joined and kept, in bytes.
     keep_max: usize,
 }
@@ -63,15 +71,32 @@ pub(crate) struct Run {
     pub(crate) factor: u32,
 }
 
-impl Run {
-    fn joins(&self, rendered: &[Arc<Rendered>]) -> bool {
-        self.envs.len() == rendered.len()
-            && self
-                .envs
-                .iter()
-                .zip(rendered)
-                .all(|(w, r)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(r)))
-    }
+/// The per-environment families of an answer, deflated.
+#[derive(Debug)]
+pub(crate) struct Section {
+    /// The renderings it was written from, in order.
+    envs: Vec<Weak<Rendered>>,
+    pub(crate) deflated: Deflated,
+}
+
+/// Whether `envs` are the renderings `rendered`, in order.
+fn same(envs: &[Weak<Rendered>], rendered: &[Arc<Rendered>]) -> bool {
+    envs.len() == rendered.len()
+        && envs
+            .iter()
+            .zip(rendered)
+            .all(|(w, r)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(r)))
+}
+
+/// The slot of `format` in a per-format pair.
+fn slot(format: Format) -> usize {
+    usize::from(format == Format::OpenMetrics)
+}
+
+/// Locks a pair of slots. They hold whole values: a panic cannot leave
+/// one half-set.
+fn lock<T>(slots: &Mutex<[Option<Arc<T>>; 2]>) -> MutexGuard<'_, [Option<Arc<T>>; 2]> {
+    slots.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Runs {
@@ -79,6 +104,7 @@ impl Runs {
     pub(crate) fn keeping(keep_max: usize) -> Self {
         Self {
             slots: Mutex::default(),
+            sections: Mutex::default(),
             keep_max,
         }
     }
@@ -94,9 +120,9 @@ impl Runs {
         rendered: &[Arc<Rendered>],
         segments: impl FnOnce() -> Vec<&'a Deflated>,
     ) -> Option<Arc<Run>> {
-        let slot = usize::from(format == Format::OpenMetrics);
-        if let Some(run) = &self.lock()[slot]
-            && run.joins(rendered)
+        let slot = slot(format);
+        if let Some(run) = &lock(&self.slots)[slot]
+            && same(&run.envs, rendered)
         {
             return Some(Arc::clone(run));
         }
@@ -119,13 +145,43 @@ impl Runs {
             factor: shift_factor(crc.len),
             crc,
         });
-        self.lock()[slot] = Some(Arc::clone(&run));
+        lock(&self.slots)[slot] = Some(Arc::clone(&run));
         Some(run)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, [Option<Arc<Run>>; 2]> {
-        // The slots hold whole values: a panic cannot leave one half-set.
-        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    /// The environment section for `format` and `rendered`: the kept one
+    /// if it was written from these renderings, else `text` (the section's
+    /// text) coded now and kept.
+    pub(crate) fn env_section(
+        &self,
+        format: Format,
+        rendered: &[Arc<Rendered>],
+        text: impl FnOnce() -> Vec<u8>,
+    ) -> Arc<Section> {
+        let slot = slot(format);
+        if let Some(section) = &lock(&self.sections)[slot]
+            && same(&section.envs, rendered)
+        {
+            return Arc::clone(section);
+        }
+        // Deflated outside the lock, like a run is joined.
+        // Coded line by line like the scrape's own text was (a compressor
+        // set up for a few KiB costs more than the coding).
+        let text = text();
+        let mut bits = Bits::with_capacity(text.len() / 2);
+        FixedLines::default().block(&mut bits, &text);
+        let crc = Crc32::of(&text);
+        let deflated = Deflated {
+            bytes: bits.sync().into(),
+            factor: shift_factor(crc.len),
+            crc,
+        };
+        let section = Arc::new(Section {
+            envs: rendered.iter().map(Arc::downgrade).collect(),
+            deflated,
+        });
+        lock(&self.sections)[slot] = Some(Arc::clone(&section));
+        section
     }
 }
 
@@ -206,6 +262,35 @@ mod tests {
                     .is_none()
             );
         }
-        assert!(small.lock().iter().all(Option::is_none));
+        assert!(lock(&small.slots).iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn an_env_section_is_deflated_once_per_format_and_set_of_renderings() {
+        let runs = Runs::default();
+        let writes = Cell::new(0);
+        let text = b"# TYPE x gauge\nx{e=\"1\"} 1\n".to_vec();
+        let get = |format, rendered: &[Arc<Rendered>]| {
+            runs.env_section(format, rendered, || {
+                writes.set(writes.get() + 1);
+                text.clone()
+            })
+        };
+        let (a, b) = (rendering(0), rendering(1));
+        let first = get(Format::Text, &[a.clone(), b.clone()]);
+        let d = &first.deflated;
+        let mut w = crate::collector::gzip::GzipWriter::new();
+        w.segment(d);
+        assert_eq!(crate::collector::tests::gunzip(&w.finish()), text);
+        assert_eq!(d.crc, Crc32::of(&text));
+        assert_eq!(d.factor, shift_factor(text.len() as u64));
+        let again = get(Format::Text, &[a.clone(), b.clone()]);
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(writes.get(), 1);
+        get(Format::OpenMetrics, &[a.clone(), b.clone()]);
+        get(Format::Text, &[b.clone(), a.clone()]);
+        get(Format::Text, &[rendering(0), b.clone()]);
+        assert_eq!(writes.get(), 4);
+        assert_eq!((Arc::strong_count(&a), Arc::strong_count(&b)), (1, 1));
     }
 }

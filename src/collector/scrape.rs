@@ -78,6 +78,9 @@ pub struct Exposition {
     value_ends: Vec<u32>,
     /// The live part of a gzip scrape, coded.
     coded: Option<Deflated>,
+    /// Where the per-environment families start in `parts`; they end
+    /// where the live part starts, the last part.
+    env_section: usize,
     pending: Vec<u8>,
     /// Plain-text bytes not yet yielded.
     remaining: u64,
@@ -172,6 +175,7 @@ impl Exposition {
             }
         }
         total += values.len();
+        let env_section = parts.len();
         for (family, f) in ENV_FAMILIES.iter().enumerate() {
             header(&f.desc, &mut text, &mut parts);
             let start = text.len();
@@ -206,6 +210,7 @@ impl Exposition {
             values,
             value_ends,
             coded,
+            env_section,
             pending: Vec::new(),
             remaining: total as u64,
         }
@@ -296,13 +301,39 @@ impl Exposition {
         // The leading stored run (the per-rule families), joined once per
         // change of the renderings when it is small enough to keep (see
         // `runs`); else its segments go as they are, like the others.
-        let lead = || parts.iter().map_while(|p| self.stored(*p)).collect();
+        let lead = || {
+            parts[..self.env_section]
+                .iter()
+                .map_while(|p| self.stored(*p))
+                .collect()
+        };
         let mut skip = 0;
         if let Some(run) = runs.get(self.format, &self.rendered, lead) {
             w.joined(&run.frames, run.crc, run.factor);
             skip = run.parts;
         }
+        // The per-environment families, deflated once per set of renderings
+        // (see `runs`), between the ages and the live part.
+        let env_end = parts.len().saturating_sub(1).max(self.env_section);
+        let section = runs.env_section(self.format, &self.rendered, || {
+            let mut text = Vec::new();
+            for part in &parts[self.env_section..env_end] {
+                if let Part::Text(a, b) | Part::Header(a, b, _) = *part {
+                    text.extend_from_slice(&self.text[a..b]);
+                }
+            }
+            text
+        });
         for (i, &part) in parts.iter().enumerate().skip(skip) {
+            if i == self.env_section {
+                if let Some(b) = bits.take() {
+                    w.bits(b);
+                }
+                w.segment(&section.deflated);
+            }
+            if (self.env_section..env_end).contains(&i) {
+                continue;
+            }
             if let Some(d) = self.stored(part) {
                 if let Some(b) = bits.take() {
                     w.bits(b);
@@ -439,13 +470,19 @@ mod tests {
     }
 
     fn envs(rules_per_env: &[usize]) -> Vec<Arc<Rendered>> {
+        envs_revised(rules_per_env, NOW - 3600.0)
+    }
+
+    /// Like [`envs`], with every environment's latest revision at
+    /// `revision` (Unix seconds).
+    fn envs_revised(rules_per_env: &[usize], revision: f64) -> Vec<Arc<Rendered>> {
         rules_per_env
             .iter()
             .enumerate()
             .map(|(e, &n)| {
                 let snap = EnvSnapshot {
                     rules: (0..n).map(rule).collect(),
-                    revision_created: Some(NOW - 3600.0),
+                    revision_created: Some(revision),
                     user_detail_finished: (e % 2 == 0).then_some(NOW - 60.0),
                     user_detail_walk_requests: None,
                 };
@@ -548,8 +585,10 @@ mod tests {
                     assert_eq!(gunzip(&z.unwrap()), want, "round {round}");
                 }
             }
-            // Environment 1 polled: fewer rules, a new rendering.
-            rendered[1] = envs(&[0, 300 - 100 * round])[1].clone();
+            // Environment 1 polled: fewer rules, a new revision, a new
+            // rendering.
+            let revision = NOW - 3600.0 + f64::from(round);
+            rendered[1] = envs_revised(&[0, 300 - 100 * round as usize], revision)[1].clone();
         }
     }
 
