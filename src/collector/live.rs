@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::deflate::{Bits, Crc32, FixedLines, fixed_end, fixed_start, shift_factor};
 use super::gzip::Deflated;
-use super::replay::{Event, Log, last_line};
+use super::replay::{Event, Log, family_end, last_line};
 use crate::exposition::{Format, LiveSink};
 
 /// The pieces kept between gzip scrapes: per environment id, per family.
@@ -43,6 +43,8 @@ struct Pieces {
     logs: [Log; 2],
     /// Bytes the last live part took, coded.
     last_size: usize,
+    /// The fresh-text buffer, kept for its capacity.
+    pending: Vec<u8>,
     /// Counts scrapes; a line not used by the last one that coded lines is
     /// dropped.
     scrape: u64,
@@ -106,6 +108,7 @@ impl LiveCache {
         pieces.scrape += 1;
         let slot = usize::from(format == Format::OpenMetrics);
         let log = std::mem::take(&mut pieces.logs[slot]);
+        let pending = std::mem::take(&mut pieces.pending);
         let mut out = Bits::default();
         // Replayed until an event differs; a log never finished codes
         // from the start.
@@ -123,7 +126,7 @@ impl LiveCache {
             next,
             out,
             crc: Crc32::default(),
-            pending: Vec::new(),
+            pending,
             prev: Vec::new(),
             coder: FixedLines::default(),
         }
@@ -185,35 +188,49 @@ impl LiveCoder<'_> {
         self.prev = prev;
     }
 
-    /// Codes the fresh text, line by line: a line seen after the same line
-    /// at the last scrape takes the codes kept from then.
+    /// Codes the fresh text a family at a time (see [`flush_family`]).
+    ///
+    /// [`flush_family`]: Self::flush_family
     fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
+        let pending = std::mem::take(&mut self.pending);
+        let mut start = 0;
+        while start < pending.len() {
+            let end = family_end(&pending, start);
+            self.flush_family(&pending[start..end]);
+            start = end;
         }
+        self.pending = pending;
+        self.pending.clear();
+    }
+
+    /// Codes one family's fresh text (not empty), line by line: a line
+    /// seen after the same line at the last scrape takes the codes kept
+    /// from then. While replaying, text equal to the log's next is skipped:
+    /// a family whose values changed (the plan's data ages, at every
+    /// scrape) is where the replay stops, not the whole flush around it.
+    fn flush_family(&mut self, text: &[u8]) {
         if let Some(i) = self.next {
             if let Some(Event::Text { start, end }) = self.log.events.get(i)
-                && self.log.text.get(*start..*end) == Some(&self.pending[..])
+                && self.log.text.get(*start..*end) == Some(text)
             {
                 self.next = Some(i + 1);
-                self.pending.clear();
                 return;
             }
             self.diverge();
         }
-        self.crc.update(&self.pending);
+        self.crc.update(text);
         let scrape = self.pieces.scrape;
         let mut key = Vec::new();
         let mut start = 0;
-        while start < self.pending.len() {
-            let Some(end) = self.pending[start..].iter().position(|&b| b == b'\n') else {
+        while start < text.len() {
+            let Some(end) = text[start..].iter().position(|&b| b == b'\n') else {
                 // A partial line: coded as it is; nothing may match it.
-                let rest = &self.pending[start..];
+                let rest = &text[start..];
                 self.coder.code(&mut self.out, &self.prev, rest);
                 self.prev.clear();
                 break;
             };
-            let line = &self.pending[start..start + end + 1];
+            let line = &text[start..start + end + 1];
             key.clear();
             key.extend_from_slice(&(self.prev.len() as u32).to_le_bytes());
             key.extend_from_slice(&self.prev);
@@ -236,11 +253,10 @@ impl LiveCoder<'_> {
             start += end + 1;
         }
         let start = self.log.text.len();
-        self.log.text.extend_from_slice(&self.pending);
+        self.log.text.extend_from_slice(text);
         let end = self.log.text.len();
         self.log
             .push(Event::Text { start, end }, &self.out, self.crc);
-        self.pending.clear();
     }
 
     /// The live part as a deflate segment (ends with a sync flush). Keeps
@@ -248,6 +264,7 @@ impl LiveCoder<'_> {
     /// environments neither format's log names any more.
     pub(crate) fn finish(mut self) -> Deflated {
         self.flush();
+        self.pieces.pending = std::mem::take(&mut self.pending);
         if let Some(i) = self.next {
             if i == self.log.events.len()
                 && let Some(done) = &self.log.done
@@ -435,7 +452,10 @@ mod tests {
                     None
                 }
                 (1, Some((s, d))) => {
-                    let tail = format!("# age {}\n# EOF\n", rng.u8(..));
+                    let tail = format!(
+                        "# TYPE p gauge\np 1\n# TYPE age gauge\nage {}\n# EOF\n",
+                        rng.u8(..)
+                    );
                     let envs = s.envs.clone();
                     let header = s.header;
                     last = Some((s, d));
@@ -465,7 +485,10 @@ mod tests {
                         (generation, lines(&mut rng, "twice"))
                     });
                     let header = ["", "# TYPE x gauge\n", "partial line "][rng.usize(0..3)];
-                    let tail = format!("# age {}\n# EOF\n", rng.u8(..));
+                    let tail = format!(
+                        "# TYPE p gauge\np 1\n# TYPE age gauge\nage {}\n# EOF\n",
+                        rng.u8(..)
+                    );
                     Some(Scrape {
                         envs,
                         header,

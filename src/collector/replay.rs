@@ -116,6 +116,29 @@ impl Log {
     }
 }
 
+/// Where the family that starts at `start` in `text` ends: at the next
+/// comment line (`# HELP`, `# TYPE`, `# EOF`, ...) that follows a line that
+/// is not one, else at the end. A family's header lines stay with its
+/// samples.
+pub(super) fn family_end(text: &[u8], start: usize) -> usize {
+    let mut at = start;
+    let mut comment = text.get(at) == Some(&b'#');
+    loop {
+        let Some(nl) = text[at..].iter().position(|&b| b == b'\n') else {
+            return text.len();
+        };
+        at += nl + 1;
+        let Some(&first) = text.get(at) else {
+            return text.len();
+        };
+        let next = first == b'#';
+        if next && !comment {
+            return at;
+        }
+        comment = next;
+    }
+}
+
 /// The last line of `text` without its newline, or nothing if `text` ends
 /// in a partial line.
 pub(super) fn last_line(text: &[u8]) -> &[u8] {
@@ -129,6 +152,34 @@ pub(super) fn last_line(text: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn families_end_where_the_next_header_starts() {
+        let split = |text: &[u8]| {
+            let mut out = Vec::new();
+            let mut start = 0;
+            while start < text.len() {
+                let end = family_end(text, start);
+                out.push(String::from_utf8_lossy(&text[start..end]).into_owned());
+                start = end;
+            }
+            out
+        };
+        assert_eq!(
+            split(b"# HELP a x\n# TYPE a gauge\na 1\na 2\n# HELP b y\n# TYPE b gauge\n# EOF\n"),
+            [
+                "# HELP a x\n# TYPE a gauge\na 1\na 2\n",
+                "# HELP b y\n# TYPE b gauge\n# EOF\n"
+            ]
+        );
+        assert_eq!(
+            split(b"a 1\n# TYPE b gauge\nb 1\n# EOF\n"),
+            ["a 1\n", "# TYPE b gauge\nb 1\n", "# EOF\n"]
+        );
+        assert_eq!(split(b"a 1\nb 2"), ["a 1\nb 2"]);
+        assert_eq!(split(b"x\n#"), ["x\n", "#"]);
+        assert!(split(b"").is_empty());
+    }
 
     #[test]
     fn last_line_is_empty_after_a_partial_line() {
