@@ -12,14 +12,19 @@
 //! environments) that leaves a scrape about 1,600 pieces to copy as bits
 //! and hash for the CRC, instead of 670 KB of text to write and code; a piece
 //! whose environment changed since the last scrape is written and coded
-//! again, at the cost it had before.
+//! again, at the cost it had before (the kept codes: `kept`).
+//!
+//! Most scrapes are given what the last one was, up to some point: the
+//! coder replays the last scrape's log until the first difference and
+//! codes only from there (`replay`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::deflate::{Bits, Crc32, FixedLines, fixed_end, fixed_start, shift_factor};
 use super::gzip::Deflated;
-use super::replay::{Event, Log, family_end, last_line};
+use super::kept::{FreshLines, Piece};
+use super::replay::{Event, Log, family_end};
 use crate::exposition::{Format, LiveSink};
 
 /// The pieces kept between gzip scrapes: per environment id, per family.
@@ -34,11 +39,8 @@ struct Pieces {
     /// Kept while a format's log names the environment (see
     /// [`LiveCoder::finish`]).
     by_env: HashMap<Arc<str>, Vec<Option<Piece>>>,
-    /// Codes of fresh lines (family headers, process-wide lines), keyed by
-    /// the line before (its length in four bytes, then its text) and the
-    /// line: headers are the same at every scrape, and coding a header's
-    /// hundred literals cost a fifth of a scrape at 400 rules.
-    lines: HashMap<Vec<u8>, (Bits, u64)>,
+    /// Codes of fresh lines (family headers, process-wide lines).
+    lines: FreshLines,
     /// The last live part of each format (classic, OpenMetrics), to replay.
     logs: [Log; 2],
     /// Bytes the last live part took, coded.
@@ -50,52 +52,6 @@ struct Pieces {
     scrape: u64,
     /// Scrapes that took part of the last one's stream (for tests).
     resumed: u64,
-}
-
-/// One environment's lines of one family, as of one generation. When the
-/// generation changes its buffers are reused: an environment's pieces
-/// change at every poll, and allocating them anew cost more than coding.
-#[derive(Debug, Default)]
-struct Piece {
-    generation: u64,
-    /// False until first set.
-    set: bool,
-    text: Vec<u8>,
-    /// End of the first line, newline included.
-    first_end: usize,
-    /// Codes of the lines after the first.
-    rest: Bits,
-    /// Codes of the first line, valid while `first_ok`, and the line they
-    /// were matched against.
-    first: Bits,
-    first_prev: Vec<u8>,
-    first_ok: bool,
-}
-
-impl Piece {
-    /// Takes the lines `write` writes as of `generation`.
-    fn set(
-        &mut self,
-        generation: u64,
-        write: &mut dyn FnMut(&mut Vec<u8>),
-        coder: &mut FixedLines,
-    ) {
-        self.generation = generation;
-        self.set = true;
-        self.text.clear();
-        write(&mut self.text);
-        let text = &self.text;
-        self.first_end = text
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(text.len(), |i| i + 1);
-        self.rest.clear();
-        if self.first_end < text.len() {
-            let first = &text[..self.first_end - 1];
-            coder.code(&mut self.rest, first, &text[self.first_end..]);
-        }
-        self.first_ok = false;
-    }
 }
 
 impl LiveCache {
@@ -220,38 +176,9 @@ impl LiveCoder<'_> {
         }
         self.crc.update(text);
         let scrape = self.pieces.scrape;
-        let mut key = Vec::new();
-        let mut start = 0;
-        while start < text.len() {
-            let Some(end) = text[start..].iter().position(|&b| b == b'\n') else {
-                // A partial line: coded as it is; nothing may match it.
-                let rest = &text[start..];
-                self.coder.code(&mut self.out, &self.prev, rest);
-                self.prev.clear();
-                break;
-            };
-            let line = &text[start..start + end + 1];
-            key.clear();
-            key.extend_from_slice(&(self.prev.len() as u32).to_le_bytes());
-            key.extend_from_slice(&self.prev);
-            key.extend_from_slice(line);
-            let lines = &mut self.pieces.lines;
-            match lines.get_mut(&key[..]) {
-                Some((bits, used)) => {
-                    *used = scrape;
-                    self.out.append(bits);
-                }
-                None => {
-                    let mut bits = Bits::with_capacity(line.len());
-                    self.coder.code(&mut bits, &self.prev, line);
-                    self.out.append(&bits);
-                    lines.insert(std::mem::take(&mut key), (bits, scrape));
-                }
-            }
-            self.prev.clear();
-            self.prev.extend_from_slice(&line[..line.len() - 1]);
-            start += end + 1;
-        }
+        self.pieces
+            .lines
+            .code(scrape, &mut self.coder, &mut self.out, &mut self.prev, text);
         let start = self.log.text.len();
         self.log.text.extend_from_slice(text);
         let end = self.log.text.len();
@@ -291,7 +218,7 @@ impl LiveCoder<'_> {
         self.pieces
             .by_env
             .retain(|env, _| Arc::strong_count(env) > 1);
-        self.pieces.lines.retain(|_, (_, used)| *used == scrape);
+        self.pieces.lines.keep_used(scrape);
         done
     }
 }
@@ -348,24 +275,12 @@ impl LiveSink for LiveCoder<'_> {
         if piece.generation != generation || !piece.set {
             piece.set(generation, write, &mut self.coder);
         }
-        if !piece.text.is_empty() {
-            if !piece.first_ok || piece.first_prev != self.prev {
-                piece.first.clear();
-                let first_line = &piece.text[..piece.first_end];
-                self.coder.code(&mut piece.first, &self.prev, first_line);
-                piece.first_prev.clear();
-                piece.first_prev.extend_from_slice(&self.prev);
-                piece.first_ok = true;
-            }
-            self.out.append(&piece.first);
-            self.out.append(&piece.rest);
-            // Cheaper than joining a CRC computed beforehand: the join's
-            // factor depends on the length, and costs more to find than
-            // a few hundred bytes take to hash.
-            self.crc.update(&piece.text);
-            self.prev.clear();
-            self.prev.extend_from_slice(last_line(&piece.text));
-        }
+        piece.append(
+            &mut self.out,
+            &mut self.crc,
+            &mut self.prev,
+            &mut self.coder,
+        );
         self.log.push(event, &self.out, self.crc);
     }
 }

@@ -22,6 +22,7 @@ mod age;
 mod deflate;
 mod families;
 mod gzip;
+mod kept;
 mod live;
 mod render;
 mod replay;
