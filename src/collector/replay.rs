@@ -4,7 +4,7 @@
 //! Between two scrapes most of the live part is the same: the same family
 //! headers, and the same piece of each environment at the same
 //! generation, unless a poll finished in between. The log lists what the
-//! last scrape was given, in order (each flush of fresh text, each piece
+//! last scrape was given, in order (each family of fresh text, each piece
 //! by environment, family and generation), and after each entry where the
 //! coded stream and its CRC stood. A scrape that is given the same entries
 //! codes nothing until the first one that differs; there it takes the last
@@ -20,7 +20,8 @@ use super::gzip::Deflated;
 /// One thing the live part was given.
 #[derive(Debug)]
 pub(super) enum Event {
-    /// A flush of fresh text: `text[start..end]` of the log (not empty).
+    /// One family of fresh text: `text[start..end]` of the log (not
+    /// empty; see [`family_end`]).
     Text { start: usize, end: usize },
     /// Environment `env`'s piece of family `family` at `generation`
     /// (`env` is the piece cache's own key, so the log keeps its
