@@ -63,23 +63,21 @@ impl LiveCache {
         let mut pieces = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         pieces.scrape += 1;
         let slot = usize::from(format == Format::OpenMetrics);
-        let log = std::mem::take(&mut pieces.logs[slot]);
+        let mut log = std::mem::take(&mut pieces.logs[slot]);
         let pending = std::mem::take(&mut pieces.pending);
-        let mut out = Bits::default();
         // Replayed until an event differs; a log never finished codes
         // from the start.
-        let next = if log.done.is_some() {
-            Some(0)
-        } else {
+        let replay = log.done.take().map(|done| Replay { next: 0, done });
+        let mut out = Bits::default();
+        if replay.is_none() {
             out = Bits::with_capacity(pieces.last_size + 64);
             fixed_start(&mut out);
-            None
-        };
+        }
         LiveCoder {
             pieces,
             slot,
             log,
-            next,
+            replay,
             out,
             crc: Crc32::default(),
             pending,
@@ -95,11 +93,12 @@ pub struct LiveCoder<'a> {
     pieces: MutexGuard<'a, Pieces>,
     /// The format's slot in `Pieces::logs`.
     slot: usize,
-    /// Replayed up to `next`, then recorded: the log this scrape leaves.
+    /// Replayed up to `replay.next`, then recorded: the log this scrape
+    /// leaves.
     log: Log,
-    /// While replaying, the next event of the log to match; `None` once
-    /// coding (the stream, CRC and line before are then this scrape's).
-    next: Option<usize>,
+    /// While replaying; `None` once coding (the stream, CRC and line
+    /// before are then this scrape's).
+    replay: Option<Replay>,
     out: Bits,
     crc: Crc32,
     /// Fresh text not coded yet.
@@ -110,12 +109,21 @@ pub struct LiveCoder<'a> {
     coder: FixedLines,
 }
 
+/// A replay under way.
+#[derive(Debug)]
+struct Replay {
+    /// The next event of the log to match.
+    next: usize,
+    /// The segment the log's events made (taken from the log).
+    done: Deflated,
+}
+
 impl LiveCoder<'_> {
     /// Stops replaying at the next event: takes the last scrape's stream
     /// up to there, its CRC and the line before, and forgets the log's
     /// later events.
     fn diverge(&mut self) {
-        let Some(k) = self.next.take() else {
+        let Some(Replay { next: k, done }) = self.replay.take() else {
             return;
         };
         let by_env = &self.pieces.by_env;
@@ -129,17 +137,7 @@ impl LiveCoder<'_> {
         let prev = prev.unwrap_or_default();
         let mark = self.log.truncate(k);
         self.pieces.resumed += u64::from(k > 0);
-        let done = self.log.done.take();
-        let capacity = self.pieces.last_size + 64;
-        self.out = match &done {
-            Some(d) => Bits::from_prefix(&d.bytes, mark.bits, capacity),
-            // Not replaying without a finished log: for completeness.
-            None => {
-                let mut out = Bits::with_capacity(capacity);
-                fixed_start(&mut out);
-                out
-            }
-        };
+        self.out = Bits::from_prefix(&done.bytes, mark.bits, self.pieces.last_size + 64);
         self.crc = mark.crc;
         self.prev = prev;
     }
@@ -165,11 +163,11 @@ impl LiveCoder<'_> {
     /// a family whose values changed (the plan's data ages, at every
     /// scrape) is where the replay stops, not the whole flush around it.
     fn flush_family(&mut self, text: &[u8]) {
-        if let Some(i) = self.next {
-            if let Some(Event::Text { start, end }) = self.log.events.get(i)
+        if let Some(r) = &mut self.replay {
+            if let Some(Event::Text { start, end }) = self.log.events.get(r.next)
                 && self.log.text.get(*start..*end) == Some(text)
             {
-                self.next = Some(i + 1);
+                r.next += 1;
                 return;
             }
             self.diverge();
@@ -192,17 +190,13 @@ impl LiveCoder<'_> {
     pub(crate) fn finish(mut self) -> Deflated {
         self.flush();
         self.pieces.pending = std::mem::take(&mut self.pending);
-        if let Some(i) = self.next {
-            if i == self.log.events.len()
-                && let Some(done) = &self.log.done
-            {
-                // Given exactly what the last scrape was: the same segment.
-                let done = done.clone();
-                self.pieces.logs[self.slot] = std::mem::take(&mut self.log);
-                return done;
-            }
-            self.diverge();
+        if let Some(r) = self.replay.take_if(|r| r.next == self.log.events.len()) {
+            // Given exactly what the last scrape was: the same segment.
+            self.log.done = Some(r.done.clone());
+            self.pieces.logs[self.slot] = std::mem::take(&mut self.log);
+            return r.done;
         }
+        self.diverge();
         fixed_end(&mut self.out);
         let scrape = self.pieces.scrape;
         let out = std::mem::take(&mut self.out);
@@ -236,17 +230,17 @@ impl LiveSink for LiveCoder<'_> {
         write: &mut dyn FnMut(&mut Vec<u8>),
     ) {
         self.flush();
-        if let Some(i) = self.next {
+        if let Some(r) = &mut self.replay {
             if let Some(Event::Piece {
                 env: e,
                 family: f,
                 generation: g,
-            }) = self.log.events.get(i)
+            }) = self.log.events.get(r.next)
                 && **e == *env
                 && *f == family
                 && *g == generation
             {
-                self.next = Some(i + 1);
+                r.next += 1;
                 return;
             }
             self.diverge();
@@ -358,6 +352,13 @@ mod tests {
         let mut generation = 0;
         let (mut hits, mut same) = (0, 0);
         let mut last: Option<(Scrape, Deflated)> = None;
+        // A last family whose value changes, like the plan's data ages.
+        let tail = |rng: &mut fastrand::Rng| {
+            format!(
+                "# TYPE p gauge\np 1\n# TYPE age gauge\nage {}\n# EOF\n",
+                rng.u8(..)
+            )
+        };
         for n in 0..400 {
             // Environments come and go; some change, most do not. Now and
             // then nothing changes at all, or only the last line.
@@ -367,10 +368,7 @@ mod tests {
                     None
                 }
                 (1, Some((s, d))) => {
-                    let tail = format!(
-                        "# TYPE p gauge\np 1\n# TYPE age gauge\nage {}\n# EOF\n",
-                        rng.u8(..)
-                    );
+                    let tail = tail(&mut rng);
                     let envs = s.envs.clone();
                     let header = s.header;
                     last = Some((s, d));
@@ -400,10 +398,7 @@ mod tests {
                         (generation, lines(&mut rng, "twice"))
                     });
                     let header = ["", "# TYPE x gauge\n", "partial line "][rng.usize(0..3)];
-                    let tail = format!(
-                        "# TYPE p gauge\np 1\n# TYPE age gauge\nage {}\n# EOF\n",
-                        rng.u8(..)
-                    );
+                    let tail = tail(&mut rng);
                     Some(Scrape {
                         envs,
                         header,
