@@ -97,12 +97,18 @@ pub(crate) fn deflate_blocks<'a>(
         .collect()
 }
 
+/// The index of `format` in what is kept per format: 0 for the classic
+/// text, 1 for OpenMetrics.
+pub(crate) fn slot(format: Format) -> usize {
+    usize::from(format == Format::OpenMetrics)
+}
+
 /// The family headers (`# HELP`, `# TYPE`) of `format`, deflated once
 /// per process: header `id` is `RULE_FAMILIES`, then `AGE_FAMILIES`, then
 /// `ENV_FAMILIES`, in order.
 pub(crate) fn header(format: Format, id: usize) -> Option<&'static Deflated> {
     static HEADERS: [OnceLock<Vec<Option<Deflated>>>; 2] = [OnceLock::new(), OnceLock::new()];
-    let slot = &HEADERS[usize::from(format == Format::OpenMetrics)];
+    let slot = &HEADERS[slot(format)];
     slot.get_or_init(|| {
         let texts: Vec<Vec<u8>> = header_descs()
             .map(|d| {

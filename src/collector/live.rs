@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::deflate::{Bits, Crc32, FixedLines, fixed_end, fixed_start, shift_factor};
-use super::gzip::Deflated;
+use super::gzip::{Deflated, slot};
 use super::kept::{FreshLines, Piece};
 use super::replay::{Event, Log, family_end};
 use crate::exposition::{Format, LiveSink};
@@ -62,7 +62,7 @@ impl LiveCache {
     pub fn coder(&self, format: Format) -> LiveCoder<'_> {
         let mut pieces = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         pieces.scrape += 1;
-        let slot = usize::from(format == Format::OpenMetrics);
+        let slot = slot(format);
         let mut log = std::mem::take(&mut pieces.logs[slot]);
         let pending = std::mem::take(&mut pieces.pending);
         // Replayed until an event differs; a log never finished codes

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use bytes::Bytes;
 
 use super::deflate::{Bits, Crc32, FixedLines, shift_factor};
-use super::gzip::Deflated;
+use super::gzip::{Deflated, slot};
 use super::render::Rendered;
 use crate::exposition::Format;
 use crate::http::Chunks;
@@ -86,11 +86,6 @@ fn same(envs: &[Weak<Rendered>], rendered: &[Arc<Rendered>]) -> bool {
             .iter()
             .zip(rendered)
             .all(|(w, r)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(r)))
-}
-
-/// The slot of `format` in a per-format pair.
-fn slot(format: Format) -> usize {
-    usize::from(format == Format::OpenMetrics)
 }
 
 /// Locks a pair of slots. They hold whole values: a panic cannot leave
