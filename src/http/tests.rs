@@ -150,3 +150,35 @@ async fn a_peer_over_its_share_gets_the_probe_lane_then_a_refusal() {
     // The normal connection still works.
     assert_eq!(get(&mut held, "/anything").await.0, 200);
 }
+
+/// Sends a `GET /` whose head carries a header of `n` bytes; the status.
+async fn status_with_header(addr: SocketAddr, n: usize) -> u16 {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(n)
+    );
+    // The server may answer 431 and close before reading all of it.
+    let _ = s.write_all(head.as_bytes()).await;
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut raw)).await;
+    String::from_utf8_lossy(&raw)
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn request_heads_are_bounded_apart_from_the_write_queue() {
+    let (addr, _stop) = start(ServeOptions {
+        max_requests_per_connection: Some(1),
+        ..ServeOptions::default()
+    })
+    .await;
+    // The write queue (and so the read buffer's bound) is larger than a
+    // head may be: heads are bounded on their own.
+    const { assert!(WRITE_QUEUE > 2 * MAX_HEAD) };
+    assert_eq!(status_with_header(addr, MAX_HEAD - 1024).await, 200);
+    assert_eq!(status_with_header(addr, MAX_HEAD + 1024).await, 431);
+    assert_eq!(status_with_header(addr, WRITE_QUEUE / 2).await, 431);
+}
