@@ -147,11 +147,12 @@ impl Shared {
     /// The rendered snapshots of the environments that have data, in
     /// config order: what a scrape serves.
     pub fn rendered(&self) -> Vec<Arc<Rendered>> {
-        self.envs
-            .load()
-            .iter()
-            .filter_map(|e| e.rendered.clone())
-            .collect()
+        let envs = self.envs.load();
+        // Sized once: collected through a filter, the list grew by doubling
+        // at every scrape.
+        let mut out = Vec::with_capacity(envs.len());
+        out.extend(envs.iter().filter_map(|e| e.rendered.clone()));
+        out
     }
 
     /// How many environments still wait for their first poll (successful

@@ -47,6 +47,8 @@ struct Pieces {
     last_size: usize,
     /// The fresh-text buffer, kept for its capacity.
     pending: Vec<u8>,
+    /// The volatile-text buffer, kept for its capacity.
+    tail: Vec<u8>,
     /// Counts scrapes; a line not used by the last one that coded lines is
     /// dropped.
     scrape: u64,
@@ -65,6 +67,7 @@ impl LiveCache {
         let slot = slot(format);
         let mut log = std::mem::take(&mut pieces.logs[slot]);
         let pending = std::mem::take(&mut pieces.pending);
+        let tail = std::mem::take(&mut pieces.tail);
         // Replayed until an event differs; a log never finished codes
         // from the start.
         let replay = log.done.take().map(|done| Replay { next: 0, done });
@@ -81,6 +84,7 @@ impl LiveCache {
             out,
             crc: Crc32::default(),
             pending,
+            tail,
             prev: Vec::new(),
             coder: FixedLines::default(),
         }
@@ -103,6 +107,9 @@ pub struct LiveCoder<'a> {
     crc: Crc32,
     /// Fresh text not coded yet.
     pending: Vec<u8>,
+    /// Volatile text ([`LiveSink::volatile`]): not coded here, and not
+    /// kept, so that it does not stop the replay.
+    tail: Vec<u8>,
     /// The last line coded, without its newline (empty after a partial
     /// line).
     prev: Vec<u8>,
@@ -140,6 +147,15 @@ impl LiveCoder<'_> {
         self.out = Bits::from_prefix(&done.bytes, mark.bits, self.pieces.last_size + 64);
         self.crc = mark.crc;
         self.prev = prev;
+    }
+
+    /// Makes volatile text given before more text or a piece fresh text,
+    /// so that it stays before them (and is coded and kept like the rest).
+    fn settle_tail(&mut self) {
+        if !self.tail.is_empty() {
+            self.pending.extend_from_slice(&self.tail);
+            self.tail.clear();
+        }
     }
 
     /// Codes the fresh text a family at a time (see [`flush_family`]).
@@ -184,12 +200,17 @@ impl LiveCoder<'_> {
             .push(Event::Text { start, end }, &self.out, self.crc);
     }
 
-    /// The live part as a deflate segment (ends with a sync flush). Keeps
-    /// this scrape's log for the next, and drops the pieces of
-    /// environments neither format's log names any more.
-    pub(crate) fn finish(mut self) -> Deflated {
+    /// The live part as a deflate segment (ends with a sync flush), but for
+    /// its volatile text, which is appended to `tail` for the caller to
+    /// code after the segment. Keeps this scrape's log for the next, and
+    /// drops the pieces of environments neither format's log names any
+    /// more.
+    pub(crate) fn finish(mut self, tail: &mut Vec<u8>) -> Deflated {
         self.flush();
         self.pieces.pending = std::mem::take(&mut self.pending);
+        tail.extend_from_slice(&self.tail);
+        self.tail.clear();
+        self.pieces.tail = std::mem::take(&mut self.tail);
         if let Some(r) = self.replay.take_if(|r| r.next == self.log.events.len()) {
             // Given exactly what the last scrape was: the same segment.
             self.log.done = Some(r.done.clone());
@@ -219,6 +240,7 @@ impl LiveCoder<'_> {
 
 impl LiveSink for LiveCoder<'_> {
     fn text(&mut self) -> &mut Vec<u8> {
+        self.settle_tail();
         &mut self.pending
     }
 
@@ -229,6 +251,7 @@ impl LiveSink for LiveCoder<'_> {
         generation: u64,
         write: &mut dyn FnMut(&mut Vec<u8>),
     ) {
+        self.settle_tail();
         self.flush();
         if let Some(r) = &mut self.replay {
             if let Some(Event::Piece {
@@ -277,6 +300,10 @@ impl LiveSink for LiveCoder<'_> {
         );
         self.log.push(event, &self.out, self.crc);
     }
+
+    fn volatile(&mut self) -> &mut Vec<u8> {
+        &mut self.tail
+    }
 }
 
 #[cfg(test)]
@@ -284,6 +311,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::collector::deflate::FixedLines;
     use crate::collector::gzip::GzipWriter;
     use crate::collector::tests::gunzip;
 
@@ -314,12 +342,13 @@ mod tests {
 
     /// One scrape's calls: `header` before each family, every
     /// environment's pieces, now and then one piece given twice (the
-    /// second time at a newer generation), then `tail`.
+    /// second time at a newer generation), then the tail: its text, its
+    /// volatile text, and text after that.
     struct Scrape {
         envs: Vec<String>,
         header: &'static str,
         twice: Option<(u64, Vec<u8>)>,
-        tail: String,
+        tail: [String; 3],
     }
 
     type State = BTreeMap<(String, usize), (u64, Vec<u8>)>;
@@ -339,8 +368,27 @@ mod tests {
             if let (Some((g, text)), Some(env)) = (&self.twice, self.envs.first()) {
                 out.piece(env, 0, *g, &mut |o| o.extend_from_slice(text));
             }
-            out.text().extend_from_slice(self.tail.as_bytes());
+            let [text, volatile, after] = &self.tail;
+            out.text().extend_from_slice(text.as_bytes());
+            out.volatile().extend_from_slice(volatile.as_bytes());
+            if !after.is_empty() {
+                out.text().extend_from_slice(after.as_bytes());
+            }
         }
+    }
+
+    /// The live part as `finish` leaves it: the segment, then the volatile
+    /// text coded after it.
+    fn finish(coder: LiveCoder<'_>) -> (Deflated, Vec<u8>) {
+        let mut tail = Vec::new();
+        let d = coder.finish(&mut tail);
+        let mut w = GzipWriter::new();
+        w.segment(&d);
+        let mut bits = Bits::default();
+        FixedLines::default().block(&mut bits, &tail);
+        w.crc().update(&tail);
+        w.bits(bits);
+        (d, gunzip(&w.finish()))
     }
 
     #[test]
@@ -350,14 +398,21 @@ mod tests {
         // (env, family) -> (generation, text): the writer's side.
         let mut state = State::new();
         let mut generation = 0;
-        let (mut hits, mut same) = (0, 0);
+        let (mut hits, mut same, mut same_but_volatile) = (0, 0, 0);
         let mut last: Option<(Scrape, Deflated)> = None;
-        // A last family whose value changes, like the plan's data ages.
+        let mut last_plain = Vec::new();
+        // A last family whose value changes, like the plan's data ages: as
+        // fresh text, as volatile text, or as volatile text followed by
+        // more text (which then goes after it, coded with the rest).
         let tail = |rng: &mut fastrand::Rng| {
-            format!(
-                "# TYPE p gauge\np 1\n# TYPE age gauge\nage {}\n# EOF\n",
-                rng.u8(..)
-            )
+            let head = "# TYPE p gauge\np 1\n# TYPE age gauge\n".to_string();
+            let age = format!("age {}\n", rng.u8(..));
+            let eof = "# EOF\n".to_string();
+            match rng.u8(0..3) {
+                0 => [head + &age + &eof, String::new(), String::new()],
+                1 => [head, age + &eof, String::new()],
+                _ => [head, age, eof],
+            }
         };
         for n in 0..400 {
             // Environments come and go; some change, most do not. Now and
@@ -418,26 +473,30 @@ mod tests {
             let before = calls.get();
             let mut coder = cache.coder(Format::Text);
             scrape.write(&state, &mut coder, &calls);
-            let segment = coder.finish();
+            let (segment, got) = finish(coder);
             hits += scrape.envs.len() * 3 - (calls.get() - before);
             if previous.is_some_and(|p| p.bytes.as_ptr() == segment.bytes.as_ptr()) {
                 same += 1;
+                same_but_volatile += usize::from(got != last_plain);
             }
-            let mut w = GzipWriter::new();
-            w.segment(&segment);
-            assert!(gunzip(&w.finish()) == plain, "scrape {n}");
+            assert!(got == plain, "scrape {n}");
+            last_plain = plain;
             last = Some((scrape, segment));
         }
         assert!(hits > 800, "kept pieces reused: {hits}");
         assert!(same > 50, "unchanged live parts served again: {same}");
+        // A changed volatile value alone leaves the segment as it was.
+        assert!(
+            same_but_volatile > 10,
+            "served again with new volatile text: {same_but_volatile}"
+        );
         let resumed = cache.inner.lock().unwrap().resumed;
         assert!(
             resumed > 50,
             "live parts resumed after their start: {resumed}"
         );
         // Environments no longer served are dropped.
-        let coder = cache.coder(Format::Text);
-        coder.finish();
+        finish(cache.coder(Format::Text));
         assert!(cache.inner.lock().unwrap().by_env.is_empty());
     }
 
@@ -449,24 +508,22 @@ mod tests {
             out.piece("e", 0, 1, &mut |o| o.extend_from_slice(b"a 1\nb 2\n"));
             out.text().extend_from_slice(b"# EOF\n");
         };
-        let mut got = Vec::new();
+        let mut ptrs = Vec::new();
         for round in 0..3 {
             for (format, header) in [(Format::Text, "# T\n"), (Format::OpenMetrics, "# O\n")] {
                 let mut coder = cache.coder(format);
                 live(header, &mut coder);
-                let d = coder.finish();
-                let mut w = GzipWriter::new();
-                w.segment(&d);
+                let (d, got) = finish(coder);
                 let mut plain = Vec::new();
                 live(header, &mut plain);
-                assert_eq!(gunzip(&w.finish()), plain, "round {round} {format:?}");
-                got.push(d.bytes.as_ptr());
+                assert_eq!(got, plain, "round {round} {format:?}");
+                ptrs.push(d.bytes.as_ptr());
             }
         }
         // Both formats' parts served again from the second round on.
-        assert_eq!(got[0], got[2]);
-        assert_eq!(got[2], got[4]);
-        assert_eq!(got[1], got[3]);
-        assert_ne!(got[0], got[1]);
+        assert_eq!(ptrs[0], ptrs[2]);
+        assert_eq!(ptrs[2], ptrs[4]);
+        assert_eq!(ptrs[1], ptrs[3]);
+        assert_ne!(ptrs[0], ptrs[1]);
     }
 }

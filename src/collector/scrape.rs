@@ -45,7 +45,8 @@ enum Part {
     Block(usize, usize),
     /// `rendered[env].ages[family]`, with the age values from `first_value`.
     Ages(usize, usize, usize),
-    /// The live part and trailer, coded for a gzip scrape (`coded`).
+    /// The live part, coded for a gzip scrape (`coded`), but for its
+    /// volatile text, which follows it with the trailer as a `Text`.
     Coded,
 }
 
@@ -79,8 +80,9 @@ pub struct Exposition {
     /// The live part of a gzip scrape, coded.
     coded: Option<Deflated>,
     /// Where the per-environment families start in `parts`; they end
-    /// where the live part starts, the last part.
+    /// where the live part starts, at `live_start`.
     env_section: usize,
+    live_start: usize,
     pending: Vec<u8>,
     /// Plain-text bytes not yet yielded.
     remaining: u64,
@@ -185,6 +187,7 @@ impl Exposition {
             parts.push_back(Part::Text(start, text.len()));
         }
         let mut coded = None;
+        let live_start = parts.len();
         match live {
             Live::Plain(live) => {
                 let start = text.len();
@@ -195,9 +198,15 @@ impl Exposition {
             Live::Gzip(cache, live) => {
                 let mut coder = cache.coder(format);
                 live(&mut coder);
-                write_trailer(format, coder.text());
-                coded = Some(coder.finish());
+                // The volatile text and the trailer are coded at every
+                // scrape, after the part the cache may give whole.
+                let start = text.len();
+                coded = Some(coder.finish(&mut text));
+                write_trailer(format, &mut text);
                 parts.push_back(Part::Coded);
+                if text.len() > start {
+                    parts.push_back(Part::Text(start, text.len()));
+                }
             }
         }
         total += text.len();
@@ -211,6 +220,7 @@ impl Exposition {
             value_ends,
             coded,
             env_section,
+            live_start,
             pending: Vec::new(),
             remaining: total as u64,
         }
@@ -314,7 +324,7 @@ impl Exposition {
         }
         // The per-environment families, deflated once per set of renderings
         // (see `runs`), between the ages and the live part.
-        let env_end = parts.len().saturating_sub(1).max(self.env_section);
+        let env_end = self.live_start.max(self.env_section);
         let section = runs.env_section(self.format, &self.rendered, || {
             let mut text = Vec::new();
             for part in &parts[self.env_section..env_end] {

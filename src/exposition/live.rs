@@ -6,6 +6,11 @@
 //! hands such a piece over with a generation number that changes whenever
 //! the piece may have, so a sink may keep what it made of the piece
 //! (the gzip scrape keeps its deflate codes) and skip writing it again.
+//!
+//! Lines whose values follow the clock (the request plan's data ages) change
+//! at every scrape whatever the environments do. They go last, through
+//! [`LiveSink::volatile`], so that a sink can keep everything before them
+//! whole from one scrape to the next.
 
 /// Receives the text of the families kept in memory, in exposition order.
 pub trait LiveSink {
@@ -24,6 +29,11 @@ pub trait LiveSink {
         generation: u64,
         write: &mut dyn FnMut(&mut Vec<u8>),
     );
+
+    /// Text that changes at every scrape (values computed from the clock),
+    /// written after everything else: text or pieces given after it go
+    /// after it, but may cost the sink what it kept.
+    fn volatile(&mut self) -> &mut Vec<u8>;
 }
 
 /// Plain text: every piece written out.
@@ -34,5 +44,9 @@ impl LiveSink for Vec<u8> {
 
     fn piece(&mut self, _: &str, _: usize, _: u64, write: &mut dyn FnMut(&mut Vec<u8>)) {
         write(self);
+    }
+
+    fn volatile(&mut self) -> &mut Vec<u8> {
+        self
     }
 }

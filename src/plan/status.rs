@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{BudgetPlan, Data};
-use crate::exposition::{Desc, Format, Kind};
+use crate::exposition::{Desc, Format, Kind, LiveSink};
 use crate::exposition::{write_counter, write_f64, write_sample};
 use crate::pingone::budget::Budget;
 use crate::state::EnvState;
@@ -103,12 +103,20 @@ impl PlanStatus {
     }
 
     /// Writes the plan families; `envs` are the environments' states and
-    /// `now` the Unix time ages are computed against.
-    pub fn encode(&self, format: Format, out: &mut Vec<u8>, envs: &[Arc<EnvState>], now: f64) {
+    /// `now` the Unix time ages are computed against. The data ages, which
+    /// follow the clock, go last and as volatile text.
+    pub fn encode(
+        &self,
+        format: Format,
+        sink: &mut dyn LiveSink,
+        envs: &[Arc<EnvState>],
+        now: f64,
+    ) {
         let inner = self.lock();
         if inner.plans.is_empty() {
             return;
         }
+        let out = sink.text();
         LIMIT.write_header(format, out);
         for p in &inner.plans {
             let labels = [("budget", p.budget.name.as_str())];
@@ -145,20 +153,27 @@ impl PlanStatus {
             }
         }
         AGE.write_header(format, out);
+        let out = sink.volatile();
         for p in &inner.plans {
-            let mine: Vec<&EnvState> = envs
+            // Per kind of data, the oldest read among the budget's
+            // environments that have read it: one never read is
+            // `pingone_exporter_up` 0's business, and must not hide how far
+            // behind the others are.
+            let mut oldest = [None::<f64>; AGED.len()];
+            let mine = envs
                 .iter()
-                .filter(|e| inner.env_budget.get(&*e.key.id) == Some(&p.budget.name))
-                .map(AsRef::as_ref)
-                .collect();
-            for (data, read) in AGED {
-                if mine.is_empty() || !p.cadences.iter().any(|c| c.data == data) {
+                .filter(|e| inner.env_budget.get(&*e.key.id) == Some(&p.budget.name));
+            for e in mine {
+                for (o, (_, read)) in oldest.iter_mut().zip(AGED) {
+                    if let Some(t) = read(e) {
+                        *o = Some(o.map_or(t, |o| o.min(t)));
+                    }
+                }
+            }
+            for ((data, _), oldest) in AGED.into_iter().zip(oldest) {
+                if !p.cadences.iter().any(|c| c.data == data) {
                     continue;
                 }
-                // The oldest read among the environments that have read it:
-                // one never read is `pingone_exporter_up` 0's business, and
-                // must not hide how far behind the others are.
-                let oldest = mine.iter().filter_map(|e| read(e)).reduce(f64::min);
                 let Some(oldest) = oldest else { continue };
                 let labels = [("budget", p.budget.name.as_str()), ("data", data.label())];
                 write_sample(out, AGE.name, "", &labels, &[], |o| {

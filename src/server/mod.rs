@@ -172,8 +172,7 @@ fn metrics(web: &Web, req: &Request) -> Response {
     let live = |out: &mut dyn LiveSink| {
         web.shared.metrics.encode_live(format, out);
         web.alerts.encode(format, out.text());
-        web.plan
-            .encode(format, out.text(), &web.shared.envs(), now_unix());
+        web.plan.encode(format, out, &web.shared.envs(), now_unix());
     };
     let rendered = web.shared.rendered();
     let scrape = || collector::scrape(format, rendered.clone(), now_unix(), live);
