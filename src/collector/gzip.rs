@@ -141,9 +141,18 @@ pub(crate) struct GzipWriter {
 
 impl GzipWriter {
     /// A member with only its header so far.
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// A member with only its header so far, with room for about `chunks`
+    /// buffers (segments, frames, blocks) before its list grows.
+    pub(crate) fn with_capacity(chunks: usize) -> Self {
+        let mut list = Vec::with_capacity(chunks + 2);
+        list.push(Bytes::from_static(&HEADER));
         Self {
-            chunks: vec![Bytes::from_static(&HEADER)],
+            chunks: list,
             crc: Crc32::default(),
         }
     }

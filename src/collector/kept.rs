@@ -40,10 +40,7 @@ impl Piece {
         self.text.clear();
         write(&mut self.text);
         let text = &self.text;
-        self.first_end = text
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(text.len(), |i| i + 1);
+        self.first_end = memchr::memchr(b'\n', text).map_or(text.len(), |i| i + 1);
         self.rest.clear();
         if self.first_end < text.len() {
             let first = &text[..self.first_end - 1];
@@ -112,7 +109,7 @@ impl FreshLines {
         let mut key = Vec::new();
         let mut start = 0;
         while start < text.len() {
-            let Some(end) = text[start..].iter().position(|&b| b == b'\n') else {
+            let Some(end) = memchr::memchr(b'\n', &text[start..]) else {
                 // A partial line: coded as it is; nothing may match it.
                 coder.code(out, prev, &text[start..]);
                 prev.clear();

@@ -125,7 +125,7 @@ pub(super) fn family_end(text: &[u8], start: usize) -> usize {
     let mut at = start;
     let mut comment = text.get(at) == Some(&b'#');
     loop {
-        let Some(nl) = text[at..].iter().position(|&b| b == b'\n') else {
+        let Some(nl) = memchr::memchr(b'\n', &text[at..]) else {
             return text.len();
         };
         at += nl + 1;
@@ -146,7 +146,7 @@ pub(super) fn last_line(text: &[u8]) -> &[u8] {
     let Some(body) = text.strip_suffix(b"\n") else {
         return &[];
     };
-    let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let start = memchr::memrchr(b'\n', body).map_or(0, |i| i + 1);
     &body[start..]
 }
 

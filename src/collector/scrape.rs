@@ -300,7 +300,6 @@ impl Exposition {
     /// line-by-line coder. Nothing is compressed the general way here.
     /// `runs` keeps the leading run of stored segments joined.
     pub(crate) fn gzip(mut self, runs: &Runs) -> Result<Vec<Bytes>, CompressError> {
-        let mut w = GzipWriter::new();
         let mut bits: Option<Bits> = None;
         let mut lines = Vec::with_capacity(CHUNK + CHUNK / 4);
         // One line coder for the scrape's own text: a fresh one per part
@@ -317,10 +316,13 @@ impl Exposition {
                 .map_while(|p| self.stored(*p))
                 .collect()
         };
-        let mut skip = 0;
-        if let Some(run) = runs.get(self.format, &self.rendered, lead) {
+        let run = runs.get(self.format, &self.rendered, lead);
+        // At most a buffer per part (and the run's frames): the list of
+        // buffers grew by doubling at every scrape.
+        let (skip, frames) = run.as_ref().map_or((0, 0), |r| (r.parts, r.frames.len()));
+        let mut w = GzipWriter::with_capacity(parts.len() - skip.min(parts.len()) + frames);
+        if let Some(run) = run {
             w.joined(&run.frames, run.crc, run.factor);
-            skip = run.parts;
         }
         // The per-environment families, deflated once per set of renderings
         // (see `runs`), between the ages and the live part.
