@@ -390,6 +390,43 @@ fn endpoints_answer_as_documented() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz.body[..]), &mut plain)
         .unwrap();
     assert!(plain.contains("pingone_provisioning_rule_info"));
+    // In both formats the gzip answer lists the families of the plain one
+    // in the same order, and the lines that follow the clock (the plan's
+    // data ages, coded apart from the kept live part) come last, before
+    // the OpenMetrics trailer.
+    for accept in ["text/plain", "application/openmetrics-text;version=1.0.0"] {
+        let gz = request(
+            "GET",
+            &exp.url("/metrics"),
+            &[("Accept", accept), ("Accept-Encoding", "gzip")],
+            b"",
+        )
+        .unwrap();
+        let mut unzipped = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&gz.body[..]),
+            &mut unzipped,
+        )
+        .unwrap();
+        let plain = request("GET", &exp.url("/metrics"), &[("Accept", accept)], b"").unwrap();
+        let types = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| l.starts_with("# TYPE"))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(types(&unzipped), types(&plain.text()), "{accept}");
+        let last = unzipped.lines().rfind(|l| !l.starts_with('#'));
+        assert!(
+            last.is_some_and(|l| l.starts_with("pingone_exporter_data_age_seconds{")),
+            "{accept}: last sample {last:?}"
+        );
+        assert_eq!(
+            unzipped.ends_with("# EOF\n"),
+            accept.contains("openmetrics"),
+            "{accept}"
+        );
+    }
 
     let head = request("HEAD", &exp.url("/metrics"), &[], b"").unwrap();
     assert_eq!(head.status, 200);
