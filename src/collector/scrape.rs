@@ -320,7 +320,7 @@ impl Exposition {
         // At most a buffer per part (and the run's frames): the list of
         // buffers grew by doubling at every scrape.
         let (skip, frames) = run.as_ref().map_or((0, 0), |r| (r.parts, r.frames.len()));
-        let mut w = GzipWriter::with_capacity(parts.len() - skip.min(parts.len()) + frames);
+        let mut w = GzipWriter::with_capacity(parts.len().saturating_sub(skip) + frames);
         if let Some(run) = run {
             w.joined(&run.frames, run.crc, run.factor);
         }
