@@ -144,10 +144,10 @@ impl Shared {
         self.published.subscribe()
     }
 
-    /// The rendered snapshots of the environments that have data, in
-    /// config order: what a scrape serves.
-    pub fn rendered(&self) -> Vec<Arc<Rendered>> {
-        let envs = self.envs.load();
+    /// The rendered snapshots of those of `envs` (a list from
+    /// [`Shared::envs`], in config order) that have data, in order: what a
+    /// scrape serves.
+    pub fn rendered_of(envs: &[Arc<EnvState>]) -> Vec<Arc<Rendered>> {
         // Sized once: collected through a filter, the list grew by doubling
         // at every scrape.
         let mut out = Vec::with_capacity(envs.len());

@@ -121,6 +121,7 @@ impl Daemon {
             page: Arc::clone(&page),
             plan: plan_status,
             gzip: Default::default(),
+            recent: Default::default(),
         };
         let server = start_server(cli, listener, tls, guard, web, shutdown.clone());
         Ok(Self {

@@ -15,10 +15,14 @@
 
 mod body;
 pub mod landing;
+mod recent;
 pub mod reload;
 pub mod summary;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use body::Body;
+pub use recent::RecentAnswers;
 pub use reload::ReloadGate;
 
 use std::sync::Arc;
@@ -30,10 +34,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::alerting::AlertStatus;
 use crate::collector;
-use crate::exposition::{Encoding, LiveSink, negotiate};
+use crate::exposition::{Encoding, Format, LiveSink, negotiate};
 use crate::http::{Chunks, Request};
 use crate::plan::status::PlanStatus;
-use crate::state::Shared;
+use crate::state::{EnvState, Shared};
 use crate::timefmt::now_unix;
 
 /// A reload request from `POST /-/reload`: the answer channel gets `Ok` or
@@ -64,6 +68,9 @@ pub struct Web {
     pub plan: Arc<PlanStatus>,
     /// What gzip scrapes keep between them.
     pub gzip: collector::GzipCache,
+    /// The last gzip answer of each format, for the scrapes of the same
+    /// millisecond.
+    pub recent: RecentAnswers<Vec<Arc<EnvState>>>,
 }
 
 /// The response type of this server.
@@ -167,25 +174,17 @@ fn metrics(web: &Web, req: &Request) -> Response {
         header_str(header::ACCEPT),
         header_str(header::ACCEPT_ENCODING),
     );
-    // The families kept in memory, each written by its owner: the
-    // exporter's own metrics, the alert sender's series, the request plan's.
-    let live = |out: &mut dyn LiveSink| {
-        web.shared.metrics.encode_live(format, out);
-        web.alerts.encode(format, out.text());
-        web.plan.encode(format, out, &web.shared.envs(), now_unix());
-    };
-    let rendered = web.shared.rendered();
-    let scrape = || collector::scrape(format, rendered.clone(), now_unix(), live);
-    let plain = |e| Body::Metrics(Box::new(e));
+    // Every answer is as of its millisecond (the ages' last digit), so
+    // that the scrapes of one millisecond may share a gzip answer.
+    let ms = recent::millisecond(now_unix());
+    let now = ms as f64 / 1000.0;
     let (body, gzip) = match encoding {
-        Encoding::Identity => (plain(scrape()), false),
-        Encoding::Gzip => {
-            match collector::gzip(format, rendered.clone(), now_unix(), &web.gzip, live) {
-                Ok(z) => (Chunks::new(z).into(), true),
-                // Compression into memory cannot really fail; serve plain if so.
-                Err(_) => (plain(scrape()), false),
-            }
-        }
+        Encoding::Identity => (plain_answer(web, format, now), false),
+        Encoding::Gzip => match gzip_answer(web, format, ms, || recent::millisecond(now_unix())) {
+            Some(z) => (Chunks::new(z).into(), true),
+            // Compression into memory cannot really fail; serve plain if so.
+            None => (plain_answer(web, format, now), false),
+        },
     };
     let mut r = hyper::Response::new(body);
     let h = r.headers_mut();
@@ -201,4 +200,128 @@ fn metrics(web: &Web, req: &Request) -> Response {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     r
+}
+
+/// Writes the families kept in memory at time `now`, each by its owner:
+/// the exporter's own metrics, the alert sender's series, the request
+/// plan's (whose ages are taken against `envs`).
+fn live<'a>(
+    web: &'a Web,
+    format: Format,
+    envs: &'a [Arc<EnvState>],
+    now: f64,
+) -> impl FnOnce(&mut dyn LiveSink) + 'a {
+    move |out: &mut dyn LiveSink| {
+        web.shared.metrics.encode_live(format, out);
+        web.alerts.encode(format, out.text());
+        web.plan.encode(format, out, envs, now);
+    }
+}
+
+/// The plain `/metrics` answer at time `now` (Unix seconds), written as
+/// the connection takes it.
+fn plain_answer(web: &Web, format: Format, now: f64) -> Body {
+    let envs = web.shared.envs();
+    let rendered = Shared::rendered_of(&envs);
+    Body::Metrics(Box::new(collector::scrape(
+        format,
+        rendered,
+        now,
+        live(web, format, &envs, now),
+    )))
+}
+
+/// The gzip `/metrics` answer as of Unix time `ms` (whole milliseconds):
+/// the one another scrape made in that millisecond from the same
+/// snapshots, or a new one ([`recent`]), kept if `clock` (the time in
+/// whole milliseconds) says it was finished within `ms`. `None` if
+/// compression failed.
+fn gzip_answer(
+    web: &Web,
+    format: Format,
+    ms: u64,
+    clock: impl FnOnce() -> u64,
+) -> Option<Vec<Bytes>> {
+    let envs = web.shared.envs();
+    let miss = match web.recent.get(format, ms, &envs) {
+        Ok(kept) => return Some(kept),
+        Err(miss) => miss,
+    };
+    let now = ms as f64 / 1000.0;
+    let rendered = Shared::rendered_of(&envs);
+    let answer = collector::gzip(
+        format,
+        rendered,
+        now,
+        &web.gzip,
+        live(web, format, &envs, now),
+    )
+    .ok()?;
+    web.recent.keep(format, miss, (ms, clock()), &envs, &answer);
+    Some(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::testing::{keys, set_rules, web};
+
+    fn gunzip(parts: &[Bytes]) -> String {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&parts.concat()[..]),
+            &mut text,
+        )
+        .unwrap();
+        text
+    }
+
+    fn plain(web: &Web, format: Format, ms: u64) -> String {
+        let Body::Metrics(e) = plain_answer(web, format, ms as f64 / 1000.0) else {
+            panic!("a plain answer is written as sent");
+        };
+        String::from_utf8(e.collect::<Vec<_>>().concat()).unwrap()
+    }
+
+    fn same(a: &[Bytes], b: &[Bytes]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.as_ptr() == y.as_ptr())
+    }
+
+    #[test]
+    fn gzip_scrapes_of_one_millisecond_share_its_answer() {
+        let web = web(3);
+        let ms = 1_000_000_123;
+        let first = gzip_answer(&web, Format::Text, ms, || ms).unwrap();
+        let text = gunzip(&first);
+        assert!(text.contains("_age_seconds{"), "{text}");
+        assert_eq!(
+            text,
+            plain(&web, Format::Text, ms),
+            "as a plain answer of that ms"
+        );
+        let again = gzip_answer(&web, Format::Text, ms, || ms).unwrap();
+        assert!(same(&first, &again), "the same buffers, not made again");
+
+        let om = gzip_answer(&web, Format::OpenMetrics, ms, || ms).unwrap();
+        assert_eq!(gunzip(&om), plain(&web, Format::OpenMetrics, ms));
+
+        // The next millisecond's ages are a millisecond older.
+        let next = gzip_answer(&web, Format::Text, ms + 1, || ms + 1).unwrap();
+        assert!(!same(&first, &next));
+        assert_ne!(gunzip(&next), text);
+        assert_eq!(gunzip(&next), plain(&web, Format::Text, ms + 1));
+
+        // A poll that lands within the millisecond is served at once.
+        set_rules(&web.shared, &keys()[0], 4);
+        let polled = gzip_answer(&web, Format::Text, ms + 1, || ms + 1).unwrap();
+        let polled = gunzip(&polled);
+        assert!(polled.contains("rule_id=\"r3\"") && !text.contains("rule_id=\"r3\""));
+        assert_eq!(polled, plain(&web, Format::Text, ms + 1));
+
+        // An answer finished after its millisecond serves no other scrape.
+        let late = gzip_answer(&web, Format::Text, ms + 2, || ms + 3).unwrap();
+        let after = gzip_answer(&web, Format::Text, ms + 2, || ms + 2).unwrap();
+        assert!(!same(&late, &after));
+        assert_eq!(gunzip(&late), gunzip(&after));
+    }
 }

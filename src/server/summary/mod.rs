@@ -127,61 +127,7 @@ pub fn rule_page(web: &Web, rest: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::status::tests::sample;
-    use crate::config::{Config, Global};
-    use crate::selfmetrics::SelfMetrics;
-    use crate::snapshot::EnvKey;
-    use crate::snapshot::EnvSnapshot;
-    use crate::state::{EnvState, PollReport, Shared};
-
-    /// A server with two environments of `per_env` rules each.
-    fn web(per_env: usize) -> Web {
-        let shared = Shared::new(SelfMetrics::new("0", "test"));
-        let keys = [EnvKey::new("e1", "one"), EnvKey::new("e2", "two")];
-        shared.set_envs(&keys);
-        let rule = sample()[0].snapshot.as_ref().unwrap().rules[0].clone();
-        for key in &keys {
-            let rules: Vec<_> = (0..per_env)
-                .map(|i| crate::snapshot::RuleSummary {
-                    id: format!("r{i}"),
-                    ..rule.clone()
-                })
-                .collect();
-            shared.update(key, |e| EnvState {
-                snapshot: Some(Arc::new(EnvSnapshot {
-                    rules: rules.clone(),
-                    ..EnvSnapshot::default()
-                })),
-                last_poll: Some(PollReport {
-                    finished_at: 1000.0,
-                    duration: 1.0,
-                    error: None,
-                }),
-                ..e.clone()
-            });
-        }
-        let config = Config {
-            budgets: vec![crate::config::BudgetSettings::default_for(
-                &Global::default(),
-            )],
-            global: Global::default(),
-            environments: Vec::new(),
-            alerting: None,
-            warnings: Vec::new(),
-        };
-        Web {
-            shared,
-            alerts: Arc::default(),
-            telemetry_path: "/metrics".into(),
-            reload: tokio::sync::mpsc::channel(1).0,
-            lifecycle: false,
-            reload_gate: crate::server::ReloadGate::default(),
-            about: Vec::new(),
-            page: Arc::new(PageSettings::new(None, &config)),
-            plan: Arc::default(),
-            gzip: Default::default(),
-        }
-    }
+    use crate::server::testing::web;
 
     fn summary_of(web: &Web) -> String {
         let envs = web.shared.envs();
