@@ -305,6 +305,13 @@ fn start_server(
             header_read_timeout: cli.read_timeout,
             write_stall_timeout: cli.read_timeout,
             tls,
+            // One thread of its own serves every connection; polls, renders
+            // and alerts run on the daemon's runtime. Under concurrent
+            // scrapes the runtime's two workers kept waking each other and
+            // the kernel ran them on one core, taking turns: one thread
+            // halved the 16-scraper gzip p99 at 400 rules and cut the plain
+            // one at 10,000 to a third (docs/performance.md, change 17).
+            threads: 1,
             ..ServeOptions::default()
         },
         shutdown,

@@ -10,7 +10,8 @@
 //! bound gets 431; the read buffer grows by powers of two from 8 KiB, so at
 //! most about 192 KiB is read); and a
 //! graceful shutdown that lets in-flight requests finish; optionally TLS
-//! ([`tls`]), with the handshake bounded by the header read timeout. A
+//! ([`tls`]), with the handshake bounded by the header read timeout; and
+//! optionally threads of its own that serve the connections ([`threads`]). A
 //! handler that reads a request body bounds it itself (the simulator's
 //! router does).
 
@@ -18,6 +19,7 @@ mod admission;
 mod chunks;
 mod conn;
 mod stall;
+mod threads;
 mod tls;
 
 pub use admission::{Admission, Lane, PeerKey, Ticket};
@@ -38,7 +40,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::shutdown::Shutdown;
@@ -87,6 +89,10 @@ pub struct ServeOptions {
     /// TLS: every connection must complete a handshake (within
     /// `header_read_timeout`) first. `None`: plain HTTP.
     pub tls: Option<TlsSource>,
+    /// Connection threads, each serving the connections it is given on a
+    /// single-threaded runtime of its own ([`threads`]); 0 serves them on
+    /// the caller's runtime.
+    pub threads: usize,
 }
 
 /// The longest a probe-lane connection may take to send its request head
@@ -107,6 +113,7 @@ impl Default for ServeOptions {
             write_stall_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
             tls: None,
+            threads: 0,
         }
     }
 }
@@ -144,6 +151,16 @@ pub async fn serve<H, F, B>(
         .max_header_size(MAX_HEAD)
         .max_buf_size(WRITE_QUEUE);
     let probe_timeout = opts.header_read_timeout.min(PROBE_READ_TIMEOUT);
+    let mut threads = match opts.threads {
+        0 => None,
+        n => match threads::ConnThreads::start(n, "http") {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start connection threads; serving on the main runtime");
+                None
+            }
+        },
+    };
     let mut probe_builder = builder.clone();
     probe_builder
         .header_read_timeout(probe_timeout)
@@ -202,7 +219,7 @@ pub async fn serve<H, F, B>(
         };
         let (stall, watcher) = (opts.write_stall_timeout, graceful.watcher());
         let tls = opts.tls.clone();
-        tokio::spawn(async move {
+        let serve_conn = move |stream: TcpStream| async move {
             // Client errors (resets, header timeouts) are routine here.
             let ended = match tls {
                 Some(tls) => match tls.accept(stream, timeout, stall).await {
@@ -224,7 +241,13 @@ pub async fn serve<H, F, B>(
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             drop((ticket, permit));
-        });
+        };
+        match threads.as_mut() {
+            Some(t) => t.dispatch(stream, Box::new(move |s| Box::pin(serve_conn(s)))),
+            None => {
+                tokio::spawn(serve_conn(stream));
+            }
+        }
     }
     drop(listener);
     if tokio::time::timeout(opts.shutdown_grace, graceful.shutdown())
@@ -233,6 +256,8 @@ pub async fn serve<H, F, B>(
     {
         tracing::warn!(grace = ?opts.shutdown_grace, "in-flight requests did not finish before the shutdown grace period");
     }
+    // Ends the connection threads, with what is left on them.
+    drop(threads);
 }
 
 #[cfg(test)]

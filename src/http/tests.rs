@@ -182,3 +182,47 @@ async fn request_heads_are_bounded_apart_from_the_write_queue() {
     assert_eq!(status_with_header(addr, MAX_HEAD + 1024).await, 431);
     assert_eq!(status_with_header(addr, WRITE_QUEUE / 2).await, 431);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_threads_share_the_connections_and_keep_each_one() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    let server = tokio::spawn(serve(
+        listener,
+        ServeOptions {
+            threads: 2,
+            ..ServeOptions::default()
+        },
+        shutdown.clone(),
+        |_req: Request| async move {
+            let name = std::thread::current().name().unwrap_or("").to_string();
+            hyper::Response::new(Chunks::new(vec![Bytes::from(name)]))
+        },
+    ));
+    // Four connections open together: each goes to the thread serving the
+    // fewest, so each thread gets two.
+    let mut conns = Vec::new();
+    for _ in 0..4 {
+        conns.push(TcpStream::connect(addr).await.unwrap());
+    }
+    let mut names = Vec::new();
+    for c in &mut conns {
+        let (status, _, body) = get(c, "/").await;
+        assert_eq!(status, 200);
+        names.push(body);
+    }
+    // A connection stays on its thread for every request.
+    for (c, name) in conns.iter_mut().zip(&names) {
+        assert_eq!(&get(c, "/").await.2, name);
+    }
+    names.sort();
+    assert_eq!(names, ["http-0", "http-0", "http-1", "http-1"]);
+
+    drop(conns);
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .expect("the server stops after shutdown")
+        .unwrap();
+}
