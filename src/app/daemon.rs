@@ -309,8 +309,9 @@ fn start_server(
             // and alerts run on the daemon's runtime. Under concurrent
             // scrapes the runtime's two workers kept waking each other and
             // the kernel ran them on one core, taking turns: one thread
-            // halved the 16-scraper gzip p99 at 400 rules and cut the plain
-            // one at 10,000 to a third (docs/performance.md, change 17).
+            // cut the 16-scraper gzip p99 at 400 rules to about 0.4× and
+            // the plain one at 10,000 to 0.6× (docs/performance.md,
+            // change 17).
             threads: 1,
             ..ServeOptions::default()
         },
